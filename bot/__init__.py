@@ -1,0 +1,1 @@
+"""Afterglow: follow-up check-ins after ketamine infusions, over Telegram."""

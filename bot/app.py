@@ -1,0 +1,220 @@
+"""The composition root: build the Application and run it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    ContextTypes,
+)
+from telegram.request import HTTPXRequest
+
+from handlers import PATIENT_HANDLERS, on_error, staff_handlers
+from handlers.common import SERVICES_KEY
+
+from .clock import Clock, SystemClock
+from .protocol import Protocol, load_protocol
+from .services import Services, open_services
+from .settings import Settings
+from .telegram_sender import TelegramCheckinSender
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+DISPATCH_JOB = "dispatcher"
+
+PATIENT_COMMANDS = [
+    BotCommand("checkin", "Rate your mood now"),
+    BotCommand("time", "Change your check-in time"),
+    BotCommand("pause", "Pause check-ins"),
+    BotCommand("resume", "Resume check-ins"),
+    BotCommand("stop", "Stop all messages"),
+    BotCommand("help", "Help and emergency contacts"),
+]
+STAFF_COMMANDS = [
+    BotCommand("invite", "Invite a new patient"),
+    BotCommand("infusion", "Record an infusion: <code> [YYYY-MM-DD [HH:MM]]"),
+    BotCommand("patients", "List patients"),
+    BotCommand("help", "Help"),
+]
+
+
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Processes updates concurrently across chats but in arrival order within a chat."""
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._users: dict[int, int] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Run the update's handlers while holding its chat's lock."""
+        key = 0
+        if isinstance(update, Update):
+            if update.effective_chat is not None:
+                key = update.effective_chat.id
+            elif update.effective_user is not None:
+                key = update.effective_user.id
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._users[key] -= 1
+            if self._users[key] == 0:
+                del self._users[key]
+                del self._locks[key]
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to tear down."""
+
+
+def build_application(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    protocol: Protocol | None = None,
+    dispatch_interval: float = 30.0,
+    request_timeout: float = 10.0,
+    rate_limit_per_second: float = 30.0,
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """Build the bot; the database opens in post_init and closes in post_shutdown."""
+    the_clock: Clock = clock or SystemClock()
+    the_protocol = protocol or load_protocol(settings.protocol_path)
+
+    async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        svc = await open_services(
+            settings, the_clock, the_protocol, TelegramCheckinSender(app.bot)
+        )
+        app.bot_data[SERVICES_KEY] = svc
+        await svc.dispatcher.recover()
+        await _register_commands(app, settings)
+        if app.job_queue is None:
+            raise RuntimeError("the job-queue extra of python-telegram-bot is required")
+        app.job_queue.run_repeating(
+            _dispatch,
+            interval=dispatch_interval,
+            first=0,
+            name=DISPATCH_JOB,
+            job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+        )
+        log.info("bot.started protocol=%s", the_protocol.source)
+
+    async def post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        svc = app.bot_data.pop(SERVICES_KEY, None)
+        if isinstance(svc, Services):
+            await svc.storage.close()
+        log.info("bot.stopped")
+
+    request = HTTPXRequest(
+        connection_pool_size=64,
+        connect_timeout=5.0,
+        read_timeout=request_timeout,
+        write_timeout=request_timeout,
+        pool_timeout=5.0,
+    )
+    updates_request = HTTPXRequest(
+        connection_pool_size=2,
+        connect_timeout=5.0,
+        read_timeout=request_timeout + 30.0,
+        write_timeout=request_timeout,
+        pool_timeout=5.0,
+    )
+    # Overall rate 0 disables the overall limiter; 429s are still waited out and retried.
+    limiter = AIORateLimiter(overall_max_rate=max(rate_limit_per_second, 0.0), max_retries=3)
+    app = (
+        ApplicationBuilder()
+        .rate_limiter(limiter)
+        .token(settings.token)
+        .base_url(settings.api_base_url)
+        .request(request)
+        .get_updates_request(updates_request)
+        .concurrent_updates(PerChatUpdateProcessor(64))
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    app.add_handlers(staff_handlers(settings.admin_ids))
+    app.add_handlers(PATIENT_HANDLERS)
+    app.add_error_handler(on_error)
+    return app
+
+
+async def _dispatch(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Wake the dispatcher; the database says what is due."""
+    svc = context.bot_data.get(SERVICES_KEY)
+    if isinstance(svc, Services):
+        await svc.dispatcher.tick()
+
+
+async def _register_commands(
+    app: Application[Any, Any, Any, Any, Any, Any], settings: Settings
+) -> None:
+    """Tell Telegram which commands to show patients and staff."""
+    try:
+        await app.bot.set_my_commands(PATIENT_COMMANDS, scope=BotCommandScopeAllPrivateChats())
+        await app.bot.set_my_commands(
+            STAFF_COMMANDS, scope=BotCommandScopeChat(settings.staff_chat_id)
+        )
+        for admin in sorted(settings.admin_ids):
+            await app.bot.set_my_commands(STAFF_COMMANDS, scope=BotCommandScopeChat(admin))
+    except TelegramError as err:
+        # Command menus are a convenience; a chat the bot cannot see yet must not stop it.
+        log.warning("bot.commands_not_set error=%s", type(err).__name__)
+
+
+def services_of(app: Application[Any, Any, Any, Any, Any, Any]) -> Services:
+    """Return the services of a started application."""
+    svc = app.bot_data.get(SERVICES_KEY)
+    if not isinstance(svc, Services):
+        raise RuntimeError("application is not initialised")
+    return svc
+
+
+@asynccontextmanager
+async def running(
+    app: Application[Any, Any, Any, Any, Any, Any], *, poll_timeout: float = 10.0
+) -> AsyncIterator[Application[Any, Any, Any, Any, Any, Any]]:
+    """Run the application with long polling inside an existing event loop.
+
+    The same sequence as Application.run_polling(), for tests and embedding.
+    """
+    await app.initialize()
+    try:
+        if app.post_init is not None:
+            await app.post_init(app)
+        assert app.updater is not None
+        await app.updater.start_polling(
+            poll_interval=0.0,
+            timeout=timedelta(seconds=poll_timeout),
+            allowed_updates=ALLOWED_UPDATES,
+        )
+        await app.start()
+        try:
+            yield app
+        finally:
+            if app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+            if app.post_stop is not None:
+                await app.post_stop(app)
+    finally:
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)

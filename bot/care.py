@@ -1,0 +1,192 @@
+"""Infusions, the check-in plan, and the patient's control over it."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from storage import Infusion, Patient, PatientOverview, PatientStatus, Storage
+
+from .clock import Clock
+from .enrolment import normalise_code
+from .errors import InputError
+from .plan import local_due, plan_checkins
+from .protocol import Protocol, parse_hhmm
+
+log = logging.getLogger(__name__)
+
+_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+MAX_BACKDATE = timedelta(days=365)
+FUTURE_SLACK = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class InfusionRequest:
+    """A parsed /infusion command."""
+
+    code: str
+    given_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedInfusion:
+    """What recording an infusion did."""
+
+    patient: Patient
+    infusion: Infusion
+    planned: int
+    first_due: datetime | None
+
+
+def parse_infusion_args(args: Sequence[str], *, tz: ZoneInfo, now: datetime) -> InfusionRequest:
+    """Parse '<code> [YYYY-MM-DD [HH:MM]]' given in the clinic's zone; default time is now."""
+    usage = "Usage: /infusion <code> [YYYY-MM-DD [HH:MM]], for example /infusion P-7K3Q 2026-03-02"
+    if not 1 <= len(args) <= 3:
+        raise InputError(usage)
+    code = normalise_code(args[0])
+    if len(args) == 1:
+        return InfusionRequest(code=code, given_at=now)
+    match = _DATE.match(args[1])
+    if match is None:
+        raise InputError(f"{args[1][:20]!r} is not a date. {usage}")
+    try:
+        day = datetime(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        raise InputError(f"{args[1]} is not a real date.") from None
+    at = time(12, 0)
+    if len(args) == 3:
+        parsed = parse_hhmm(args[2])
+        if parsed is None:
+            raise InputError(f"{args[2][:20]!r} is not a time (HH:MM, 24-hour). {usage}")
+        at = parsed
+    elif day.date() == now.astimezone(tz).date():
+        at = now.astimezone(tz).time().replace(second=0, microsecond=0)
+    given_at = datetime.combine(day.date(), at, tzinfo=tz).astimezone(UTC)
+    if given_at > now + FUTURE_SLACK:
+        raise InputError("That infusion time is in the future. Record infusions once given.")
+    if given_at < now - MAX_BACKDATE:
+        raise InputError("That date is more than a year ago.")
+    return InfusionRequest(code=code, given_at=given_at)
+
+
+class CareService:
+    """Records infusions, plans check-ins and applies patients' own choices about them."""
+
+    def __init__(self, storage: Storage, clock: Clock, *, protocol: Protocol, timezone: ZoneInfo):
+        self._storage = storage
+        self._clock = clock
+        self._protocol = protocol
+        self._timezone = timezone
+
+    @property
+    def clinic_timezone(self) -> ZoneInfo:
+        """Return the clinic's time zone."""
+        return self._timezone
+
+    def _patient_time(self, patient: Patient) -> time:
+        if patient.checkin_time:
+            parsed = parse_hhmm(patient.checkin_time)
+            if parsed is not None:
+                return parsed
+        return self._protocol.default_time
+
+    async def record_infusion(
+        self, *, args: Sequence[str], staff_id: int, update_id: int | None
+    ) -> RecordedInfusion | None:
+        """Record an infusion from /infusion arguments and plan its check-ins."""
+        now = self._clock.now()
+        request = parse_infusion_args(args, tz=self._timezone, now=now)
+        patient = await self._storage.patients.by_code(request.code)
+        if patient is None:
+            raise InputError(f"There is no patient {request.code}.")
+        plan = plan_checkins(
+            request.given_at,
+            days=self._protocol.days,
+            at=self._patient_time(patient),
+            tz=ZoneInfo(patient.timezone),
+            not_before=now,
+        )
+        infusion = await self._storage.infusions.record(
+            patient_id=patient.id,
+            given_at=request.given_at,
+            now=now,
+            recorded_by=staff_id,
+            update_id=update_id,
+            plan=plan,
+        )
+        if infusion is None:
+            return None
+        log.info("infusion.recorded code=%s planned=%d", patient.code, len(plan))
+        return RecordedInfusion(
+            patient=patient,
+            infusion=infusion,
+            planned=len(plan),
+            first_due=plan[0].due_at if plan else None,
+        )
+
+    def time_choices(self) -> tuple[time, ...]:
+        """Return the check-in times patients are offered."""
+        return self._protocol.time_choices
+
+    async def change_time(self, patient: Patient, raw: str) -> tuple[str, int]:
+        """Set the patient's preferred local time and move pending check-ins to it."""
+        at = parse_hhmm(raw)
+        if at is None:
+            raise InputError("not a time")
+        hhmm = at.strftime("%H:%M")
+        tz = ZoneInfo(patient.timezone)
+        now = self._clock.now()
+        changes: list[tuple[int, datetime]] = []
+        for checkin, infusion_at in await self._storage.checkins.pending_planned(patient.id):
+            if checkin.day is None:
+                continue
+            due = local_due(infusion_at, checkin.day, at, tz)
+            # Today's check-in moved to a time already past goes out now rather than
+            # being recorded as missed through no fault of the patient.
+            changes.append((checkin.id, max(due, now)))
+        moved = await self._storage.patients.change_checkin_time(patient.id, hhmm, changes)
+        log.info("patient.time_changed code=%s moved=%d", patient.code, moved)
+        return hhmm, moved
+
+    async def pause(self, patient: Patient) -> Patient | None:
+        """Pause check-ins; None if they were not running."""
+        return await self._set(patient, PatientStatus.PAUSED, {PatientStatus.ACTIVE})
+
+    async def resume(self, patient: Patient) -> Patient | None:
+        """Resume paused check-ins; None if they were not paused."""
+        return await self._set(patient, PatientStatus.ACTIVE, {PatientStatus.PAUSED})
+
+    async def reactivate(self, patient: Patient) -> Patient | None:
+        """Mark an unreachable patient who wrote to the bot again as active."""
+        return await self._set(patient, PatientStatus.ACTIVE, {PatientStatus.UNREACHABLE})
+
+    async def stop(self, patient: Patient) -> Patient | None:
+        """Stop all messages and cancel what is pending; None if already stopped."""
+        return await self._set(
+            patient,
+            PatientStatus.STOPPED,
+            {
+                PatientStatus.ACTIVE,
+                PatientStatus.PAUSED,
+                PatientStatus.CONSENT_PENDING,
+                PatientStatus.UNREACHABLE,
+            },
+        )
+
+    async def _set(
+        self, patient: Patient, status: PatientStatus, only_from: set[PatientStatus]
+    ) -> Patient | None:
+        updated = await self._storage.patients.set_status(
+            patient.id, status, now=self._clock.now(), only_from=only_from
+        )
+        if updated is not None:
+            log.info("patient.status code=%s status=%s", patient.code, status.value)
+        return updated
+
+    async def overview(self) -> list[PatientOverview]:
+        """Return the staff's list of patients."""
+        return await self._storage.patients.overview()

@@ -1,0 +1,126 @@
+"""The check-in protocol: which days after an infusion a patient is asked, and the windows."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import time, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+_HHMM = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
+MAX_DAY = 366
+
+
+class ProtocolError(Exception):
+    """The protocol file is missing, not TOML, or does not describe a usable plan."""
+
+
+def parse_hhmm(value: str) -> time | None:
+    """Return the time for a strict 'HH:MM' string, or None."""
+    match = _HHMM.match(value.strip())
+    if match is None:
+        return None
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+@dataclass(frozen=True, slots=True)
+class Protocol:
+    """A validated check-in protocol."""
+
+    days: tuple[int, ...]
+    default_time: time
+    time_choices: tuple[time, ...]
+    send_window: timedelta
+    answer_window: timedelta
+    source: str
+
+
+def default_protocol_text() -> str:
+    """Return the text of the protocol shipped with the package."""
+    return resources.files("bot").joinpath("data", "protocol.toml").read_text(encoding="utf-8")
+
+
+def load_protocol(path: Path | None = None) -> Protocol:
+    """Load and validate a protocol file, or the shipped default when path is None."""
+    if path is None:
+        return parse_protocol(default_protocol_text(), source="built-in protocol")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ProtocolError(f"{path}: cannot read ({err.strerror})") from None
+    except UnicodeDecodeError:
+        raise ProtocolError(f"{path}: not UTF-8 text") from None
+    return parse_protocol(text, source=str(path))
+
+
+def _table(data: dict[str, Any], key: str, source: str) -> dict[str, Any]:
+    value = data.get(key)
+    if not isinstance(value, dict):
+        raise ProtocolError(f"{source}: missing [{key}] table")
+    return value
+
+
+def _int(table: dict[str, Any], key: str, where: str, low: int, high: int) -> int:
+    value = table.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ProtocolError(f"{where}: '{key}' must be a whole number from {low} to {high}")
+    return value
+
+
+def _time(value: object, where: str) -> time:
+    parsed = parse_hhmm(value) if isinstance(value, str) else None
+    if parsed is None:
+        raise ProtocolError(f"{where}: times must be 'HH:MM' strings, got {value!r}")
+    return parsed
+
+
+def parse_protocol(text: str, *, source: str) -> Protocol:
+    """Parse and validate protocol TOML text."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ProtocolError(f"{source}: not valid TOML ({err})") from None
+    checkins = _table(data, "checkins", source)
+    dispatch = _table(data, "dispatch", source)
+
+    schedule = checkins.get("schedule")
+    if not isinstance(schedule, list) or not schedule:
+        raise ProtocolError(f"{source}: [checkins] needs a non-empty 'schedule' list")
+    days: set[int] = set()
+    for index, block in enumerate(schedule, start=1):
+        where = f"{source}: schedule block {index}"
+        if not isinstance(block, dict):
+            raise ProtocolError(
+                f"{where}: must be a table like {{ first = 1, last = 14, every = 1 }}"
+            )
+        unknown = set(block) - {"first", "last", "every"}
+        if unknown:
+            raise ProtocolError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+        first = _int(block, "first", where, 1, MAX_DAY)
+        last = _int(block, "last", where, 1, MAX_DAY)
+        every = _int(block, "every", where, 1, MAX_DAY)
+        if last < first:
+            raise ProtocolError(f"{where}: 'last' ({last}) is before 'first' ({first})")
+        days.update(range(first, last + 1, every))
+
+    default_time = _time(checkins.get("default_time"), f"{source}: [checkins] default_time")
+    choices_raw = checkins.get("time_choices")
+    if not isinstance(choices_raw, list) or not 1 <= len(choices_raw) <= 12:
+        raise ProtocolError(f"{source}: [checkins] time_choices must list 1 to 12 'HH:MM' times")
+    choices = tuple(
+        sorted({_time(choice, f"{source}: [checkins] time_choices") for choice in choices_raw})
+    )
+
+    send_hours = _int(dispatch, "send_window_hours", f"{source}: [dispatch]", 1, 24)
+    answer_hours = _int(dispatch, "answer_window_hours", f"{source}: [dispatch]", 1, 72)
+    return Protocol(
+        days=tuple(sorted(days)),
+        default_time=default_time,
+        time_choices=choices,
+        send_window=timedelta(hours=send_hours),
+        answer_window=timedelta(hours=answer_hours),
+        source=source,
+    )

@@ -1,0 +1,56 @@
+"""The services a running bot shares, built once the database is open."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage import Storage
+
+from .care import CareService
+from .checkins import CheckinService
+from .clock import Clock
+from .dispatcher import CheckinSender, Dispatcher
+from .enrolment import EnrolmentService
+from .protocol import Protocol
+from .settings import Settings
+from .texts import SafetyContacts
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Everything a handler may call."""
+
+    settings: Settings
+    clock: Clock
+    protocol: Protocol
+    storage: Storage
+    contacts: SafetyContacts
+    enrolment: EnrolmentService
+    care: CareService
+    checkins: CheckinService
+    dispatcher: Dispatcher
+
+    def is_staff(self, user_id: int | None) -> bool:
+        """Tell whether a Telegram user may use staff commands."""
+        return user_id is not None and user_id in self.settings.admin_ids
+
+
+async def open_services(
+    settings: Settings, clock: Clock, protocol: Protocol, sender: CheckinSender
+) -> Services:
+    """Open the database and wire the services over it."""
+    storage = await Storage.open(settings.db_path)
+    default_time = protocol.default_time.strftime("%H:%M")
+    return Services(
+        settings=settings,
+        clock=clock,
+        protocol=protocol,
+        storage=storage,
+        contacts=SafetyContacts(settings.crisis_line, settings.emergency_number),
+        enrolment=EnrolmentService(
+            storage, clock, timezone=settings.timezone, default_time=default_time
+        ),
+        care=CareService(storage, clock, protocol=protocol, timezone=settings.timezone),
+        checkins=CheckinService(storage, clock),
+        dispatcher=Dispatcher(storage, clock, sender, protocol=protocol),
+    )

@@ -1,0 +1,132 @@
+"""Configuration from the environment, validated once at start-up."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
+DEFAULT_CRISIS_LINE = "call or text 988 (Suicide & Crisis Lifeline, US)"
+DEFAULT_EMERGENCY_NUMBER = "911"
+_TOKEN = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{1,100}$")
+_BASE_URL = re.compile(r"^https?://[^\s/]+(/\S*)?$")
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or malformed."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything Afterglow reads from its environment."""
+
+    token: str = field(repr=False)
+    staff_chat_id: int
+    admin_ids: frozenset[int]
+    api_base_url: str = DEFAULT_API_BASE_URL
+    db_path: Path = Path("afterglow.db")
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    protocol_path: Path | None = None
+    crisis_line: str = DEFAULT_CRISIS_LINE
+    emergency_number: str = DEFAULT_EMERGENCY_NUMBER
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(name, "is required but not set")
+    return value
+
+
+def _chat_id(name: str, raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(name, f"must be a whole-number Telegram chat id, got {raw!r}") from None
+    if value == 0:
+        raise ConfigError(name, "must be a non-zero Telegram chat id")
+    return value
+
+
+def _admin_ids(name: str, raw: str) -> frozenset[int]:
+    ids: set[int] = set()
+    for part in raw.split(","):
+        item = part.strip()
+        if not item:
+            continue
+        if not item.isdigit() or int(item) <= 0:
+            raise ConfigError(
+                name, f"must be comma-separated positive Telegram user ids, got {item!r}"
+            )
+        ids.add(int(item))
+    if not ids:
+        raise ConfigError(name, "must list at least one Telegram user id")
+    return frozenset(ids)
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Build Settings from environment variables, raising ConfigError on the first problem."""
+    token = _required(env, "TELEGRAM_BOT_TOKEN")
+    if not _TOKEN.match(token):
+        # Never echo the token, not even a malformed one.
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN", "does not look like a bot token ('<digits>:<key>')"
+        )
+
+    base_url = env.get("TELEGRAM_API_BASE_URL", "").strip() or DEFAULT_API_BASE_URL
+    if not _BASE_URL.match(base_url):
+        raise ConfigError(
+            "TELEGRAM_API_BASE_URL", f"must be an http(s) URL such as {DEFAULT_API_BASE_URL}"
+        )
+
+    staff_chat_id = _chat_id("AFTERGLOW_STAFF_CHAT_ID", _required(env, "AFTERGLOW_STAFF_CHAT_ID"))
+    admin_ids = _admin_ids("AFTERGLOW_ADMIN_IDS", _required(env, "AFTERGLOW_ADMIN_IDS"))
+
+    tz_name = env.get("AFTERGLOW_TIMEZONE", "").strip() or "UTC"
+    try:
+        timezone = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            "AFTERGLOW_TIMEZONE", f"unknown IANA time zone {tz_name!r} (e.g. Europe/Berlin)"
+        ) from None
+
+    db_raw = env.get("AFTERGLOW_DB", "").strip() or "afterglow.db"
+    db_path = Path(db_raw)
+    if db_path.is_dir():
+        raise ConfigError("AFTERGLOW_DB", f"{db_raw!r} is a directory, not a database file")
+    if not db_path.parent.exists():
+        raise ConfigError("AFTERGLOW_DB", f"folder {str(db_path.parent)!r} does not exist")
+
+    protocol_raw = env.get("AFTERGLOW_PROTOCOL", "").strip()
+    protocol_path = Path(protocol_raw) if protocol_raw else None
+    if protocol_path is not None and not protocol_path.is_file():
+        raise ConfigError("AFTERGLOW_PROTOCOL", f"file {protocol_raw!r} does not exist")
+
+    crisis_line = env.get("AFTERGLOW_CRISIS_LINE", "").strip() or DEFAULT_CRISIS_LINE
+    emergency = env.get("AFTERGLOW_EMERGENCY_NUMBER", "").strip() or DEFAULT_EMERGENCY_NUMBER
+    for name, value in (
+        ("AFTERGLOW_CRISIS_LINE", crisis_line),
+        ("AFTERGLOW_EMERGENCY_NUMBER", emergency),
+    ):
+        if len(value) > 200:
+            raise ConfigError(name, "must be at most 200 characters")
+
+    return Settings(
+        token=token,
+        staff_chat_id=staff_chat_id,
+        admin_ids=admin_ids,
+        api_base_url=base_url,
+        db_path=db_path,
+        timezone=timezone,
+        protocol_path=protocol_path,
+        crisis_line=crisis_line,
+        emergency_number=emergency,
+    )

@@ -1,0 +1,155 @@
+"""Everything the bot says, in one place, in plain words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyContacts:
+    """The crisis resources a clinic shows its patients."""
+
+    crisis_line: str
+    emergency_number: str
+
+    def notice(self) -> str:
+        """Return the not-for-emergencies notice with the crisis resources."""
+        return (
+            "This chat is not monitored around the clock and is not for emergencies. "
+            f"If you are in danger or thinking about harming yourself, call "
+            f"{self.emergency_number} (local emergency services) or {self.crisis_line}."
+        )
+
+
+CHECKIN_PROMPT = "How is your mood today?\n0 = worst, 10 = best. Tap a number."
+
+
+def consent_text(contacts: SafetyContacts) -> str:
+    """Return the welcome and consent request shown after opening an invitation."""
+    return (
+        "Welcome to Afterglow, your clinic's follow-up assistant.\n\n"
+        "After each infusion I will ask you once a day, at a time you choose, how your mood "
+        "is on a scale from 0 to 10. It takes about ten seconds. Your answers go to your "
+        "care team so they can notice early if the benefit starts to fade.\n\n"
+        "Before we start, please know:\n"
+        f"• {contacts.notice()}\n"
+        "• Telegram is not an encrypted medical channel. Only share what you are comfortable "
+        "sharing here.\n"
+        "• You can /pause or /stop the check-ins at any time.\n\n"
+        "If you agree, tap the button below."
+    )
+
+
+CONSENT_BUTTON = "I agree"
+CONSENT_RECORDED = "Thank you, your consent is recorded."
+CONSENT_ALREADY = "Your consent is already recorded."
+CHOOSE_TIME = (
+    "At what time of day would you like your check-in? Pick the time closest to what suits "
+    "you (your local time). You can change it later with /time."
+)
+
+
+def time_set(hhmm: str, zone: str, moved: int) -> str:
+    """Return the confirmation of a new check-in time."""
+    text = f"Done. Your check-ins will come at {hhmm} ({zone})."
+    if moved:
+        text += f" {moved} upcoming check-in{'s' if moved != 1 else ''} moved to the new time."
+    return text
+
+
+TIME_BAD = "Please send a time as HH:MM, for example /time 08:30, or pick one of the buttons."
+
+
+def help_text(contacts: SafetyContacts, *, enrolled: bool) -> str:
+    """Return the patient help text, always with the safety notice."""
+    commands = (
+        "/checkin - rate your mood now\n"
+        "/time - change the time of your daily check-in\n"
+        "/pause - pause check-ins, /resume - start them again\n"
+        "/stop - stop all messages from me\n"
+        "/help - this message"
+    )
+    intro = (
+        "I check in with you after your infusions and pass your answers to your care team."
+        if enrolled
+        else "I am your clinic's follow-up assistant. To start, open the invitation link "
+        "your clinic gave you."
+    )
+    return f"{intro}\n\n{commands}\n\n{contacts.notice()}"
+
+
+NOT_INVITED = (
+    "Hello! I can only help patients of a clinic using Afterglow. "
+    "Please ask your clinic for an invitation link."
+)
+ALREADY_ENROLLED = "You are already set up with your clinic. Send /help to see what I can do."
+ENROLLED_ELSEWHERE = (
+    "This Telegram account is already linked to a patient record, so this invitation "
+    "was not used. If something is wrong, please contact your clinic."
+)
+CONSENT_FIRST = "Please read the message above and tap \u201cI agree\u201d before we start."
+
+
+def answer_recorded(score: int) -> str:
+    """Return the check-in prompt as it reads once answered."""
+    return (
+        f"How is your mood today?\nRecorded: {score}/10. Thank you.\n\n"
+        "If you like, type a short note about today, or send /skip."
+    )
+
+
+def answer_recorded_short(score: int) -> str:
+    """Return the short confirmation of a typed answer."""
+    return (
+        f"Recorded: {score}/10. Thank you.\n"
+        "If you like, type a short note about today, or send /skip."
+    )
+
+
+def already_answered(score: int | None) -> str:
+    """Return the reply to a second answer of the same check-in."""
+    if score is None:
+        return "This check-in is already answered."
+    return f"You already answered this check-in with {score}/10."
+
+
+CHECKIN_CLOSED = "This check-in has closed. Send /checkin to rate your mood now."
+BUTTON_INVALID = "This button is no longer valid."
+REPROMPT_SCORE = "Please answer with a number from 0 to 10 (for example 7), or tap a button."
+NO_OPEN_CHECKIN = "There is no open check-in right now. Send /checkin to rate your mood now."
+OPEN_CHECKIN_EXISTS = "You have an open check-in. Tap a number below:"
+NOTE_SAVED = "Thank you, your note is saved."
+NOTE_SKIPPED = "OK, no note this time."
+NOTHING_TO_SKIP = "There is nothing to skip right now."
+UNRECOGNISED = (
+    "I did not understand that. Send /checkin to rate your mood, or /help to see what I can do."
+)
+TEXT_ONLY = "I can only read text messages. Send /help to see what I can do."
+PAUSED = "Check-ins are paused. Send /resume when you want them back."
+ALREADY_PAUSED = "Check-ins are already paused. Send /resume to start them again."
+RESUMED = "Welcome back. Check-ins are on again."
+NOT_PAUSED = "Check-ins are not paused."
+STOPPED = (
+    "Check-ins are stopped and I will not message you again. "
+    "If you want them back one day, please ask your clinic."
+)
+ALREADY_STOPPED = (
+    "Check-ins are stopped. If you want them back, please ask your clinic for a new invitation."
+)
+NOT_ACTIVE_YET = "Please finish setting up first: tap \u201cI agree\u201d above."
+WELCOME_BACK = "Good to hear from you again. Check-ins are back on."
+
+NOT_AUTHORISED = "Sorry, you are not authorised to use this command."
+STAFF_HELP = (
+    "Staff commands:\n"
+    "/invite [label] - create a patient and a one-time invitation link\n"
+    "/infusion <code> [YYYY-MM-DD [HH:MM]] - record an infusion (clinic time)\n"
+    "/patients - list patients with status, last score and last infusion"
+)
+INVITE_EXPIRED = "This invitation link has expired. Please ask your clinic for a new one."
+INVITE_USED = "This invitation link has already been used. Please ask your clinic for a new one."
+
+
+def answer_recorded_typed(score: int) -> str:
+    """Return the check-in prompt as it reads once answered by typing."""
+    return f"How is your mood today?\nRecorded: {score}/10."

@@ -1,0 +1,63 @@
+"""Inline keyboards and the callback data they carry, parsed strictly (clients can forge it)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import time
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from . import texts
+
+CONSENT_DATA = "c:agree"
+_MOOD = re.compile(r"^m:([1-9][0-9]{0,17}):(10|[0-9])$")
+_TIME = re.compile(r"^t:([01][0-9]|2[0-3])([0-5][0-9])$")
+
+
+@dataclass(frozen=True, slots=True)
+class MoodChoice:
+    """A pressed mood button."""
+
+    checkin_id: int
+    score: int
+
+
+def parse_mood(data: str) -> MoodChoice | None:
+    """Return the mood choice in callback data, or None if it is not a valid one."""
+    match = _MOOD.match(data)
+    if match is None:
+        return None
+    return MoodChoice(checkin_id=int(match.group(1)), score=int(match.group(2)))
+
+
+def parse_time(data: str) -> str | None:
+    """Return 'HH:MM' from time-choice callback data, or None."""
+    match = _TIME.match(data)
+    return None if match is None else f"{match.group(1)}:{match.group(2)}"
+
+
+def mood_keyboard(checkin_id: int) -> InlineKeyboardMarkup:
+    """Return the eleven 0-10 buttons of a check-in, in two rows."""
+    buttons = [
+        InlineKeyboardButton(str(score), callback_data=f"m:{checkin_id}:{score}")
+        for score in range(11)
+    ]
+    return InlineKeyboardMarkup([buttons[:6], buttons[6:]])
+
+
+def consent_keyboard() -> InlineKeyboardMarkup:
+    """Return the single consent button."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(texts.CONSENT_BUTTON, callback_data=CONSENT_DATA)]]
+    )
+
+
+def time_keyboard(choices: Sequence[time]) -> InlineKeyboardMarkup:
+    """Return HH:MM buttons, four to a row."""
+    buttons = [
+        InlineKeyboardButton(choice.strftime("%H:%M"), callback_data=f"t:{choice:%H%M}")
+        for choice in choices
+    ]
+    return InlineKeyboardMarkup([buttons[i : i + 4] for i in range(0, len(buttons), 4)])

@@ -1,0 +1,151 @@
+"""The SQLite connection pair, pragmas, migrations and the serialised writer."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from types import TracebackType
+
+import aiosqlite
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+_PRAGMAS = (
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA synchronous = FULL",
+    "PRAGMA busy_timeout = 5000",
+)
+
+
+class SchemaError(Exception):
+    """The database was written by a newer Afterglow or its migrations are inconsistent."""
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    """Return the shipped migrations as (version, name, sql), in order."""
+    found: list[tuple[int, str, str]] = []
+    folder = resources.files("storage").joinpath("migrations")
+    for entry in folder.iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match is None:
+            continue
+        found.append((int(match.group(1)), match.group(2), entry.read_text(encoding="utf-8")))
+    found.sort()
+    versions = [version for version, _, _ in found]
+    if versions != list(range(1, len(found) + 1)):
+        raise SchemaError(f"migrations are not numbered 1..n without gaps: {versions}")
+    return found
+
+
+def latest_schema_version() -> int:
+    """Return the schema version the shipped migrations lead to."""
+    return len(_migrations())
+
+
+class Database:
+    """One writer connection behind a lock and one reader connection, both in WAL mode."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+        self._read_lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        """Open both connections and bring the schema up to date."""
+        self._writer = await self._connect()
+        await self._migrate(self._writer)
+        self._reader = await self._connect()
+
+    async def close(self) -> None:
+        """Close both connections; safe to call twice."""
+        async with self._write_lock:
+            for conn in (self._reader, self._writer):
+                if conn is not None:
+                    await conn.close()
+            self._reader = None
+            self._writer = None
+
+    async def __aenter__(self) -> Database:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def _connect(self) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        for pragma in _PRAGMAS:
+            await conn.execute(pragma)
+        return conn
+
+    async def _migrate(self, conn: aiosqlite.Connection) -> None:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+            " applied_at TEXT NOT NULL DEFAULT (datetime('now')))"
+        )
+        async with conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations") as cur:
+            row = await cur.fetchone()
+        current = int(row[0]) if row is not None else 0
+        migrations = _migrations()
+        if current > len(migrations):
+            raise SchemaError(
+                f"database schema version {current} is newer than this Afterglow "
+                f"(knows {len(migrations)}); upgrade Afterglow"
+            )
+        for version, name, sql in migrations[current:]:
+            # executescript() cannot take parameters; the name matched [a-z0-9_]+ above.
+            try:
+                await conn.executescript(
+                    f"BEGIN IMMEDIATE;\n{sql}\n"
+                    "INSERT INTO schema_migrations (version, name)"
+                    f" VALUES ({version}, '{name}');\n"
+                    "COMMIT;"
+                )
+            except BaseException:
+                if conn.in_transaction:
+                    await conn.execute("ROLLBACK")
+                raise
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Run a block as one serialised write transaction (BEGIN IMMEDIATE ... COMMIT)."""
+        async with self._write_lock:
+            conn = self._require(self._writer)
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            await conn.execute("COMMIT")
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Run a block of reads on one consistent snapshot."""
+        async with self._read_lock:
+            conn = self._require(self._reader)
+            await conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                await conn.execute("ROLLBACK")
+
+    @staticmethod
+    def _require(conn: aiosqlite.Connection | None) -> aiosqlite.Connection:
+        if conn is None:
+            raise RuntimeError("database is not open")
+        return conn

@@ -1,0 +1,85 @@
+"""Infusions and the check-in plans they start."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import aiosqlite
+
+from ._database import Database
+from ._models import Infusion, PlannedCheckin
+from ._time import from_ts, to_ts
+
+
+def _infusion_from_row(row: aiosqlite.Row) -> Infusion:
+    return Infusion(
+        id=row["id"],
+        patient_id=row["patient_id"],
+        given_at=from_ts(row["given_at"]),
+        recorded_at=from_ts(row["recorded_at"]),
+        recorded_by=row["recorded_by"],
+    )
+
+
+class InfusionRepository:
+    """Records infusions; each one replaces the pending plan of the previous one."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def record(
+        self,
+        *,
+        patient_id: int,
+        given_at: datetime,
+        now: datetime,
+        recorded_by: int,
+        update_id: int | None,
+        plan: Sequence[PlannedCheckin],
+    ) -> Infusion | None:
+        """Store an infusion and its plan, cancelling pending planned check-ins.
+
+        Returns None when this update was already recorded.
+        """
+        async with self._db.write() as conn:
+            if update_id is not None:
+                async with conn.execute(
+                    "SELECT 1 FROM infusions WHERE update_id = ?", (update_id,)
+                ) as cur:
+                    if await cur.fetchone() is not None:
+                        return None
+            await conn.execute(
+                "UPDATE checkins SET state = 'cancelled', closed_at = ?,"
+                " reason = 'replaced by the plan of a newer infusion'"
+                " WHERE patient_id = ? AND state = 'pending' AND kind = 'planned'",
+                (to_ts(now), patient_id),
+            )
+            cursor = await conn.execute(
+                "INSERT INTO infusions (patient_id, given_at, recorded_at, recorded_by, update_id)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (patient_id, to_ts(given_at), to_ts(now), recorded_by, update_id),
+            )
+            infusion_id = cursor.lastrowid
+            await conn.executemany(
+                "INSERT INTO checkins (patient_id, infusion_id, kind, day, due_at, state)"
+                " VALUES (?, ?, 'planned', ?, ?, 'pending')",
+                [(patient_id, infusion_id, item.day, to_ts(item.due_at)) for item in plan],
+            )
+            async with conn.execute("SELECT * FROM infusions WHERE id = ?", (infusion_id,)) as cur:
+                row = await cur.fetchone()
+        assert row is not None
+        return _infusion_from_row(row)
+
+    async def latest(self, patient_id: int) -> Infusion | None:
+        """Return the most recent infusion of a patient."""
+        async with (
+            self._db.read() as conn,
+            conn.execute(
+                "SELECT * FROM infusions WHERE patient_id = ? ORDER BY given_at DESC, id DESC"
+                " LIMIT 1",
+                (patient_id,),
+            ) as cur,
+        ):
+            row = await cur.fetchone()
+        return None if row is None else _infusion_from_row(row)

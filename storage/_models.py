@@ -1,0 +1,168 @@
+"""Frozen records returned by the repositories."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class PatientStatus(StrEnum):
+    """Where a patient is in the course of enrolment and follow-up."""
+
+    INVITED = "invited"
+    CONSENT_PENDING = "consent_pending"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+    UNREACHABLE = "unreachable"
+
+
+class CheckinState(StrEnum):
+    """Life cycle of one check-in; every due check-in ends in one of the final states."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    ANSWERED = "answered"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class CheckinKind(StrEnum):
+    """Planned by the protocol, or an extra rating the patient asked for."""
+
+    PLANNED = "planned"
+    EXTRA = "extra"
+
+
+class Delivery(StrEnum):
+    """What is known about whether a sent check-in reached the patient."""
+
+    UNCONFIRMED = "unconfirmed"
+    CONFIRMED = "confirmed"
+    UNCERTAIN = "uncertain"
+
+
+class RedeemOutcome(StrEnum):
+    """Result of a patient opening an invitation link."""
+
+    ENROLLED = "enrolled"
+    UNKNOWN = "unknown"
+    USED = "used"
+    EXPIRED = "expired"
+    ALREADY_ENROLLED = "already_enrolled"
+
+
+class AnswerOutcome(StrEnum):
+    """Result of storing a mood answer."""
+
+    STORED = "stored"
+    DUPLICATE = "duplicate"
+    ALREADY_ANSWERED = "already_answered"
+    CLOSED = "closed"
+    NOT_FOUND = "not_found"
+
+
+@dataclass(frozen=True, slots=True)
+class Patient:
+    """An enrolled or invited patient, known to staff only by their code."""
+
+    id: int
+    code: str
+    label: str | None
+    status: PatientStatus
+    telegram_user_id: int | None
+    chat_id: int | None
+    timezone: str
+    checkin_time: str | None
+    consent_at: datetime | None
+    created_at: datetime
+    awaiting_note_checkin_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Infusion:
+    """One recorded infusion."""
+
+    id: int
+    patient_id: int
+    given_at: datetime
+    recorded_at: datetime
+    recorded_by: int
+
+
+@dataclass(frozen=True, slots=True)
+class Checkin:
+    """One planned or extra check-in and, once answered, its score."""
+
+    id: int
+    patient_id: int
+    infusion_id: int | None
+    kind: CheckinKind
+    day: int | None
+    due_at: datetime
+    state: CheckinState
+    reason: str | None
+    attempts: int
+    next_attempt_at: datetime | None
+    sent_at: datetime | None
+    delivery: Delivery | None
+    message_id: int | None
+    score: int | None
+    answered_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DueCheckin:
+    """A check-in claimed for sending, with where to send it."""
+
+    checkin: Checkin
+    chat_id: int
+    patient_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedCheckin:
+    """One row of a new plan, before it is stored."""
+
+    day: int
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PatientOverview:
+    """One line of the staff's patient list."""
+
+    code: str
+    label: str | None
+    status: PatientStatus
+    last_score: int | None
+    last_score_at: datetime | None
+    last_infusion_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Redemption:
+    """Result of opening an invitation link, with the patient when one was bound."""
+
+    outcome: RedeemOutcome
+    patient: Patient | None
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerResult:
+    """Result of storing a mood answer, with the check-in as it now stands."""
+
+    outcome: AnswerOutcome
+    checkin: Checkin | None
+
+
+@dataclass(frozen=True, slots=True)
+class HousekeepingCounts:
+    """What one dispatcher pass closed, per reason."""
+
+    missed_unanswered: int
+    missed_not_sent: int
+    missed_superseded: int
+    cancelled: int

@@ -1,0 +1,251 @@
+"""Patients and their invitations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import aiosqlite
+
+from ._database import Database
+from ._models import (
+    CheckinState,
+    Patient,
+    PatientOverview,
+    PatientStatus,
+    RedeemOutcome,
+    Redemption,
+)
+from ._time import from_ts, opt_from_ts, to_ts
+
+_PATIENT_COLUMNS = (
+    "id, code, label, status, telegram_user_id, chat_id, timezone, checkin_time,"
+    " consent_at, created_at, awaiting_note_checkin_id"
+)
+
+
+class CodeTakenError(Exception):
+    """The generated patient code already exists; generate another."""
+
+
+def patient_from_row(row: aiosqlite.Row) -> Patient:
+    """Build a Patient from a row selected with the standard columns."""
+    return Patient(
+        id=row["id"],
+        code=row["code"],
+        label=row["label"],
+        status=PatientStatus(row["status"]),
+        telegram_user_id=row["telegram_user_id"],
+        chat_id=row["chat_id"],
+        timezone=row["timezone"],
+        checkin_time=row["checkin_time"],
+        consent_at=opt_from_ts(row["consent_at"]),
+        created_at=from_ts(row["created_at"]),
+        awaiting_note_checkin_id=row["awaiting_note_checkin_id"],
+    )
+
+
+async def fetch_patient(conn: aiosqlite.Connection, where: str, *args: object) -> Patient | None:
+    """Return the one patient matching a WHERE clause, or None."""
+    async with conn.execute(f"SELECT {_PATIENT_COLUMNS} FROM patients WHERE {where}", args) as cur:
+        row = await cur.fetchone()
+    return None if row is None else patient_from_row(row)
+
+
+class PatientRepository:
+    """Reads and writes patients and invitations."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create_invited(
+        self,
+        *,
+        code: str,
+        label: str | None,
+        timezone: str,
+        token_hash: str,
+        now: datetime,
+        expires_at: datetime,
+        created_by: int,
+        update_id: int | None,
+    ) -> Patient | None:
+        """Create a patient with an invitation; None if this update already created one."""
+        async with self._db.write() as conn:
+            if update_id is not None:
+                async with conn.execute(
+                    "SELECT 1 FROM patients WHERE created_update_id = ?", (update_id,)
+                ) as cur:
+                    if await cur.fetchone() is not None:
+                        return None
+            async with conn.execute("SELECT 1 FROM patients WHERE code = ?", (code,)) as cur:
+                if await cur.fetchone() is not None:
+                    raise CodeTakenError(code)
+            cursor = await conn.execute(
+                "INSERT INTO patients (code, label, status, timezone, created_at, created_by,"
+                " created_update_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (code, label, PatientStatus.INVITED, timezone, to_ts(now), created_by, update_id),
+            )
+            patient_id = cursor.lastrowid
+            await conn.execute(
+                "INSERT INTO invites (patient_id, token_hash, created_at, expires_at)"
+                " VALUES (?, ?, ?, ?)",
+                (patient_id, token_hash, to_ts(now), to_ts(expires_at)),
+            )
+            patient = await fetch_patient(conn, "id = ?", patient_id)
+        assert patient is not None
+        return patient
+
+    async def redeem(
+        self, *, token_hash: str, user_id: int, chat_id: int, now: datetime
+    ) -> Redemption:
+        """Bind a Telegram user to the invited patient if the token is valid and unused."""
+        async with self._db.write() as conn:
+            existing = await fetch_patient(conn, "telegram_user_id = ?", user_id)
+            if existing is not None:
+                return Redemption(RedeemOutcome.ALREADY_ENROLLED, existing)
+            async with conn.execute(
+                "SELECT i.id, i.patient_id, i.expires_at, i.used_at, p.status"
+                " FROM invites i JOIN patients p ON p.id = i.patient_id WHERE i.token_hash = ?",
+                (token_hash,),
+            ) as cur:
+                invite = await cur.fetchone()
+            if invite is None:
+                return Redemption(RedeemOutcome.UNKNOWN, None)
+            if invite["used_at"] is not None or invite["status"] != PatientStatus.INVITED:
+                return Redemption(RedeemOutcome.USED, None)
+            if invite["expires_at"] <= to_ts(now):
+                return Redemption(RedeemOutcome.EXPIRED, None)
+            await conn.execute(
+                "UPDATE invites SET used_at = ?, used_by = ? WHERE id = ?",
+                (to_ts(now), user_id, invite["id"]),
+            )
+            await conn.execute(
+                "UPDATE patients SET telegram_user_id = ?, chat_id = ?, status = ? WHERE id = ?",
+                (user_id, chat_id, PatientStatus.CONSENT_PENDING, invite["patient_id"]),
+            )
+            patient = await fetch_patient(conn, "id = ?", invite["patient_id"])
+        return Redemption(RedeemOutcome.ENROLLED, patient)
+
+    async def record_consent(
+        self, patient_id: int, *, now: datetime, default_time: str
+    ) -> Patient | None:
+        """Record consent and activate the patient; None if consent was already given."""
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                "UPDATE patients SET consent_at = ?, status = ?,"
+                " checkin_time = coalesce(checkin_time, ?)"
+                " WHERE id = ? AND status = ? AND consent_at IS NULL",
+                (
+                    to_ts(now),
+                    PatientStatus.ACTIVE,
+                    default_time,
+                    patient_id,
+                    PatientStatus.CONSENT_PENDING,
+                ),
+            )
+            if cursor.rowcount == 0:
+                return None
+            return await fetch_patient(conn, "id = ?", patient_id)
+
+    async def get(self, patient_id: int) -> Patient | None:
+        """Return a patient by id."""
+        async with self._db.read() as conn:
+            return await fetch_patient(conn, "id = ?", patient_id)
+
+    async def by_code(self, code: str) -> Patient | None:
+        """Return a patient by pseudonymous code."""
+        async with self._db.read() as conn:
+            return await fetch_patient(conn, "code = ?", code)
+
+    async def by_user(self, telegram_user_id: int) -> Patient | None:
+        """Return the patient bound to a Telegram user."""
+        async with self._db.read() as conn:
+            return await fetch_patient(conn, "telegram_user_id = ?", telegram_user_id)
+
+    async def set_status(
+        self,
+        patient_id: int,
+        status: PatientStatus,
+        *,
+        now: datetime,
+        only_from: set[PatientStatus],
+    ) -> Patient | None:
+        """Change status if the current one is in only_from; stopping cancels what is pending."""
+        placeholders = ",".join("?" for _ in only_from)
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                f"UPDATE patients SET status = ?, awaiting_note_checkin_id = NULL"
+                f" WHERE id = ? AND status IN ({placeholders})",
+                (status, patient_id, *sorted(only_from)),
+            )
+            if cursor.rowcount == 0:
+                return None
+            if status is PatientStatus.STOPPED:
+                await conn.execute(
+                    "UPDATE checkins SET state = ?, reason = 'patient stopped', closed_at = ?"
+                    " WHERE patient_id = ? AND state IN (?, ?)",
+                    (
+                        CheckinState.CANCELLED,
+                        to_ts(now),
+                        patient_id,
+                        CheckinState.PENDING,
+                        CheckinState.SENT,
+                    ),
+                )
+            return await fetch_patient(conn, "id = ?", patient_id)
+
+    async def change_checkin_time(
+        self, patient_id: int, checkin_time: str, changes: Sequence[tuple[int, datetime]]
+    ) -> int:
+        """Set the preferred time and move pending check-ins; returns how many moved."""
+        async with self._db.write() as conn:
+            await conn.execute(
+                "UPDATE patients SET checkin_time = ? WHERE id = ?", (checkin_time, patient_id)
+            )
+            moved = 0
+            for checkin_id, due_at in changes:
+                cursor = await conn.execute(
+                    "UPDATE checkins SET due_at = ?, next_attempt_at = NULL"
+                    " WHERE id = ? AND patient_id = ? AND state = 'pending'",
+                    (to_ts(due_at), checkin_id, patient_id),
+                )
+                moved += cursor.rowcount
+            return moved
+
+    async def set_awaiting_note(self, patient_id: int, checkin_id: int | None) -> None:
+        """Remember (or forget) which answered check-in the next free text annotates."""
+        async with self._db.write() as conn:
+            await conn.execute(
+                "UPDATE patients SET awaiting_note_checkin_id = ? WHERE id = ?",
+                (checkin_id, patient_id),
+            )
+
+    async def overview(self) -> list[PatientOverview]:
+        """Return every patient with last score and last infusion, newest patients first."""
+        async with (
+            self._db.read() as conn,
+            conn.execute(
+                "SELECT p.code, p.label, p.status,"
+                " (SELECT c.score FROM checkins c WHERE c.patient_id = p.id AND c.state = ?"
+                "   ORDER BY c.answered_at DESC LIMIT 1) AS last_score,"
+                " (SELECT max(c.answered_at) FROM checkins c WHERE c.patient_id = p.id"
+                "   AND c.state = ?) AS last_score_at,"
+                " (SELECT max(i.given_at) FROM infusions i WHERE i.patient_id = p.id)"
+                "   AS last_infusion_at"
+                " FROM patients p ORDER BY p.id DESC",
+                (CheckinState.ANSWERED, CheckinState.ANSWERED),
+            ) as cur,
+        ):
+            rows = await cur.fetchall()
+        return [
+            PatientOverview(
+                code=row["code"],
+                label=row["label"],
+                status=PatientStatus(row["status"]),
+                last_score=row["last_score"],
+                last_score_at=opt_from_ts(row["last_score_at"]),
+                last_infusion_at=opt_from_ts(row["last_infusion_at"]),
+            )
+            for row in rows
+        ]

@@ -1,0 +1,49 @@
+"""The repositories over one open database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ._checkins import CheckinRepository
+from ._database import Database
+from ._infusions import InfusionRepository
+from ._patients import PatientRepository
+
+
+@dataclass(frozen=True, slots=True)
+class Storage:
+    """Every repository, sharing one database."""
+
+    database: Database
+    patients: PatientRepository
+    infusions: InfusionRepository
+    checkins: CheckinRepository
+
+    @classmethod
+    async def open(cls, path: Path) -> Storage:
+        """Open (creating and migrating if needed) the database at path."""
+        db = Database(path)
+        await db.open()
+        return cls(
+            database=db,
+            patients=PatientRepository(db),
+            infusions=InfusionRepository(db),
+            checkins=CheckinRepository(db),
+        )
+
+    async def close(self) -> None:
+        """Close the database."""
+        await self.database.close()
+
+
+@asynccontextmanager
+async def open_storage(path: Path) -> AsyncIterator[Storage]:
+    """Open storage for the duration of a block."""
+    storage = await Storage.open(path)
+    try:
+        yield storage
+    finally:
+        await storage.close()
