@@ -92,6 +92,8 @@ class CheckinService:
             return TextResult(TextOutcome.CONSENT_NEEDED)
         if patient.status is PatientStatus.STOPPED:
             return TextResult(TextOutcome.STOPPED)
+        if update_id is not None and await self._storage.checkins.text_update_seen(update_id):
+            return TextResult(TextOutcome.DUPLICATE)
         reactivated = False
         if patient.status is PatientStatus.UNREACHABLE:
             reactivated = (

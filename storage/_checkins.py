@@ -109,6 +109,19 @@ class CheckinRepository:
             row = await cur.fetchone()
         return None if row is None else _checkin_from_row(row)
 
+    async def text_update_seen(self, update_id: int) -> bool:
+        """Tell whether a patient message was already stored as an answer or a note."""
+        async with (
+            self._db.read() as conn,
+            conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM checkins WHERE answer_update_id = ?)"
+                " OR EXISTS (SELECT 1 FROM notes WHERE update_id = ?)",
+                (update_id, update_id),
+            ) as cur,
+        ):
+            row = await cur.fetchone()
+        return bool(row and row[0])
+
     async def has_work(self, now: datetime, answer_window: timedelta) -> bool:
         """Tell cheaply whether a dispatcher pass has anything to do."""
         async with (
@@ -133,6 +146,15 @@ class CheckinRepository:
                 " WHERE state = 'sent' AND due_at <= ?",
                 (now_ts, to_ts(now - answer_window)),
             )
+            # Patients who cannot receive anything: their due check-ins are cancelled.
+            cancelled = await conn.execute(
+                "UPDATE checkins SET state = 'cancelled', closed_at = ?,"
+                " reason = 'patient ' || (SELECT replace(p.status, '_', ' ') FROM patients p"
+                "   WHERE p.id = checkins.patient_id)"
+                " WHERE state = 'pending' AND due_at <= ? AND patient_id IN ("
+                "   SELECT id FROM patients WHERE status != ?)",
+                (now_ts, now_ts, PatientStatus.ACTIVE),
+            )
             not_sent = await conn.execute(
                 "UPDATE checkins SET state = 'missed', closed_at = ?,"
                 " reason = 'not sent within the send window'"
@@ -149,14 +171,6 @@ class CheckinRepository:
                 "   AND (newer.due_at > checkins.due_at"
                 "        OR (newer.due_at = checkins.due_at AND newer.id > checkins.id)))",
                 (now_ts, now_ts, now_ts),
-            )
-            cancelled = await conn.execute(
-                "UPDATE checkins SET state = 'cancelled', closed_at = ?,"
-                " reason = 'patient ' || (SELECT replace(p.status, '_', ' ') FROM patients p"
-                "   WHERE p.id = checkins.patient_id)"
-                " WHERE state = 'pending' AND due_at <= ? AND patient_id IN ("
-                "   SELECT id FROM patients WHERE status != ?)",
-                (now_ts, now_ts, PatientStatus.ACTIVE),
             )
             return HousekeepingCounts(
                 missed_unanswered=unanswered.rowcount,

@@ -59,9 +59,14 @@ class Database:
 
     async def open(self) -> None:
         """Open both connections and bring the schema up to date."""
-        self._writer = await self._connect()
-        await self._migrate(self._writer)
-        self._reader = await self._connect()
+        writer = await self._connect()
+        try:
+            await self._migrate(writer)
+            self._reader = await self._connect()
+        except BaseException:
+            await writer.close()
+            raise
+        self._writer = writer
 
     async def close(self) -> None:
         """Close both connections; safe to call twice."""
