@@ -106,12 +106,17 @@ def build_application(
         await _register_commands(app, settings)
         if app.job_queue is None:
             raise RuntimeError("the job-queue extra of python-telegram-bot is required")
+        # A repeating job's first run would be skipped here: the scheduler starts after
+        # post_init and APScheduler then moves "first=0" to the next interval. So the
+        # start-up pass is a one-off job of its own.
+        job_kwargs = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+        app.job_queue.run_once(_dispatch, when=0, name=f"{DISPATCH_JOB}-startup")
         app.job_queue.run_repeating(
             _dispatch,
             interval=dispatch_interval,
-            first=0,
+            first=dispatch_interval,
             name=DISPATCH_JOB,
-            job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+            job_kwargs=job_kwargs,
         )
         log.info("bot.started protocol=%s", the_protocol.source)
 
