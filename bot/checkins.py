@@ -69,30 +69,24 @@ class CheckinService:
         self, *, user_id: int, checkin_id: int, score: int, update_id: int | None
     ) -> ButtonResult:
         """Store a score from a mood button; the check-in must belong to this user."""
-        patient = await self._storage.patients.by_user(user_id)
-        if patient is None:
-            return ButtonResult(AnswerOutcome.NOT_FOUND, None)
         result = await self._storage.checkins.answer(
-            checkin_id,
-            patient_id=patient.id,
-            score=score,
-            now=self._clock.now(),
-            update_id=update_id,
+            checkin_id, user_id=user_id, score=score, now=self._clock.now(), update_id=update_id
         )
         if result.outcome is AnswerOutcome.STORED:
-            log.info("checkin.answered code=%s checkin=%d via=button", patient.code, checkin_id)
+            log.info("checkin.answered checkin=%d via=button", checkin_id)
         return ButtonResult(result.outcome, result.checkin)
 
     async def handle_text(self, *, user_id: int, text: str, update_id: int | None) -> TextResult:
         """Treat a patient's text as an answer, a note, or something to re-prompt."""
-        patient = await self._storage.patients.by_user(user_id)
-        if patient is None:
+        context = await self._storage.patients.text_context(user_id, update_id)
+        if context is None:
             return TextResult(TextOutcome.NOT_ENROLLED)
+        patient = context.patient
         if patient.status is PatientStatus.CONSENT_PENDING:
             return TextResult(TextOutcome.CONSENT_NEEDED)
         if patient.status is PatientStatus.STOPPED:
             return TextResult(TextOutcome.STOPPED)
-        if update_id is not None and await self._storage.checkins.text_update_seen(update_id):
+        if context.already_seen:
             return TextResult(TextOutcome.DUPLICATE)
         reactivated = False
         if patient.status is PatientStatus.UNREACHABLE:
@@ -106,10 +100,10 @@ class CheckinService:
                 is not None
             )
         score = parse_score(text)
-        open_checkin = await self._storage.checkins.open_for_patient(patient.id)
-        if open_checkin is not None and score is not None:
+        open_id = context.open_checkin_id
+        if open_id is not None and score is not None:
             result = await self._storage.checkins.answer(
-                open_checkin.id,
+                open_id,
                 patient_id=patient.id,
                 score=score,
                 now=self._clock.now(),
@@ -118,12 +112,10 @@ class CheckinService:
             if result.outcome is AnswerOutcome.DUPLICATE:
                 return TextResult(TextOutcome.DUPLICATE, result.checkin, reactivated)
             if result.outcome is AnswerOutcome.STORED:
-                log.info(
-                    "checkin.answered code=%s checkin=%d via=text", patient.code, open_checkin.id
-                )
+                log.info("checkin.answered code=%s checkin=%d via=text", patient.code, open_id)
                 return TextResult(TextOutcome.ANSWER_STORED, result.checkin, reactivated)
-            # The check-in closed between reading and answering: fall through as if none open.
-            open_checkin = None
+            # The check-in closed between reading and answering: as if none were open.
+            open_id = None
         stripped = text.strip()
         if patient.awaiting_note_checkin_id is not None and stripped:
             stored = await self._storage.checkins.add_note(
@@ -138,8 +130,8 @@ class CheckinService:
             return TextResult(
                 TextOutcome.NOTE_STORED if stored else TextOutcome.DUPLICATE, None, reactivated
             )
-        if open_checkin is not None:
-            return TextResult(TextOutcome.REPROMPT, open_checkin, reactivated)
+        if open_id is not None:
+            return TextResult(TextOutcome.REPROMPT, None, reactivated)
         if score is not None:
             return TextResult(TextOutcome.NO_OPEN_CHECKIN, None, reactivated)
         return TextResult(TextOutcome.UNRECOGNISED, None, reactivated)

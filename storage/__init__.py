@@ -19,6 +19,7 @@ from ._models import (
     PlannedCheckin,
     RedeemOutcome,
     Redemption,
+    TextContext,
 )
 from ._patients import CodeTakenError, PatientRepository
 from ._store import Storage, open_storage
@@ -46,6 +47,7 @@ __all__ = [
     "Redemption",
     "SchemaError",
     "Storage",
+    "TextContext",
     "latest_schema_version",
     "open_storage",
 ]

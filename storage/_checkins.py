@@ -26,6 +26,10 @@ _CHECKIN_COLUMNS = (
     " c.answered_at"
 )
 
+_RETURNING = _CHECKIN_COLUMNS.replace("c.", "")
+
+_PATIENT_OF_USER = "(SELECT p.id FROM patients p WHERE p.telegram_user_id = ?)"
+
 _PENDING = CheckinState.PENDING.value
 _SENT = CheckinState.SENT.value
 
@@ -51,11 +55,12 @@ def _checkin_from_row(row: aiosqlite.Row) -> Checkin:
 
 
 async def _fetch(conn: aiosqlite.Connection, checkin_id: int) -> Checkin | None:
-    async with conn.execute(
-        f"SELECT {_CHECKIN_COLUMNS} FROM checkins c WHERE c.id = ?", (checkin_id,)
-    ) as cur:
-        row = await cur.fetchone()
-    return None if row is None else _checkin_from_row(row)
+    rows = list(
+        await conn.execute_fetchall(
+            f"SELECT {_CHECKIN_COLUMNS} FROM checkins c WHERE c.id = ?", (checkin_id,)
+        )
+    )
+    return _checkin_from_row(rows[0]) if rows else None
 
 
 class CheckinRepository:
@@ -66,73 +71,46 @@ class CheckinRepository:
 
     async def get(self, checkin_id: int) -> Checkin | None:
         """Return a check-in by id."""
-        async with self._db.read() as conn:
-            return await _fetch(conn, checkin_id)
+        row = await self._db.fetch_one(
+            f"SELECT {_CHECKIN_COLUMNS} FROM checkins c WHERE c.id = ?", (checkin_id,)
+        )
+        return None if row is None else _checkin_from_row(row)
 
     async def for_patient(self, patient_id: int) -> list[Checkin]:
         """Return all of a patient's check-ins in due order."""
-        async with (
-            self._db.read() as conn,
-            conn.execute(
-                f"SELECT {_CHECKIN_COLUMNS} FROM checkins c WHERE c.patient_id = ?"
-                " ORDER BY c.due_at, c.id",
-                (patient_id,),
-            ) as cur,
-        ):
-            rows = await cur.fetchall()
+        rows = await self._db.fetch_all(
+            f"SELECT {_CHECKIN_COLUMNS} FROM checkins c WHERE c.patient_id = ?"
+            " ORDER BY c.due_at, c.id",
+            (patient_id,),
+        )
         return [_checkin_from_row(row) for row in rows]
 
     async def pending_planned(self, patient_id: int) -> list[tuple[Checkin, datetime]]:
         """Return pending planned check-ins with the time of the infusion they follow."""
-        async with (
-            self._db.read() as conn,
-            conn.execute(
-                f"SELECT {_CHECKIN_COLUMNS}, i.given_at AS infusion_at FROM checkins c"
-                " JOIN infusions i ON i.id = c.infusion_id"
-                " WHERE c.patient_id = ? AND c.state = ? AND c.kind = ? ORDER BY c.due_at",
-                (patient_id, _PENDING, CheckinKind.PLANNED),
-            ) as cur,
-        ):
-            rows = await cur.fetchall()
+        rows = await self._db.fetch_all(
+            f"SELECT {_CHECKIN_COLUMNS}, i.given_at AS infusion_at FROM checkins c"
+            " JOIN infusions i ON i.id = c.infusion_id"
+            " WHERE c.patient_id = ? AND c.state = ? AND c.kind = ? ORDER BY c.due_at",
+            (patient_id, _PENDING, CheckinKind.PLANNED),
+        )
         return [(_checkin_from_row(row), from_ts(row["infusion_at"])) for row in rows]
 
     async def open_for_patient(self, patient_id: int) -> Checkin | None:
         """Return the newest sent and unanswered check-in of a patient."""
-        async with (
-            self._db.read() as conn,
-            conn.execute(
-                f"SELECT {_CHECKIN_COLUMNS} FROM checkins c WHERE c.patient_id = ?"
-                " AND c.state = ? ORDER BY c.due_at DESC, c.id DESC LIMIT 1",
-                (patient_id, _SENT),
-            ) as cur,
-        ):
-            row = await cur.fetchone()
+        row = await self._db.fetch_one(
+            f"SELECT {_CHECKIN_COLUMNS} FROM checkins c WHERE c.patient_id = ?"
+            " AND c.state = ? ORDER BY c.due_at DESC, c.id DESC LIMIT 1",
+            (patient_id, _SENT),
+        )
         return None if row is None else _checkin_from_row(row)
-
-    async def text_update_seen(self, update_id: int) -> bool:
-        """Tell whether a patient message was already stored as an answer or a note."""
-        async with (
-            self._db.read() as conn,
-            conn.execute(
-                "SELECT EXISTS (SELECT 1 FROM checkins WHERE answer_update_id = ?)"
-                " OR EXISTS (SELECT 1 FROM notes WHERE update_id = ?)",
-                (update_id, update_id),
-            ) as cur,
-        ):
-            row = await cur.fetchone()
-        return bool(row and row[0])
 
     async def has_work(self, now: datetime, answer_window: timedelta) -> bool:
         """Tell cheaply whether a dispatcher pass has anything to do."""
-        async with (
-            self._db.read() as conn,
-            conn.execute(
-                "SELECT EXISTS (SELECT 1 FROM checkins WHERE state = ? AND due_at <= ?)"
-                " OR EXISTS (SELECT 1 FROM checkins WHERE state = ? AND due_at <= ?)",
-                (_PENDING, to_ts(now), _SENT, to_ts(now - answer_window)),
-            ) as cur,
-        ):
-            row = await cur.fetchone()
+        row = await self._db.fetch_one(
+            "SELECT EXISTS (SELECT 1 FROM checkins WHERE state = ? AND due_at <= ?)"
+            " OR EXISTS (SELECT 1 FROM checkins WHERE state = ? AND due_at <= ?)",
+            (_PENDING, to_ts(now), _SENT, to_ts(now - answer_window)),
+        )
         return bool(row and row[0])
 
     async def housekeeping(
@@ -187,33 +165,42 @@ class CheckinRepository:
         """
         now_ts = to_ts(now)
         async with self._db.write() as conn:
-            async with conn.execute(
-                f"SELECT {_CHECKIN_COLUMNS}, p.chat_id, p.code FROM checkins c"
-                " JOIN patients p ON p.id = c.patient_id"
-                " WHERE c.state = 'pending' AND c.due_at <= ?"
-                " AND (c.next_attempt_at IS NULL OR c.next_attempt_at <= ?)"
-                " AND p.status = ? AND p.chat_id IS NOT NULL"
-                " ORDER BY c.due_at, c.id LIMIT ?",
-                (now_ts, now_ts, PatientStatus.ACTIVE, limit),
-            ) as cur:
-                rows = await cur.fetchall()
-            claimed: list[DueCheckin] = []
-            for row in rows:
-                await conn.execute(
-                    "UPDATE checkins SET state = 'missed', closed_at = ?,"
-                    " reason = 'no answer before the next check-in'"
-                    " WHERE patient_id = ? AND state = 'sent' AND id != ?",
-                    (now_ts, row["patient_id"], row["id"]),
+            rows = list(
+                await conn.execute_fetchall(
+                    "SELECT c.id, c.patient_id, p.chat_id, p.code FROM checkins c"
+                    " JOIN patients p ON p.id = c.patient_id"
+                    " WHERE c.state = 'pending' AND c.due_at <= ?"
+                    " AND (c.next_attempt_at IS NULL OR c.next_attempt_at <= ?)"
+                    " AND p.status = ? AND p.chat_id IS NOT NULL"
+                    " ORDER BY c.due_at, c.id LIMIT ?",
+                    (now_ts, now_ts, PatientStatus.ACTIVE, limit),
                 )
-                await conn.execute(
-                    "UPDATE checkins SET state = 'sent', delivery = 'unconfirmed', sent_at = ?,"
-                    " attempts = attempts + 1, reason = NULL WHERE id = ? AND state = 'pending'",
-                    (now_ts, row["id"]),
+            )
+            if not rows:
+                return []
+            await conn.executemany(
+                "UPDATE checkins SET state = 'missed', closed_at = ?,"
+                " reason = 'no answer before the next check-in'"
+                " WHERE patient_id = ? AND state = 'sent' AND id != ?",
+                [(now_ts, row["patient_id"], row["id"]) for row in rows],
+            )
+            ids = [row["id"] for row in rows]
+            marks = ",".join("?" for _ in ids)
+            claimed = list(
+                await conn.execute_fetchall(
+                    "UPDATE checkins AS c SET state = 'sent', delivery = 'unconfirmed',"
+                    " sent_at = ?, attempts = attempts + 1, reason = NULL"
+                    f" WHERE c.id IN ({marks}) AND c.state = 'pending'"
+                    f" RETURNING {_RETURNING}",
+                    (now_ts, *ids),
                 )
-                checkin = await _fetch(conn, row["id"])
-                assert checkin is not None
-                claimed.append(DueCheckin(checkin, row["chat_id"], row["code"]))
-        return claimed
+            )
+        where = {row["id"]: (row["chat_id"], row["code"]) for row in rows}
+        result = [
+            DueCheckin(checkin, *where[checkin.id]) for checkin in map(_checkin_from_row, claimed)
+        ]
+        result.sort(key=lambda item: (item.checkin.due_at, item.checkin.id))
+        return result
 
     async def confirm_sent(self, checkin_id: int, *, message_id: int) -> None:
         """Record that Telegram accepted the check-in message."""
@@ -279,63 +266,72 @@ class CheckinRepository:
     ) -> Checkin | None:
         """Create an extra check-in claimed for immediate sending; None for a repeated update."""
         async with self._db.write() as conn:
-            if update_id is not None:
-                async with conn.execute(
-                    "SELECT 1 FROM checkins WHERE created_update_id = ?", (update_id,)
-                ) as cur:
-                    if await cur.fetchone() is not None:
-                        return None
-            cursor = await conn.execute(
-                "INSERT INTO checkins (patient_id, kind, due_at, state, attempts, sent_at,"
-                " delivery, created_update_id) VALUES (?, 'extra', ?, 'sent', 1, ?,"
-                " 'unconfirmed', ?)",
-                (patient_id, to_ts(now), to_ts(now), update_id),
+            rows = list(
+                await conn.execute_fetchall(
+                    "INSERT INTO checkins (patient_id, kind, due_at, state, attempts, sent_at,"
+                    " delivery, created_update_id) VALUES (?, 'extra', ?, 'sent', 1, ?,"
+                    " 'unconfirmed', ?) ON CONFLICT (created_update_id) DO NOTHING"
+                    f" RETURNING {_RETURNING}",
+                    (patient_id, to_ts(now), to_ts(now), update_id),
+                )
             )
-            assert cursor.lastrowid is not None
-            checkin = await _fetch(conn, cursor.lastrowid)
-        assert checkin is not None
-        return checkin
+        return _checkin_from_row(rows[0]) if rows else None
 
     async def answer(
         self,
         checkin_id: int,
         *,
-        patient_id: int,
         score: int,
         now: datetime,
         update_id: int | None,
+        patient_id: int | None = None,
+        user_id: int | None = None,
     ) -> AnswerResult:
-        """Store a score on an open check-in of this patient and await an optional note."""
+        """Store a score on an open check-in of this patient (by id or by Telegram user).
+
+        One statement: the answer, and (by trigger) awaiting the optional note.
+        """
         if not 0 <= score <= 10:
             raise ValueError("score out of range")
-        async with self._db.write() as conn:
-            if update_id is not None:
-                async with conn.execute(
-                    "SELECT id FROM checkins WHERE answer_update_id = ?", (update_id,)
-                ) as cur:
-                    duplicate = await cur.fetchone()
-                if duplicate is not None:
-                    return AnswerResult(
-                        AnswerOutcome.DUPLICATE, await _fetch(conn, duplicate["id"])
-                    )
-            checkin = await _fetch(conn, checkin_id)
-            if checkin is None or checkin.patient_id != patient_id:
-                return AnswerResult(AnswerOutcome.NOT_FOUND, None)
-            if checkin.state is CheckinState.ANSWERED:
-                return AnswerResult(AnswerOutcome.ALREADY_ANSWERED, checkin)
-            if checkin.state is not CheckinState.SENT:
-                return AnswerResult(AnswerOutcome.CLOSED, checkin)
-            await conn.execute(
-                "UPDATE checkins SET state = 'answered', score = ?, answered_at = ?,"
-                " answer_update_id = ?, closed_at = ? WHERE id = ?",
-                (score, to_ts(now), update_id, to_ts(now), checkin_id),
+        if (patient_id is None) == (user_id is None):
+            raise ValueError("give exactly one of patient_id and user_id")
+        owner = "?" if patient_id is not None else _PATIENT_OF_USER
+        owner_param = patient_id if patient_id is not None else user_id
+        stored = await self._db.write_one(
+            "UPDATE checkins SET state = 'answered', score = ?, answered_at = ?,"
+            " answer_update_id = ?, closed_at = ?"
+            f" WHERE id = ? AND state = 'sent' AND patient_id = {owner}"
+            " AND NOT EXISTS (SELECT 1 FROM checkins d WHERE d.answer_update_id = ?)"
+            f" RETURNING {_RETURNING}",
+            (score, to_ts(now), update_id, to_ts(now), checkin_id, owner_param, update_id),
+        )
+        if stored:
+            return AnswerResult(AnswerOutcome.STORED, _checkin_from_row(stored[0]))
+        if update_id is not None:
+            duplicate = await self._db.fetch_one(
+                f"SELECT {_CHECKIN_COLUMNS} FROM checkins c WHERE c.answer_update_id = ?",
+                (update_id,),
             )
-            await conn.execute(
-                "UPDATE patients SET awaiting_note_checkin_id = ? WHERE id = ?",
-                (checkin_id, patient_id),
-            )
-            stored = await _fetch(conn, checkin_id)
-        return AnswerResult(AnswerOutcome.STORED, stored)
+            if duplicate is not None:
+                return AnswerResult(AnswerOutcome.DUPLICATE, _checkin_from_row(duplicate))
+        row = await self._db.fetch_one(
+            f"SELECT {_CHECKIN_COLUMNS}, p.telegram_user_id FROM checkins c"
+            " JOIN patients p ON p.id = c.patient_id WHERE c.id = ?",
+            (checkin_id,),
+        )
+        if row is None:
+            return AnswerResult(AnswerOutcome.NOT_FOUND, None)
+        checkin = _checkin_from_row(row)
+        mine = (
+            checkin.patient_id == patient_id
+            if patient_id is not None
+            else row["telegram_user_id"] == user_id
+        )
+        if not mine:
+            return AnswerResult(AnswerOutcome.NOT_FOUND, None)
+        if checkin.state is CheckinState.ANSWERED:
+            return AnswerResult(AnswerOutcome.ALREADY_ANSWERED, checkin)
+        return AnswerResult(AnswerOutcome.CLOSED, checkin)
 
     async def add_note(
         self,
@@ -346,32 +342,18 @@ class CheckinRepository:
         now: datetime,
         update_id: int | None,
     ) -> bool:
-        """Store a free-text note and stop awaiting one; False for a repeated update."""
-        async with self._db.write() as conn:
-            if update_id is not None:
-                async with conn.execute(
-                    "SELECT 1 FROM notes WHERE update_id = ?", (update_id,)
-                ) as cur:
-                    if await cur.fetchone() is not None:
-                        return False
-            await conn.execute(
-                "INSERT INTO notes (patient_id, checkin_id, text, created_at, update_id)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (patient_id, checkin_id, text, to_ts(now), update_id),
-            )
-            await conn.execute(
-                "UPDATE patients SET awaiting_note_checkin_id = NULL WHERE id = ?", (patient_id,)
-            )
-        return True
+        """Store a free-text note (and, by trigger, stop awaiting one); False if repeated."""
+        inserted = await self._db.write_one(
+            "INSERT INTO notes (patient_id, checkin_id, text, created_at, update_id)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (update_id) DO NOTHING RETURNING id",
+            (patient_id, checkin_id, text, to_ts(now), update_id),
+        )
+        return bool(inserted)
 
     async def notes_for_patient(self, patient_id: int) -> list[tuple[datetime, str]]:
         """Return a patient's notes, oldest first."""
-        async with (
-            self._db.read() as conn,
-            conn.execute(
-                "SELECT created_at, text FROM notes WHERE patient_id = ? ORDER BY created_at, id",
-                (patient_id,),
-            ) as cur,
-        ):
-            rows = await cur.fetchall()
+        rows = await self._db.fetch_all(
+            "SELECT created_at, text FROM notes WHERE patient_id = ? ORDER BY created_at, id",
+            (patient_id,),
+        )
         return [(from_ts(row["created_at"]), row["text"]) for row in rows]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -48,14 +48,17 @@ def latest_schema_version() -> int:
 
 
 class Database:
-    """One writer connection behind a lock and one reader connection, both in WAL mode."""
+    """One writer connection behind a lock and one reader connection, both in WAL mode.
+
+    Every call into aiosqlite is a hop to its thread, so statements are kept few: reads are
+    single statements that fetch in the same hop, and writes use RETURNING where they can.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
-        self._read_lock = asyncio.Lock()
 
     async def open(self) -> None:
         """Open both connections and bring the schema up to date."""
@@ -138,16 +141,25 @@ class Database:
                 raise
             await conn.execute("COMMIT")
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Run a block of reads on one consistent snapshot."""
-        async with self._read_lock:
-            conn = self._require(self._reader)
-            await conn.execute("BEGIN")
-            try:
-                yield conn
-            finally:
-                await conn.execute("ROLLBACK")
+    async def write_one(self, sql: str, params: Sequence[object] = ()) -> list[aiosqlite.Row]:
+        """Run one write statement atomically on the writer, returning RETURNING rows.
+
+        A single statement is its own transaction; the writer lock serialises it with every
+        other write, so it never meets "database is locked".
+        """
+        async with self._write_lock:
+            rows = await self._require(self._writer).execute_fetchall(sql, params)
+        return list(rows)
+
+    async def fetch_all(self, sql: str, params: Sequence[object] = ()) -> list[aiosqlite.Row]:
+        """Run one read-only statement on the reader connection (its own snapshot)."""
+        rows = await self._require(self._reader).execute_fetchall(sql, params)
+        return list(rows)
+
+    async def fetch_one(self, sql: str, params: Sequence[object] = ()) -> aiosqlite.Row | None:
+        """Run one read-only statement and return its first row, if any."""
+        rows = await self.fetch_all(sql, params)
+        return rows[0] if rows else None
 
     @staticmethod
     def _require(conn: aiosqlite.Connection | None) -> aiosqlite.Connection:

@@ -11,6 +11,8 @@ from ._database import Database
 from ._models import Infusion, PlannedCheckin
 from ._time import from_ts, to_ts
 
+_COLUMNS = "id, patient_id, given_at, recorded_at, recorded_by"
+
 
 def _infusion_from_row(row: aiosqlite.Row) -> Infusion:
     return Infusion(
@@ -44,42 +46,37 @@ class InfusionRepository:
         """
         async with self._db.write() as conn:
             if update_id is not None:
-                async with conn.execute(
+                seen = await conn.execute_fetchall(
                     "SELECT 1 FROM infusions WHERE update_id = ?", (update_id,)
-                ) as cur:
-                    if await cur.fetchone() is not None:
-                        return None
+                )
+                if list(seen):
+                    return None
             await conn.execute(
                 "UPDATE checkins SET state = 'cancelled', closed_at = ?,"
                 " reason = 'replaced by the plan of a newer infusion'"
                 " WHERE patient_id = ? AND state = 'pending' AND kind = 'planned'",
                 (to_ts(now), patient_id),
             )
-            cursor = await conn.execute(
-                "INSERT INTO infusions (patient_id, given_at, recorded_at, recorded_by, update_id)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (patient_id, to_ts(given_at), to_ts(now), recorded_by, update_id),
+            rows = list(
+                await conn.execute_fetchall(
+                    "INSERT INTO infusions (patient_id, given_at, recorded_at, recorded_by,"
+                    f" update_id) VALUES (?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
+                    (patient_id, to_ts(given_at), to_ts(now), recorded_by, update_id),
+                )
             )
-            infusion_id = cursor.lastrowid
+            infusion = _infusion_from_row(rows[0])
             await conn.executemany(
                 "INSERT INTO checkins (patient_id, infusion_id, kind, day, due_at, state)"
                 " VALUES (?, ?, 'planned', ?, ?, 'pending')",
-                [(patient_id, infusion_id, item.day, to_ts(item.due_at)) for item in plan],
+                [(patient_id, infusion.id, item.day, to_ts(item.due_at)) for item in plan],
             )
-            async with conn.execute("SELECT * FROM infusions WHERE id = ?", (infusion_id,)) as cur:
-                row = await cur.fetchone()
-        assert row is not None
-        return _infusion_from_row(row)
+        return infusion
 
     async def latest(self, patient_id: int) -> Infusion | None:
         """Return the most recent infusion of a patient."""
-        async with (
-            self._db.read() as conn,
-            conn.execute(
-                "SELECT * FROM infusions WHERE patient_id = ? ORDER BY given_at DESC, id DESC"
-                " LIMIT 1",
-                (patient_id,),
-            ) as cur,
-        ):
-            row = await cur.fetchone()
+        row = await self._db.fetch_one(
+            f"SELECT {_COLUMNS} FROM infusions WHERE patient_id = ?"
+            " ORDER BY given_at DESC, id DESC LIMIT 1",
+            (patient_id,),
+        )
         return None if row is None else _infusion_from_row(row)

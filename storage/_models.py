@@ -166,3 +166,12 @@ class HousekeepingCounts:
     missed_not_sent: int
     missed_superseded: int
     cancelled: int
+
+
+@dataclass(frozen=True, slots=True)
+class TextContext:
+    """What is needed to interpret a patient's free text, read in one go."""
+
+    patient: Patient
+    open_checkin_id: int | None
+    already_seen: bool

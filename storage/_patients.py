@@ -15,10 +15,11 @@ from ._models import (
     PatientStatus,
     RedeemOutcome,
     Redemption,
+    TextContext,
 )
 from ._time import from_ts, opt_from_ts, to_ts
 
-_PATIENT_COLUMNS = (
+PATIENT_COLUMNS = (
     "id, code, label, status, telegram_user_id, chat_id, timezone, checkin_time,"
     " consent_at, created_at, awaiting_note_checkin_id"
 )
@@ -29,7 +30,7 @@ class CodeTakenError(Exception):
 
 
 def patient_from_row(row: aiosqlite.Row) -> Patient:
-    """Build a Patient from a row selected with the standard columns."""
+    """Build a Patient from a row selected with PATIENT_COLUMNS."""
     return Patient(
         id=row["id"],
         code=row["code"],
@@ -45,11 +46,9 @@ def patient_from_row(row: aiosqlite.Row) -> Patient:
     )
 
 
-async def fetch_patient(conn: aiosqlite.Connection, where: str, *args: object) -> Patient | None:
-    """Return the one patient matching a WHERE clause, or None."""
-    async with conn.execute(f"SELECT {_PATIENT_COLUMNS} FROM patients WHERE {where}", args) as cur:
-        row = await cur.fetchone()
-    return None if row is None else patient_from_row(row)
+async def _one(conn: aiosqlite.Connection, sql: str, params: Sequence[object]) -> Patient | None:
+    rows = list(await conn.execute_fetchall(sql, params))
+    return patient_from_row(rows[0]) if rows else None
 
 
 class PatientRepository:
@@ -57,6 +56,12 @@ class PatientRepository:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+
+    async def _read(self, where: str, value: object) -> Patient | None:
+        row = await self._db.fetch_one(
+            f"SELECT {PATIENT_COLUMNS} FROM patients WHERE {where}", (value,)
+        )
+        return None if row is None else patient_from_row(row)
 
     async def create_invited(
         self,
@@ -72,28 +77,29 @@ class PatientRepository:
     ) -> Patient | None:
         """Create a patient with an invitation; None if this update already created one."""
         async with self._db.write() as conn:
-            if update_id is not None:
-                async with conn.execute(
-                    "SELECT 1 FROM patients WHERE created_update_id = ?", (update_id,)
-                ) as cur:
-                    if await cur.fetchone() is not None:
-                        return None
-            async with conn.execute("SELECT 1 FROM patients WHERE code = ?", (code,)) as cur:
-                if await cur.fetchone() is not None:
-                    raise CodeTakenError(code)
-            cursor = await conn.execute(
+            taken = list(
+                await conn.execute_fetchall(
+                    "SELECT code = ? AS same_code FROM patients"
+                    " WHERE code = ? OR (created_update_id IS NOT NULL AND created_update_id = ?)",
+                    (code, code, update_id),
+                )
+            )
+            if any(not row["same_code"] for row in taken):
+                return None
+            if taken:
+                raise CodeTakenError(code)
+            patient = await _one(
+                conn,
                 "INSERT INTO patients (code, label, status, timezone, created_at, created_by,"
-                " created_update_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                f" created_update_id) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {PATIENT_COLUMNS}",
                 (code, label, PatientStatus.INVITED, timezone, to_ts(now), created_by, update_id),
             )
-            patient_id = cursor.lastrowid
+            assert patient is not None
             await conn.execute(
                 "INSERT INTO invites (patient_id, token_hash, created_at, expires_at)"
                 " VALUES (?, ?, ?, ?)",
-                (patient_id, token_hash, to_ts(now), to_ts(expires_at)),
+                (patient.id, token_hash, to_ts(now), to_ts(expires_at)),
             )
-            patient = await fetch_patient(conn, "id = ?", patient_id)
-        assert patient is not None
         return patient
 
     async def redeem(
@@ -101,17 +107,24 @@ class PatientRepository:
     ) -> Redemption:
         """Bind a Telegram user to the invited patient if the token is valid and unused."""
         async with self._db.write() as conn:
-            existing = await fetch_patient(conn, "telegram_user_id = ?", user_id)
+            existing = await _one(
+                conn,
+                f"SELECT {PATIENT_COLUMNS} FROM patients WHERE telegram_user_id = ?",
+                (user_id,),
+            )
             if existing is not None:
                 return Redemption(RedeemOutcome.ALREADY_ENROLLED, existing)
-            async with conn.execute(
-                "SELECT i.id, i.patient_id, i.expires_at, i.used_at, p.status"
-                " FROM invites i JOIN patients p ON p.id = i.patient_id WHERE i.token_hash = ?",
-                (token_hash,),
-            ) as cur:
-                invite = await cur.fetchone()
-            if invite is None:
+            rows = list(
+                await conn.execute_fetchall(
+                    "SELECT i.id, i.patient_id, i.expires_at, i.used_at, p.status"
+                    " FROM invites i JOIN patients p ON p.id = i.patient_id"
+                    " WHERE i.token_hash = ?",
+                    (token_hash,),
+                )
+            )
+            if not rows:
                 return Redemption(RedeemOutcome.UNKNOWN, None)
+            invite = rows[0]
             if invite["used_at"] is not None or invite["status"] != PatientStatus.INVITED:
                 return Redemption(RedeemOutcome.USED, None)
             if invite["expires_at"] <= to_ts(now):
@@ -120,11 +133,12 @@ class PatientRepository:
                 "UPDATE invites SET used_at = ?, used_by = ? WHERE id = ?",
                 (to_ts(now), user_id, invite["id"]),
             )
-            await conn.execute(
-                "UPDATE patients SET telegram_user_id = ?, chat_id = ?, status = ? WHERE id = ?",
+            patient = await _one(
+                conn,
+                "UPDATE patients SET telegram_user_id = ?, chat_id = ?, status = ?"
+                f" WHERE id = ? RETURNING {PATIENT_COLUMNS}",
                 (user_id, chat_id, PatientStatus.CONSENT_PENDING, invite["patient_id"]),
             )
-            patient = await fetch_patient(conn, "id = ?", invite["patient_id"])
         return Redemption(RedeemOutcome.ENROLLED, patient)
 
     async def record_consent(
@@ -132,10 +146,12 @@ class PatientRepository:
     ) -> Patient | None:
         """Record consent and activate the patient; None if consent was already given."""
         async with self._db.write() as conn:
-            cursor = await conn.execute(
+            return await _one(
+                conn,
                 "UPDATE patients SET consent_at = ?, status = ?,"
                 " checkin_time = coalesce(checkin_time, ?)"
-                " WHERE id = ? AND status = ? AND consent_at IS NULL",
+                " WHERE id = ? AND status = ? AND consent_at IS NULL"
+                f" RETURNING {PATIENT_COLUMNS}",
                 (
                     to_ts(now),
                     PatientStatus.ACTIVE,
@@ -144,24 +160,37 @@ class PatientRepository:
                     PatientStatus.CONSENT_PENDING,
                 ),
             )
-            if cursor.rowcount == 0:
-                return None
-            return await fetch_patient(conn, "id = ?", patient_id)
 
     async def get(self, patient_id: int) -> Patient | None:
         """Return a patient by id."""
-        async with self._db.read() as conn:
-            return await fetch_patient(conn, "id = ?", patient_id)
+        return await self._read("id = ?", patient_id)
 
     async def by_code(self, code: str) -> Patient | None:
         """Return a patient by pseudonymous code."""
-        async with self._db.read() as conn:
-            return await fetch_patient(conn, "code = ?", code)
+        return await self._read("code = ?", code)
 
     async def by_user(self, telegram_user_id: int) -> Patient | None:
         """Return the patient bound to a Telegram user."""
-        async with self._db.read() as conn:
-            return await fetch_patient(conn, "telegram_user_id = ?", telegram_user_id)
+        return await self._read("telegram_user_id = ?", telegram_user_id)
+
+    async def text_context(self, user_id: int, update_id: int | None) -> TextContext | None:
+        """Return the user's patient, open check-in and whether this update was stored."""
+        row = await self._db.fetch_one(
+            f"SELECT {PATIENT_COLUMNS},"
+            " (SELECT c.id FROM checkins c WHERE c.patient_id = patients.id AND c.state = 'sent'"
+            "   ORDER BY c.due_at DESC, c.id DESC LIMIT 1) AS open_checkin_id,"
+            " (EXISTS (SELECT 1 FROM checkins WHERE answer_update_id = ?)"
+            "  OR EXISTS (SELECT 1 FROM notes WHERE update_id = ?)) AS seen"
+            " FROM patients WHERE telegram_user_id = ?",
+            (update_id, update_id, user_id),
+        )
+        if row is None:
+            return None
+        return TextContext(
+            patient=patient_from_row(row),
+            open_checkin_id=row["open_checkin_id"],
+            already_seen=bool(row["seen"]),
+        )
 
     async def set_status(
         self,
@@ -174,14 +203,13 @@ class PatientRepository:
         """Change status if the current one is in only_from; stopping cancels what is pending."""
         placeholders = ",".join("?" for _ in only_from)
         async with self._db.write() as conn:
-            cursor = await conn.execute(
-                f"UPDATE patients SET status = ?, awaiting_note_checkin_id = NULL"
-                f" WHERE id = ? AND status IN ({placeholders})",
+            patient = await _one(
+                conn,
+                "UPDATE patients SET status = ?, awaiting_note_checkin_id = NULL"
+                f" WHERE id = ? AND status IN ({placeholders}) RETURNING {PATIENT_COLUMNS}",
                 (status, patient_id, *sorted(only_from)),
             )
-            if cursor.rowcount == 0:
-                return None
-            if status is PatientStatus.STOPPED:
+            if patient is not None and status is PatientStatus.STOPPED:
                 await conn.execute(
                     "UPDATE checkins SET state = ?, reason = 'patient stopped', closed_at = ?"
                     " WHERE patient_id = ? AND state IN (?, ?)",
@@ -193,7 +221,7 @@ class PatientRepository:
                         CheckinState.SENT,
                     ),
                 )
-            return await fetch_patient(conn, "id = ?", patient_id)
+            return patient
 
     async def change_checkin_time(
         self, patient_id: int, checkin_time: str, changes: Sequence[tuple[int, datetime]]
@@ -203,15 +231,13 @@ class PatientRepository:
             await conn.execute(
                 "UPDATE patients SET checkin_time = ? WHERE id = ?", (checkin_time, patient_id)
             )
-            moved = 0
-            for checkin_id, due_at in changes:
-                cursor = await conn.execute(
-                    "UPDATE checkins SET due_at = ?, next_attempt_at = NULL"
-                    " WHERE id = ? AND patient_id = ? AND state = 'pending'",
-                    (to_ts(due_at), checkin_id, patient_id),
-                )
-                moved += cursor.rowcount
-            return moved
+            before = conn.total_changes
+            await conn.executemany(
+                "UPDATE checkins SET due_at = ?, next_attempt_at = NULL"
+                " WHERE id = ? AND patient_id = ? AND state = 'pending'",
+                [(to_ts(due_at), checkin_id, patient_id) for checkin_id, due_at in changes],
+            )
+            return conn.total_changes - before
 
     async def set_awaiting_note(self, patient_id: int, checkin_id: int | None) -> None:
         """Remember (or forget) which answered check-in the next free text annotates."""
@@ -223,21 +249,17 @@ class PatientRepository:
 
     async def overview(self) -> list[PatientOverview]:
         """Return every patient with last score and last infusion, newest patients first."""
-        async with (
-            self._db.read() as conn,
-            conn.execute(
-                "SELECT p.code, p.label, p.status,"
-                " (SELECT c.score FROM checkins c WHERE c.patient_id = p.id AND c.state = ?"
-                "   ORDER BY c.answered_at DESC LIMIT 1) AS last_score,"
-                " (SELECT max(c.answered_at) FROM checkins c WHERE c.patient_id = p.id"
-                "   AND c.state = ?) AS last_score_at,"
-                " (SELECT max(i.given_at) FROM infusions i WHERE i.patient_id = p.id)"
-                "   AS last_infusion_at"
-                " FROM patients p ORDER BY p.id DESC",
-                (CheckinState.ANSWERED, CheckinState.ANSWERED),
-            ) as cur,
-        ):
-            rows = await cur.fetchall()
+        rows = await self._db.fetch_all(
+            "SELECT p.code, p.label, p.status,"
+            " (SELECT c.score FROM checkins c WHERE c.patient_id = p.id AND c.state = ?"
+            "   ORDER BY c.answered_at DESC LIMIT 1) AS last_score,"
+            " (SELECT max(c.answered_at) FROM checkins c WHERE c.patient_id = p.id"
+            "   AND c.state = ?) AS last_score_at,"
+            " (SELECT max(i.given_at) FROM infusions i WHERE i.patient_id = p.id)"
+            "   AS last_infusion_at"
+            " FROM patients p ORDER BY p.id DESC",
+            (CheckinState.ANSWERED, CheckinState.ANSWERED),
+        )
         return [
             PatientOverview(
                 code=row["code"],

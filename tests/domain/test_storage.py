@@ -34,8 +34,7 @@ async def test_migrations_are_recorded_and_pragmas_set(storage: Storage) -> None
         mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
     assert versions == list(range(1, latest_schema_version() + 1))
     assert mode == "wal"
-    async with storage.database.read() as conn, conn.execute("PRAGMA foreign_keys") as cur:
-        row = await cur.fetchone()
+    row = await storage.database.fetch_one("PRAGMA foreign_keys")
     assert row is not None
     assert row[0] == 1
 
