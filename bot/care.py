@@ -19,7 +19,7 @@ from .protocol import Protocol, parse_hhmm
 
 log = logging.getLogger(__name__)
 
-_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 MAX_BACKDATE = timedelta(days=365)
 FUTURE_SLACK = timedelta(minutes=10)
 
@@ -50,7 +50,7 @@ def parse_infusion_args(args: Sequence[str], *, tz: ZoneInfo, now: datetime) -> 
     code = normalise_code(args[0])
     if len(args) == 1:
         return InfusionRequest(code=code, given_at=now)
-    match = _DATE.match(args[1])
+    match = _DATE.fullmatch(args[1])
     if match is None:
         raise InputError(f"{args[1][:20]!r} is not a date. {usage}")
     try:

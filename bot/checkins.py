@@ -13,13 +13,13 @@ from .clock import Clock
 
 log = logging.getLogger(__name__)
 
-_SCORE = re.compile(r"^\s*(10|0?[0-9])\s*(?:/\s*10)?\s*$")
+_SCORE = re.compile(r"\s*(10|0?[0-9])\s*(?:/\s*10)?\s*")
 MAX_NOTE = 4096
 
 
 def parse_score(text: str) -> int | None:
     """Return the 0-10 score in a typed answer such as '7' or '7/10', else None."""
-    match = _SCORE.match(text)
+    match = _SCORE.fullmatch(text)
     return int(match.group(1)) if match else None
 
 

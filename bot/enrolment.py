@@ -19,8 +19,8 @@ log = logging.getLogger(__name__)
 
 INVITE_TTL = timedelta(days=7)
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I look-alikes
-CODE_PATTERN = re.compile(r"^P-[A-Z0-9]{4,8}$")
-TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+CODE_PATTERN = re.compile(r"P-[A-Z0-9]{4,8}")
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_LABEL = 64
 
 
@@ -44,7 +44,7 @@ def normalise_code(raw: str) -> str:
     code = raw.strip().upper()
     if not code.startswith("P-"):
         code = "P-" + code
-    if not CODE_PATTERN.match(code):
+    if not CODE_PATTERN.fullmatch(code):
         raise InputError(f"{raw.strip()[:20]!r} is not a patient code (like P-7K3Q).")
     return code
 
@@ -101,7 +101,7 @@ class EnrolmentService:
 
     async def redeem(self, *, payload: str | None, user_id: int, chat_id: int) -> Redemption:
         """Bind the user to the patient whose invitation token they opened."""
-        if payload is None or not TOKEN_PATTERN.match(payload):
+        if payload is None or not TOKEN_PATTERN.fullmatch(payload):
             existing = await self._storage.patients.by_user(user_id)
             if existing is not None:
                 return Redemption(RedeemOutcome.ALREADY_ENROLLED, existing)

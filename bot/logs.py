@@ -14,16 +14,29 @@ class RedactFilter(logging.Filter):
         super().__init__()
         self._secrets = [secret for secret in secrets if secret]
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Redact the record in place and keep it."""
-        message = record.getMessage()
-        redacted = message
+    def _redact(self, text: str) -> str:
         for secret in self._secrets:
-            redacted = redacted.replace(secret, "[redacted]")
+            text = text.replace(secret, "[redacted]")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Redact the message and any traceback in place, and keep the record."""
+        message = record.getMessage()
+        redacted = self._redact(message)
         if redacted != message:
             record.msg = redacted
             record.args = None
+        if record.exc_info and not record.exc_text:
+            # Format the traceback now so the redacted text is what the formatter prints.
+            record.exc_text = _FORMATTER.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self._redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self._redact(record.stack_info)
         return True
+
+
+_FORMATTER = logging.Formatter()
 
 
 def configure_logging(*, token: str, level: int = logging.INFO) -> None:

@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-_HHMM = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
+_HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 MAX_DAY = 366
 
 
@@ -20,7 +20,7 @@ class ProtocolError(Exception):
 
 def parse_hhmm(value: str) -> time | None:
     """Return the time for a strict 'HH:MM' string, or None."""
-    match = _HHMM.match(value.strip())
+    match = _HHMM.fullmatch(value.strip())
     if match is None:
         return None
     return time(int(match.group(1)), int(match.group(2)))

@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_CRISIS_LINE = "call or text 988 (Suicide & Crisis Lifeline, US)"
 DEFAULT_EMERGENCY_NUMBER = "911"
-_TOKEN = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{1,100}$")
-_BASE_URL = re.compile(r"^https?://[^\s/]+(/\S*)?$")
+_TOKEN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{1,100}")
+_DIGITS = re.compile(r"[0-9]{1,20}")
+_BASE_URL = re.compile(r"https?://[^\s/]+(/\S*)?")
 
 
 class ConfigError(Exception):
@@ -62,7 +63,7 @@ def _admin_ids(name: str, raw: str) -> frozenset[int]:
         item = part.strip()
         if not item:
             continue
-        if not item.isdigit() or int(item) <= 0:
+        if not _DIGITS.fullmatch(item) or int(item) <= 0:
             raise ConfigError(
                 name, f"must be comma-separated positive Telegram user ids, got {item!r}"
             )
@@ -75,14 +76,14 @@ def _admin_ids(name: str, raw: str) -> frozenset[int]:
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build Settings from environment variables, raising ConfigError on the first problem."""
     token = _required(env, "TELEGRAM_BOT_TOKEN")
-    if not _TOKEN.match(token):
+    if not _TOKEN.fullmatch(token):
         # Never echo the token, not even a malformed one.
         raise ConfigError(
             "TELEGRAM_BOT_TOKEN", "does not look like a bot token ('<digits>:<key>')"
         )
 
     base_url = env.get("TELEGRAM_API_BASE_URL", "").strip() or DEFAULT_API_BASE_URL
-    if not _BASE_URL.match(base_url):
+    if not _BASE_URL.fullmatch(base_url):
         raise ConfigError(
             "TELEGRAM_API_BASE_URL", f"must be an http(s) URL such as {DEFAULT_API_BASE_URL}"
         )

@@ -12,8 +12,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from . import texts
 
 CONSENT_DATA = "c:agree"
-_MOOD = re.compile(r"^m:([1-9][0-9]{0,17}):(10|[0-9])$")
-_TIME = re.compile(r"^t:([01][0-9]|2[0-3])([0-5][0-9])$")
+_MOOD = re.compile(r"m:([1-9][0-9]{0,17}):(10|[0-9])")
+_TIME = re.compile(r"t:([01][0-9]|2[0-3])([0-5][0-9])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +26,7 @@ class MoodChoice:
 
 def parse_mood(data: str) -> MoodChoice | None:
     """Return the mood choice in callback data, or None if it is not a valid one."""
-    match = _MOOD.match(data)
+    match = _MOOD.fullmatch(data)
     if match is None:
         return None
     return MoodChoice(checkin_id=int(match.group(1)), score=int(match.group(2)))
@@ -34,7 +34,7 @@ def parse_mood(data: str) -> MoodChoice | None:
 
 def parse_time(data: str) -> str | None:
     """Return 'HH:MM' from time-choice callback data, or None."""
-    match = _TIME.match(data)
+    match = _TIME.fullmatch(data)
     return None if match is None else f"{match.group(1)}:{match.group(2)}"
 
 
