@@ -190,6 +190,20 @@ async def main(patients: int, db: Path) -> None:
             f" ({report.sent / elapsed:.0f} sends/s; server received {received} prompts,"
             f" uncertain={report.uncertain}, retry={report.retry_later})"
         )
+        # The floor: CPU per bare python-telegram-bot request, without Afterglow in the way.
+        semaphore = asyncio.Semaphore(32)
+
+        async def bare() -> None:
+            async with semaphore:
+                await bot.send_message(FIRST_USER, "benchmark")
+
+        cpu0 = time.process_time()
+        await asyncio.gather(*(bare() for _ in range(1000)))
+        per_request = (time.process_time() - cpu0) / 1000 * 1000
+        print(
+            f"http floor: {per_request:.2f} ms of CPU per bare send_message; at 1.5 requests"
+            f" per reply that alone caps one core at {1000 / (1.5 * per_request):.0f} replies/s"
+        )
     await storage.close()
 
     settings = Settings(
