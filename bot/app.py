@@ -27,7 +27,7 @@ from .clock import Clock, SystemClock
 from .protocol import Protocol, load_protocol
 from .services import Services, open_services
 from .settings import Settings
-from .telegram_sender import TelegramCheckinSender
+from .telegram_sender import TelegramCheckinSender, TelegramStaffSender
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,9 @@ PATIENT_COMMANDS = [
     BotCommand("help", "Help and emergency contacts"),
 ]
 STAFF_COMMANDS = [
+    BotCommand("alerts", "Open alerts"),
+    BotCommand("patient", "Summary and chart of a patient: <code>"),
+    BotCommand("resolve", "End the open episodes of a patient: <code>"),
     BotCommand("invite", "Invite a new patient"),
     BotCommand("infusion", "Record an infusion: <code> [YYYY-MM-DD [HH:MM]]"),
     BotCommand("patients", "List patients"),
@@ -99,7 +102,11 @@ def build_application(
 
     async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         svc = await open_services(
-            settings, the_clock, the_protocol, TelegramCheckinSender(app.bot)
+            settings,
+            the_clock,
+            the_protocol,
+            TelegramCheckinSender(app.bot),
+            TelegramStaffSender(app.bot),
         )
         app.bot_data[SERVICES_KEY] = svc
         await svc.dispatcher.recover()
@@ -164,7 +171,9 @@ async def _dispatch(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Wake the dispatcher; the database says what is due."""
     svc = context.bot_data.get(SERVICES_KEY)
     if isinstance(svc, Services):
+        await svc.alerts.deliver()
         await svc.dispatcher.tick()
+        await svc.alerts.deliver()
 
 
 async def _register_commands(

@@ -120,6 +120,13 @@ class CareService:
         )
         if infusion is None:
             return None
+        await self._storage.alerts.audit(
+            actor=staff_id,
+            action="infusion",
+            now=now,
+            patient_id=patient.id,
+            detail=f"given {request.given_at.isoformat()}",
+        )
         log.info("infusion.recorded code=%s planned=%d", patient.code, len(plan))
         return RecordedInfusion(
             patient=patient,

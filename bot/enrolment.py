@@ -95,6 +95,9 @@ class EnrolmentService:
                 continue
             if patient is None:
                 return None
+            await self._storage.alerts.audit(
+                actor=staff_id, action="invite", now=now, patient_id=patient.id, detail=None
+            )
             log.info("patient.invited code=%s", patient.code)
             return Invitation(patient=patient, token=token, expires_at=now + INVITE_TTL)
         raise RuntimeError("could not find a free patient code")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from storage import Storage
 
+from .alerts import AlertService, StaffSender
 from .care import CareService
 from .checkins import CheckinService
 from .clock import Clock
@@ -13,6 +14,7 @@ from .dispatcher import CheckinSender, Dispatcher
 from .enrolment import EnrolmentService
 from .protocol import Protocol
 from .settings import Settings
+from .staff import StaffService
 from .texts import SafetyContacts
 
 
@@ -29,6 +31,8 @@ class Services:
     care: CareService
     checkins: CheckinService
     dispatcher: Dispatcher
+    alerts: AlertService
+    staff: StaffService
 
     def is_staff(self, user_id: int | None) -> bool:
         """Tell whether a Telegram user may use staff commands."""
@@ -36,11 +40,16 @@ class Services:
 
 
 async def open_services(
-    settings: Settings, clock: Clock, protocol: Protocol, sender: CheckinSender
+    settings: Settings,
+    clock: Clock,
+    protocol: Protocol,
+    sender: CheckinSender,
+    staff_sender: StaffSender,
 ) -> Services:
     """Open the database and wire the services over it."""
     storage = await Storage.open(settings.db_path)
     default_time = protocol.default_time.strftime("%H:%M")
+    staff = StaffService(storage, clock, timezone=settings.timezone)
     return Services(
         settings=settings,
         clock=clock,
@@ -53,4 +62,12 @@ async def open_services(
         care=CareService(storage, clock, protocol=protocol, timezone=settings.timezone),
         checkins=CheckinService(storage, clock),
         dispatcher=Dispatcher(storage, clock, sender, protocol=protocol),
+        alerts=AlertService(
+            storage,
+            clock,
+            staff_sender,
+            staff_chat_id=settings.staff_chat_id,
+            chart=staff.alert_chart,
+        ),
+        staff=staff,
     )

@@ -6,9 +6,20 @@ from datetime import timedelta
 
 import httpx
 from telegram import Bot
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+
+from storage import Alert
 
 from . import texts
+from .alerts import AlertDelivered, AlertMigrated, AlertOutcome, AlertRetry
 from .dispatcher import (
     Delivered,
     NotDelivered,
@@ -17,7 +28,7 @@ from .dispatcher import (
     Undeliverable,
     Unknown,
 )
-from .ui import mood_keyboard
+from .ui import alert_keyboard, mood_keyboard
 
 # httpx errors raised before any byte of the request could have reached the server.
 _NOT_SENT_CAUSES = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -73,3 +84,61 @@ class TelegramCheckinSender:
         except TelegramError as err:
             return classify(err)
         return Delivered(message_id=message.message_id)
+
+
+CAPTION_LIMIT = 1024
+TEXT_LIMIT = 4096
+STAFF_CHAT_PROBLEM_WAIT = timedelta(minutes=5)
+
+
+def alert_text(alert: Alert, *, reminder: bool) -> str:
+    """Return the text of an alert or of its reminder."""
+    if not reminder:
+        return alert.text
+    prefix = (
+        "URGENT reminder, not yet acknowledged"
+        if alert.urgent
+        else "Reminder, not yet acknowledged"
+    )
+    return f"{prefix}:\n\n{alert.text}"
+
+
+class TelegramStaffSender:
+    """The alert service's sender: a photo with caption when there is a chart, else text."""
+
+    def __init__(self, bot: Bot) -> None:
+        self._bot = bot
+
+    async def send_alert(
+        self, chat_id: int, alert: Alert, *, photo: bytes | None, reminder: bool
+    ) -> AlertOutcome:
+        """Send an alert with its buttons; report the outcome without raising."""
+        text = alert_text(alert, reminder=reminder)
+        markup = alert_keyboard(alert.id)
+        try:
+            if photo is not None and len(text) <= CAPTION_LIMIT:
+                try:
+                    message = await self._bot.send_photo(
+                        chat_id=chat_id, photo=photo, caption=text, reply_markup=markup
+                    )
+                    return AlertDelivered(message_id=message.message_id, photo=True)
+                except BadRequest as err:
+                    if "migrate" in err.message.lower():
+                        raise
+                    # The picture was refused: the words must still get through.
+            message = await self._bot.send_message(
+                chat_id=chat_id, text=text[:TEXT_LIMIT], reply_markup=markup
+            )
+            return AlertDelivered(message_id=message.message_id, photo=False)
+        except ChatMigrated as err:
+            return AlertMigrated(new_chat_id=int(err.new_chat_id))
+        except RetryAfter as err:
+            return AlertRetry(reason="rate limited (429)", wait=retry_after_of(err))
+        except Forbidden:
+            # The bot was removed from the staff chat: keep trying, loudly, until fixed.
+            return AlertRetry(
+                reason="forbidden (403): is the bot still in the staff chat?",
+                wait=STAFF_CHAT_PROBLEM_WAIT,
+            )
+        except TelegramError as err:
+            return AlertRetry(reason=f"{type(err).__name__}: {err.message[:80]}")

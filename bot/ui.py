@@ -14,6 +14,7 @@ from . import texts
 CONSENT_DATA = "c:agree"
 _MOOD = re.compile(r"m:([1-9][0-9]{0,17}):(10|[0-9])")
 _TIME = re.compile(r"t:([01][0-9]|2[0-3])([0-5][0-9])")
+_ALERT = re.compile(r"al:(ack|res):([1-9][0-9]{0,17})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,3 +62,28 @@ def time_keyboard(choices: Sequence[time]) -> InlineKeyboardMarkup:
         for choice in choices
     ]
     return InlineKeyboardMarkup([buttons[i : i + 4] for i in range(0, len(buttons), 4)])
+
+
+@dataclass(frozen=True, slots=True)
+class AlertAction:
+    """A pressed Acknowledge or Resolve button."""
+
+    action: str
+    alert_id: int
+
+
+def parse_alert_action(data: str) -> AlertAction | None:
+    """Return the alert action in callback data, or None if it is not a valid one."""
+    match = _ALERT.fullmatch(data)
+    if match is None:
+        return None
+    return AlertAction(action=match.group(1), alert_id=int(match.group(2)))
+
+
+def alert_keyboard(alert_id: int, *, acknowledged: bool = False) -> InlineKeyboardMarkup:
+    """Return the Acknowledge / Resolve buttons of a staff alert."""
+    resolve = InlineKeyboardButton("Resolve", callback_data=f"al:res:{alert_id}")
+    if acknowledged:
+        return InlineKeyboardMarkup([[resolve]])
+    acknowledge = InlineKeyboardButton("Acknowledge", callback_data=f"al:ack:{alert_id}")
+    return InlineKeyboardMarkup([[acknowledge, resolve]])

@@ -8,17 +8,19 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, filters
+from telegram.error import TelegramError
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot import texts
 from bot.errors import InputError
-from storage import PatientOverview
+from bot.ui import alert_keyboard, parse_alert_action
+from storage import Alert, PatientOverview
 
 from .common import Context, services, update_id
 
 log = logging.getLogger(__name__)
 
-STAFF_COMMANDS = ("invite", "infusion", "patients")
+STAFF_COMMANDS = ("invite", "infusion", "patients", "alerts", "patient", "resolve")
 MAX_MESSAGE = 4000
 
 
@@ -117,6 +119,128 @@ async def patients(update: Update, context: Context) -> None:
     await update.effective_message.reply_text(chunk)
 
 
+def _stamp(alert: Alert, verb: str, who: str, tz: ZoneInfo, at: datetime) -> str:
+    return f"{alert.text}\n\n{verb} by {who} at {_local(at, tz)}"
+
+
+async def _edit_alert(update: Update, text: str, *, buttons: bool, alert: Alert) -> None:
+    """Show the alert's new state on the message that was pressed."""
+    query = update.callback_query
+    assert query is not None
+    markup = alert_keyboard(alert.id, acknowledged=True) if buttons else None
+    try:
+        if query.message is not None and getattr(query.message, "photo", None):
+            await query.edit_message_caption(caption=text[:1024], reply_markup=markup)
+        else:
+            await query.edit_message_text(text[:4096], reply_markup=markup)
+    except TelegramError:
+        log.info("alert.edit_failed alert=%d", alert.id)
+
+
+async def alert_pressed(update: Update, context: Context) -> None:
+    """Acknowledge or resolve an alert from its buttons (staff only)."""
+    query = update.callback_query
+    assert query is not None
+    assert update.effective_user is not None
+    svc = services(context)
+    if not svc.is_staff(update.effective_user.id):
+        await query.answer(texts.NOT_AUTHORISED)
+        return
+    action = parse_alert_action(query.data or "")
+    if action is None:
+        await query.answer(texts.BUTTON_INVALID)
+        return
+    who = update.effective_user.first_name or str(update.effective_user.id)
+    tz = svc.settings.timezone
+    now = svc.clock.now()
+    if action.action == "ack":
+        alert = await svc.alerts.acknowledge(action.alert_id, staff_id=update.effective_user.id)
+        if alert is None:
+            existing = await svc.alerts.get(action.alert_id)
+            await query.answer(
+                "Already acknowledged." if existing is not None else texts.BUTTON_INVALID
+            )
+            return
+        await query.answer("Acknowledged")
+        await _edit_alert(
+            update, _stamp(alert, "Acknowledged", who, tz, now), buttons=True, alert=alert
+        )
+        return
+    alert = await svc.alerts.resolve(action.alert_id, staff_id=update.effective_user.id)
+    if alert is None:
+        existing = await svc.alerts.get(action.alert_id)
+        await query.answer("Already resolved." if existing is not None else texts.BUTTON_INVALID)
+        return
+    await query.answer("Resolved")
+    await _edit_alert(update, _stamp(alert, "Resolved", who, tz, now), buttons=False, alert=alert)
+
+
+async def alerts_command(update: Update, context: Context) -> None:
+    """List the open alerts."""
+    assert update.effective_message is not None
+    svc = services(context)
+    open_alerts = await svc.alerts.open_alerts()
+    if not open_alerts:
+        await update.effective_message.reply_text("No open alerts.")
+        return
+    tz = svc.settings.timezone
+    lines = [f"Open alerts ({len(open_alerts)}):"]
+    for alert in open_alerts:
+        state = "acknowledged" if alert.acknowledged_at else "NOT acknowledged"
+        urgent = "URGENT " if alert.urgent else ""
+        headline = alert.text.splitlines()[0] if alert.text else alert.kind
+        lines.append(f"· {urgent}{headline} ({_local(alert.created_at, tz)}, {state})")
+    await update.effective_message.reply_text("\n".join(lines)[:MAX_MESSAGE])
+
+
+async def patient_command(update: Update, context: Context) -> None:
+    """Show a patient's summary, chart and recent notes."""
+    assert update.effective_message is not None
+    assert update.effective_user is not None
+    svc = services(context)
+    if not context.args or len(context.args) != 1:
+        await update.effective_message.reply_text(
+            "Usage: /patient <code>, for example /patient P-7K3Q"
+        )
+        return
+    try:
+        patient = await svc.staff.find(context.args[0])
+    except InputError as err:
+        await update.effective_message.reply_text(str(err))
+        return
+    await svc.alerts.audit(
+        actor=update.effective_user.id, action="view patient", patient=patient, detail=None
+    )
+    summary = await svc.staff.summary(patient)
+    await update.effective_message.reply_text(svc.staff.summary_text(summary)[:MAX_MESSAGE])
+    chart = await svc.staff.chart(patient, highlight=None)
+    await update.effective_message.reply_photo(chart, caption=f"{patient.code}: mood chart")
+
+
+async def resolve_command(update: Update, context: Context) -> None:
+    """End a patient's open episodes."""
+    assert update.effective_message is not None
+    assert update.effective_user is not None
+    svc = services(context)
+    if not context.args or len(context.args) != 1:
+        await update.effective_message.reply_text(
+            "Usage: /resolve <code>, for example /resolve P-7K3Q"
+        )
+        return
+    try:
+        patient = await svc.staff.find(context.args[0])
+    except InputError as err:
+        await update.effective_message.reply_text(str(err))
+        return
+    count = await svc.alerts.resolve_patient(patient, staff_id=update.effective_user.id)
+    if count:
+        await update.effective_message.reply_text(
+            f"Resolved {count} open episode{'s' if count != 1 else ''} of {patient.code}."
+        )
+    else:
+        await update.effective_message.reply_text(f"{patient.code} has no open episodes.")
+
+
 async def not_authorised(update: Update, context: Context) -> None:
     """Refuse a staff command from someone who is not staff."""
     assert update.effective_message is not None
@@ -130,6 +254,10 @@ def staff_handlers(admin_ids: Collection[int]) -> list[BaseHandler[Update, Conte
         CommandHandler("invite", invite, filters=staff),
         CommandHandler("infusion", infusion, filters=staff),
         CommandHandler("patients", patients, filters=staff),
+        CommandHandler("alerts", alerts_command, filters=staff),
+        CommandHandler("patient", patient_command, filters=staff),
+        CommandHandler("resolve", resolve_command, filters=staff),
+        CallbackQueryHandler(alert_pressed, pattern=r"^al:"),
         # Non-staff get a refusal in private; in groups they are ignored.
         CommandHandler(
             list(STAFF_COMMANDS),

@@ -1,18 +1,25 @@
 """Afterglow's storage: SQLite through aiosqlite. The only package that speaks SQL."""
 
+from ._alerts import AlertRepository
 from ._checkins import CheckinRepository
 from ._database import Database, SchemaError, latest_schema_version
 from ._infusions import InfusionRepository
 from ._models import (
+    Alert,
     AnswerOutcome,
     AnswerResult,
+    AuditEntry,
     Checkin,
     CheckinKind,
     CheckinState,
     Delivery,
     DueCheckin,
+    EpisodeRecord,
     HousekeepingCounts,
     Infusion,
+    MoodPoint,
+    NewAlert,
+    Outcome,
     Patient,
     PatientOverview,
     PatientStatus,
@@ -25,8 +32,11 @@ from ._patients import CodeTakenError, PatientRepository
 from ._store import Storage, open_storage
 
 __all__ = [
+    "Alert",
+    "AlertRepository",
     "AnswerOutcome",
     "AnswerResult",
+    "AuditEntry",
     "Checkin",
     "CheckinKind",
     "CheckinRepository",
@@ -35,9 +45,13 @@ __all__ = [
     "Database",
     "Delivery",
     "DueCheckin",
+    "EpisodeRecord",
     "HousekeepingCounts",
     "Infusion",
     "InfusionRepository",
+    "MoodPoint",
+    "NewAlert",
+    "Outcome",
     "Patient",
     "PatientOverview",
     "PatientRepository",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import aiosqlite
@@ -16,6 +17,8 @@ from ._models import (
     Delivery,
     DueCheckin,
     HousekeepingCounts,
+    MoodPoint,
+    Outcome,
     PatientStatus,
 )
 from ._time import from_ts, opt_from_ts, to_ts
@@ -119,10 +122,12 @@ class CheckinRepository:
         """Close unanswered, unsendable, superseded and undeliverable due check-ins."""
         now_ts = to_ts(now)
         async with self._db.write() as conn:
-            unanswered = await conn.execute(
-                "UPDATE checkins SET state = 'missed', reason = 'no answer', closed_at = ?"
-                " WHERE state = 'sent' AND due_at <= ?",
-                (now_ts, to_ts(now - answer_window)),
+            unanswered = list(
+                await conn.execute_fetchall(
+                    "UPDATE checkins SET state = 'missed', reason = 'no answer', closed_at = ?"
+                    " WHERE state = 'sent' AND due_at <= ? RETURNING patient_id",
+                    (now_ts, to_ts(now - answer_window)),
+                )
             )
             # Patients who cannot receive anything: their due check-ins are cancelled.
             cancelled = await conn.execute(
@@ -151,10 +156,11 @@ class CheckinRepository:
                 (now_ts, now_ts, now_ts),
             )
             return HousekeepingCounts(
-                missed_unanswered=unanswered.rowcount,
+                missed_unanswered=len(unanswered),
                 missed_not_sent=not_sent.rowcount,
                 missed_superseded=superseded.rowcount,
                 cancelled=cancelled.rowcount,
+                patients_with_misses=frozenset(row["patient_id"] for row in unanswered),
             )
 
     async def claim_due(self, now: datetime, *, limit: int) -> list[DueCheckin]:
@@ -178,12 +184,14 @@ class CheckinRepository:
             )
             if not rows:
                 return []
+            before = conn.total_changes
             await conn.executemany(
                 "UPDATE checkins SET state = 'missed', closed_at = ?,"
                 " reason = 'no answer before the next check-in'"
                 " WHERE patient_id = ? AND state = 'sent' AND id != ?",
                 [(now_ts, row["patient_id"], row["id"]) for row in rows],
             )
+            superseded_any = conn.total_changes != before
             ids = [row["id"] for row in rows]
             marks = ",".join("?" for _ in ids)
             claimed = list(
@@ -200,6 +208,8 @@ class CheckinRepository:
             DueCheckin(checkin, *where[checkin.id]) for checkin in map(_checkin_from_row, claimed)
         ]
         result.sort(key=lambda item: (item.checkin.due_at, item.checkin.id))
+        if superseded_any:
+            result = [replace(item, closed_previous=True) for item in result]
         return result
 
     async def confirm_sent(self, checkin_id: int, *, message_id: int) -> None:
@@ -349,6 +359,31 @@ class CheckinRepository:
             (patient_id, checkin_id, text, to_ts(now), update_id),
         )
         return bool(inserted)
+
+    async def mood_points(self, patient_id: int, *, since: datetime) -> list[MoodPoint]:
+        """Return the patient's answered scores since a moment, oldest first."""
+        rows = await self._db.fetch_all(
+            "SELECT answered_at, score FROM checkins WHERE patient_id = ? AND state = 'answered'"
+            " AND answered_at >= ? ORDER BY answered_at, id",
+            (patient_id, to_ts(since)),
+        )
+        return [MoodPoint(at=from_ts(row["answered_at"]), score=row["score"]) for row in rows]
+
+    async def outcomes(self, patient_id: int, *, since: datetime, limit: int) -> list[Outcome]:
+        """Return the latest answered and unanswered-missed check-ins since a moment, in order.
+
+        Check-ins missed because they could not be sent, and cancelled ones, are not the
+        patient's doing and are left out.
+        """
+        rows = await self._db.fetch_all(
+            "SELECT at, score FROM ("
+            " SELECT CASE WHEN state = 'answered' THEN answered_at ELSE due_at END AS at,"
+            "   score, id FROM checkins WHERE patient_id = ? AND due_at >= ? AND ("
+            "   state = 'answered' OR (state = 'missed' AND reason LIKE 'no answer%'))"
+            " ORDER BY at DESC, id DESC LIMIT ?) ORDER BY at, id",
+            (patient_id, to_ts(since), limit),
+        )
+        return [Outcome(at=from_ts(row["at"]), score=row["score"]) for row in rows]
 
     async def notes_for_patient(self, patient_id: int) -> list[tuple[datetime, str]]:
         """Return a patient's notes, oldest first."""

@@ -51,6 +51,17 @@ class InfusionRepository:
                 )
                 if list(seen):
                     return None
+            # A new infusion starts a new course: every open episode of concern ends.
+            await conn.execute(
+                "UPDATE episodes SET ended_at = ?, end_reason = 'new infusion'"
+                " WHERE patient_id = ? AND ended_at IS NULL",
+                (to_ts(now), patient_id),
+            )
+            await conn.execute(
+                "UPDATE alerts SET remind_at = NULL WHERE patient_id = ? AND remind_at IS NOT NULL"
+                " AND urgent = 0",
+                (patient_id,),
+            )
             await conn.execute(
                 "UPDATE checkins SET state = 'cancelled', closed_at = ?,"
                 " reason = 'replaced by the plan of a newer infusion'"
@@ -71,6 +82,15 @@ class InfusionRepository:
                 [(patient_id, infusion.id, item.day, to_ts(item.due_at)) for item in plan],
             )
         return infusion
+
+    async def recent(self, patient_id: int, *, limit: int = 2) -> list[Infusion]:
+        """Return the patient's most recent infusions, oldest first."""
+        rows = await self._db.fetch_all(
+            f"SELECT {_COLUMNS} FROM infusions WHERE patient_id = ?"
+            " ORDER BY given_at DESC, id DESC LIMIT ?",
+            (patient_id, limit),
+        )
+        return [_infusion_from_row(row) for row in reversed(rows)]
 
     async def latest(self, patient_id: int) -> Infusion | None:
         """Return the most recent infusion of a patient."""

@@ -120,6 +120,7 @@ class DueCheckin:
     checkin: Checkin
     chat_id: int
     patient_code: str
+    closed_previous: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +167,7 @@ class HousekeepingCounts:
     missed_not_sent: int
     missed_superseded: int
     cancelled: int
+    patients_with_misses: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,3 +177,81 @@ class TextContext:
     patient: Patient
     open_checkin_id: int | None
     already_seen: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeRecord:
+    """A stored episode of concern (one per patient and kind while open)."""
+
+    id: int
+    patient_id: int
+    kind: str
+    since: datetime
+    detected_at: datetime
+    explanation: str
+    ended_at: datetime | None
+    end_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A staff alert and what is known about its delivery and handling."""
+
+    id: int
+    patient_id: int
+    patient_code: str
+    episode_id: int | None
+    kind: str
+    urgent: bool
+    text: str
+    with_chart: bool
+    created_at: datetime
+    sent: bool
+    attempts: int
+    last_error: str | None
+    chat_id: int | None
+    message_id: int | None
+    photo: bool
+    acknowledged_at: datetime | None
+    acknowledged_by: int | None
+    resolved_at: datetime | None
+    reminders_sent: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewAlert:
+    """An alert to store before it is sent."""
+
+    kind: str
+    text: str
+    urgent: bool = False
+    with_chart: bool = False
+    remind_after: int | None = None
+    remind_every: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One line of the audit log."""
+
+    at: datetime
+    actor: int
+    action: str
+    patient_code: str | None
+    detail: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MoodPoint:
+    """One answered score, for charts and summaries."""
+
+    at: datetime
+    score: int
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One closed check-in for the detector: answered (score) or missed (no score)."""
+
+    at: datetime
+    score: int | None

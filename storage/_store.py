@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ._alerts import AlertRepository
 from ._checkins import CheckinRepository
 from ._database import Database
 from ._infusions import InfusionRepository
@@ -21,6 +22,7 @@ class Storage:
     patients: PatientRepository
     infusions: InfusionRepository
     checkins: CheckinRepository
+    alerts: AlertRepository
 
     @classmethod
     async def open(cls, path: Path) -> Storage:
@@ -32,6 +34,7 @@ class Storage:
             patients=PatientRepository(db),
             infusions=InfusionRepository(db),
             checkins=CheckinRepository(db),
+            alerts=AlertRepository(db),
         )
 
     async def close(self) -> None:

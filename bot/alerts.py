@@ -1,0 +1,270 @@
+"""Staff alerts: stored first, then delivered with retries, reminders and one-tap handling.
+
+Delivery is at-least-once on purpose: an alert about a patient must reach a human, so a send
+whose outcome is unknown is tried again (staff may then see a duplicate, never nothing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol as TypingProtocol
+
+from storage import Alert, NewAlert, Patient, Storage
+
+from .clock import Clock
+
+log = logging.getLogger(__name__)
+
+STAFF_CHAT_KEY = "staff_chat_id"
+REMINDER_AFTER = timedelta(hours=4)
+URGENT_REPEAT = timedelta(minutes=15)
+RETRY_BASE = timedelta(seconds=15)
+RETRY_MAX = timedelta(minutes=10)
+URGENT_RETRY_MAX = timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertDelivered:
+    """Telegram accepted the alert."""
+
+    message_id: int
+    photo: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRetry:
+    """Not delivered; try again after `wait` (or the back-off when None)."""
+
+    reason: str
+    wait: timedelta | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertMigrated:
+    """The staff group became a supergroup with a new chat id."""
+
+    new_chat_id: int
+
+
+AlertOutcome = AlertDelivered | AlertRetry | AlertMigrated
+
+
+class StaffSender(TypingProtocol):
+    """Sends alerts to the staff chat and reports what happened, never raising."""
+
+    async def send_alert(
+        self, chat_id: int, alert: Alert, *, photo: bytes | None, reminder: bool
+    ) -> AlertOutcome:
+        """Send an alert (or its reminder), with a chart when given."""
+        ...
+
+
+ChartSource = Callable[[Alert], Awaitable[bytes | None]]
+
+
+def retry_delay(attempts: int, *, urgent: bool) -> timedelta:
+    """Return the back-off after `attempts` failed attempts."""
+    exponent = max(0, min(attempts - 1, 10))
+    ceiling = URGENT_RETRY_MAX if urgent else RETRY_MAX
+    return min(RETRY_BASE * (1 << exponent), ceiling)
+
+
+class AlertService:
+    """Raises, delivers, reminds and records staff handling of alerts."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Clock,
+        sender: StaffSender,
+        *,
+        staff_chat_id: int,
+        chart: ChartSource | None = None,
+    ) -> None:
+        self._storage = storage
+        self._clock = clock
+        self._sender = sender
+        self._default_chat = staff_chat_id
+        self._chart = chart
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+
+    async def staff_chat_id(self) -> int:
+        """Return the staff chat, following a recorded supergroup migration."""
+        stored = await self._storage.alerts.value(STAFF_CHAT_KEY)
+        return int(stored) if stored is not None else self._default_chat
+
+    async def open_episode(
+        self, patient: Patient, *, kind: str, since: datetime, explanation: str, text: str
+    ) -> Alert | None:
+        """Open an episode with its alert (stored before sending); None if one is open."""
+        alert = await self._storage.alerts.open_episode(
+            patient_id=patient.id,
+            kind=kind,
+            since=since,
+            explanation=explanation,
+            now=self._clock.now(),
+            alert=NewAlert(
+                kind=kind,
+                text=text,
+                with_chart=True,
+                remind_after=int(REMINDER_AFTER.total_seconds()),
+            ),
+        )
+        if alert is not None:
+            log.info("alert.raised code=%s kind=%s alert=%d", patient.code, kind, alert.id)
+        return alert
+
+    async def raise_urgent(self, patient: Patient, *, kind: str, text: str) -> Alert:
+        """Store an urgent alert, repeated every 15 minutes until acknowledged, and send it now."""
+        every = int(URGENT_REPEAT.total_seconds())
+        alert = await self._storage.alerts.add(
+            patient_id=patient.id,
+            alert=NewAlert(
+                kind=kind, text=text, urgent=True, remind_after=every, remind_every=every
+            ),
+            now=self._clock.now(),
+        )
+        log.warning("alert.urgent code=%s kind=%s alert=%d", patient.code, kind, alert.id)
+        await self.deliver()
+        return alert
+
+    async def raise_plain(self, patient: Patient, *, kind: str, text: str) -> Alert:
+        """Store a non-urgent alert without an episode (reminded once after 4 hours)."""
+        alert = await self._storage.alerts.add(
+            patient_id=patient.id,
+            alert=NewAlert(kind=kind, text=text, remind_after=int(REMINDER_AFTER.total_seconds())),
+            now=self._clock.now(),
+        )
+        log.info("alert.raised code=%s kind=%s alert=%d", patient.code, kind, alert.id)
+        return alert
+
+    async def deliver(self) -> int:
+        """Send due alerts (urgent first) and due reminders; return how many went out."""
+        async with self._lock:
+            sent = 0
+            for _ in range(20):
+                batch = await self._storage.alerts.due(self._clock.now(), limit=10)
+                if not batch:
+                    break
+                for alert in batch:
+                    if await self._deliver_one(alert):
+                        sent += 1
+                    else:
+                        # Telegram refused or failed: leave the rest for the next round.
+                        return sent
+            for alert in await self._storage.alerts.reminders_due(self._clock.now()):
+                if await self._remind(alert):
+                    sent += 1
+            return sent
+
+    async def _deliver_one(self, alert: Alert) -> bool:
+        photo = None
+        if alert.with_chart and self._chart is not None:
+            try:
+                photo = await self._chart(alert)
+            except Exception:
+                # A chart is a help, not a condition: the alert goes out without it.
+                log.exception("alert.chart_failed alert=%d", alert.id)
+        for _ in range(2):
+            chat_id = await self.staff_chat_id()
+            outcome = await self._sender.send_alert(chat_id, alert, photo=photo, reminder=False)
+            if isinstance(outcome, AlertMigrated):
+                await self._storage.alerts.set_value(STAFF_CHAT_KEY, str(outcome.new_chat_id))
+                log.warning("alert.staff_chat_migrated")
+                continue
+            break
+        now = self._clock.now()
+        if isinstance(outcome, AlertDelivered):
+            await self._storage.alerts.mark_sent(
+                alert.id,
+                chat_id=chat_id,
+                message_id=outcome.message_id,
+                photo=outcome.photo,
+                now=now,
+            )
+            log.info("alert.sent code=%s alert=%d", alert.patient_code, alert.id)
+            return True
+        if isinstance(outcome, AlertRetry):
+            wait = outcome.wait or retry_delay(alert.attempts + 1, urgent=alert.urgent)
+            await self._storage.alerts.mark_retry(
+                alert.id, retry_at=now + wait, error=outcome.reason
+            )
+            log.warning(
+                "alert.retry code=%s alert=%d reason=%s",
+                alert.patient_code,
+                alert.id,
+                outcome.reason,
+            )
+        return False
+
+    async def _remind(self, alert: Alert) -> bool:
+        chat_id = await self.staff_chat_id()
+        outcome = await self._sender.send_alert(chat_id, alert, photo=None, reminder=True)
+        now = self._clock.now()
+        if isinstance(outcome, AlertDelivered):
+            await self._storage.alerts.reminder_sent(alert.id, now=now)
+            log.info("alert.reminded code=%s alert=%d", alert.patient_code, alert.id)
+            return True
+        if isinstance(outcome, AlertMigrated):
+            await self._storage.alerts.set_value(STAFF_CHAT_KEY, str(outcome.new_chat_id))
+        await self._storage.alerts.reminder_failed(alert.id, retry_at=now + RETRY_BASE)
+        return False
+
+    async def acknowledge(self, alert_id: int, *, staff_id: int) -> Alert | None:
+        """Record who acknowledged an alert; None if it was acknowledged before."""
+        alert = await self._storage.alerts.acknowledge(
+            alert_id, staff_id=staff_id, now=self._clock.now()
+        )
+        if alert is not None:
+            await self._audit(staff_id, "acknowledge alert", alert.patient_id, f"alert {alert.id}")
+            log.info("alert.acknowledged code=%s alert=%d", alert.patient_code, alert.id)
+        return alert
+
+    async def resolve(self, alert_id: int, *, staff_id: int) -> Alert | None:
+        """End the alert's episode; None if it was resolved before."""
+        alert = await self._storage.alerts.resolve(
+            alert_id, staff_id=staff_id, now=self._clock.now()
+        )
+        if alert is not None:
+            await self._audit(staff_id, "resolve alert", alert.patient_id, f"alert {alert.id}")
+            log.info("alert.resolved code=%s alert=%d", alert.patient_code, alert.id)
+        return alert
+
+    async def resolve_patient(self, patient: Patient, *, staff_id: int) -> int:
+        """End every open episode of a patient; return how many."""
+        count = await self._storage.alerts.resolve_patient(
+            patient.id, staff_id=staff_id, now=self._clock.now()
+        )
+        await self._audit(staff_id, "resolve patient", patient.id, f"{count} episode(s)")
+        log.info("alert.patient_resolved code=%s episodes=%d", patient.code, count)
+        return count
+
+    async def get(self, alert_id: int) -> Alert | None:
+        """Return an alert."""
+        return await self._storage.alerts.get(alert_id)
+
+    async def open_alerts(self) -> list[Alert]:
+        """Return unresolved alerts, urgent first."""
+        return await self._storage.alerts.open_alerts()
+
+    async def _audit(self, actor: int, action: str, patient_id: int, detail: str) -> None:
+        await self._storage.alerts.audit(
+            actor=actor, action=action, now=self._clock.now(), patient_id=patient_id, detail=detail
+        )
+
+    async def audit(
+        self, *, actor: int, action: str, patient: Patient | None, detail: str | None
+    ) -> None:
+        """Append a staff action on a patient to the audit log."""
+        await self._storage.alerts.audit(
+            actor=actor,
+            action=action,
+            now=self._clock.now(),
+            patient_id=None if patient is None else patient.id,
+            detail=detail,
+        )

@@ -1,0 +1,341 @@
+"""Episodes, staff alerts and their delivery bookkeeping, clinic values and the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import aiosqlite
+
+from ._database import Database
+from ._models import Alert, AuditEntry, EpisodeRecord, NewAlert
+from ._time import from_ts, opt_from_ts, to_ts
+
+_ALERT_COLUMNS = (
+    "a.id, a.patient_id, p.code AS patient_code, a.episode_id, a.kind, a.urgent, a.text,"
+    " a.with_chart, a.created_at, a.state, a.attempts, a.last_error, a.chat_id, a.message_id,"
+    " a.photo, a.acknowledged_at, a.acknowledged_by, a.resolved_at, a.reminders_sent"
+)
+_ALERTS_FROM = "alerts a JOIN patients p ON p.id = a.patient_id"
+_EPISODE_COLUMNS = "id, patient_id, kind, since, detected_at, explanation, ended_at, end_reason"
+
+
+def _alert(row: aiosqlite.Row) -> Alert:
+    return Alert(
+        id=row["id"],
+        patient_id=row["patient_id"],
+        patient_code=row["patient_code"],
+        episode_id=row["episode_id"],
+        kind=row["kind"],
+        urgent=bool(row["urgent"]),
+        text=row["text"],
+        with_chart=bool(row["with_chart"]),
+        created_at=from_ts(row["created_at"]),
+        sent=row["state"] == "sent",
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        chat_id=row["chat_id"],
+        message_id=row["message_id"],
+        photo=bool(row["photo"]),
+        acknowledged_at=opt_from_ts(row["acknowledged_at"]),
+        acknowledged_by=row["acknowledged_by"],
+        resolved_at=opt_from_ts(row["resolved_at"]),
+        reminders_sent=row["reminders_sent"],
+    )
+
+
+def _episode(row: aiosqlite.Row) -> EpisodeRecord:
+    return EpisodeRecord(
+        id=row["id"],
+        patient_id=row["patient_id"],
+        kind=row["kind"],
+        since=from_ts(row["since"]),
+        detected_at=from_ts(row["detected_at"]),
+        explanation=row["explanation"],
+        ended_at=opt_from_ts(row["ended_at"]),
+        end_reason=row["end_reason"],
+    )
+
+
+async def _insert_alert(
+    conn: aiosqlite.Connection,
+    *,
+    patient_id: int,
+    episode_id: int | None,
+    alert: NewAlert,
+    now: datetime,
+) -> int:
+    remind_at = None if alert.remind_after is None else to_ts(now) + alert.remind_after
+    rows = list(
+        await conn.execute_fetchall(
+            "INSERT INTO alerts (patient_id, episode_id, kind, urgent, text, with_chart,"
+            " created_at, next_attempt_at, remind_at, remind_every)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (
+                patient_id,
+                episode_id,
+                alert.kind,
+                int(alert.urgent),
+                alert.text,
+                int(alert.with_chart),
+                to_ts(now),
+                to_ts(now),
+                remind_at,
+                alert.remind_every,
+            ),
+        )
+    )
+    return int(rows[0]["id"])
+
+
+class AlertRepository:
+    """Episodes and alerts; an alert is stored before any attempt to send it."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def open_episode(
+        self,
+        *,
+        patient_id: int,
+        kind: str,
+        since: datetime,
+        explanation: str,
+        now: datetime,
+        alert: NewAlert,
+    ) -> Alert | None:
+        """Open an episode and store its alert; None if one of that kind is already open."""
+        async with self._db.write() as conn:
+            rows = list(
+                await conn.execute_fetchall(
+                    "INSERT INTO episodes (patient_id, kind, since, detected_at, explanation)"
+                    " VALUES (?, ?, ?, ?, ?)"
+                    " ON CONFLICT (patient_id, kind) WHERE ended_at IS NULL DO NOTHING"
+                    " RETURNING id",
+                    (patient_id, kind, to_ts(since), to_ts(now), explanation),
+                )
+            )
+            if not rows:
+                return None
+            alert_id = await _insert_alert(
+                conn, patient_id=patient_id, episode_id=rows[0]["id"], alert=alert, now=now
+            )
+        return await self.get(alert_id)
+
+    async def add(self, *, patient_id: int, alert: NewAlert, now: datetime) -> Alert:
+        """Store an alert that belongs to no episode (a crisis message, a contact request)."""
+        async with self._db.write() as conn:
+            alert_id = await _insert_alert(
+                conn, patient_id=patient_id, episode_id=None, alert=alert, now=now
+            )
+        stored = await self.get(alert_id)
+        assert stored is not None
+        return stored
+
+    async def get(self, alert_id: int) -> Alert | None:
+        """Return an alert by id."""
+        row = await self._db.fetch_one(
+            f"SELECT {_ALERT_COLUMNS} FROM {_ALERTS_FROM} WHERE a.id = ?", (alert_id,)
+        )
+        return None if row is None else _alert(row)
+
+    async def due(self, now: datetime, *, limit: int = 20) -> list[Alert]:
+        """Return pending alerts whose next attempt is due, urgent first, oldest first."""
+        rows = await self._db.fetch_all(
+            f"SELECT {_ALERT_COLUMNS} FROM {_ALERTS_FROM}"
+            " WHERE a.state = 'pending' AND a.next_attempt_at <= ?"
+            " ORDER BY a.urgent DESC, a.created_at, a.id LIMIT ?",
+            (to_ts(now), limit),
+        )
+        return [_alert(row) for row in rows]
+
+    async def next_attempt(self) -> datetime | None:
+        """Return when the earliest pending alert may be tried again."""
+        row = await self._db.fetch_one(
+            "SELECT min(next_attempt_at) FROM alerts WHERE state = 'pending'"
+        )
+        return None if row is None or row[0] is None else from_ts(row[0])
+
+    async def mark_sent(
+        self, alert_id: int, *, chat_id: int, message_id: int, photo: bool, now: datetime
+    ) -> None:
+        """Record delivery of an alert."""
+        await self._db.write_one(
+            "UPDATE alerts SET state = 'sent', sent_at = ?, chat_id = ?, message_id = ?,"
+            " photo = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?",
+            (to_ts(now), chat_id, message_id, int(photo), alert_id),
+        )
+
+    async def mark_retry(self, alert_id: int, *, retry_at: datetime, error: str) -> None:
+        """Record a failed attempt and when to try again."""
+        await self._db.write_one(
+            "UPDATE alerts SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?"
+            " WHERE id = ? AND state = 'pending'",
+            (error, to_ts(retry_at), alert_id),
+        )
+
+    async def reminders_due(self, now: datetime, *, limit: int = 20) -> list[Alert]:
+        """Return delivered, unacknowledged alerts whose reminder is due, urgent first."""
+        rows = await self._db.fetch_all(
+            f"SELECT {_ALERT_COLUMNS} FROM {_ALERTS_FROM}"
+            " WHERE a.state = 'sent' AND a.acknowledged_at IS NULL AND a.resolved_at IS NULL"
+            " AND a.remind_at IS NOT NULL AND a.remind_at <= ?"
+            " ORDER BY a.urgent DESC, a.remind_at LIMIT ?",
+            (to_ts(now), limit),
+        )
+        return [_alert(row) for row in rows]
+
+    async def reminder_sent(self, alert_id: int, *, now: datetime) -> None:
+        """Count a reminder and schedule the next one for alerts that repeat."""
+        await self._db.write_one(
+            "UPDATE alerts SET reminders_sent = reminders_sent + 1,"
+            " remind_at = CASE WHEN remind_every IS NULL THEN NULL ELSE ? + remind_every END"
+            " WHERE id = ?",
+            (to_ts(now), alert_id),
+        )
+
+    async def reminder_failed(self, alert_id: int, *, retry_at: datetime) -> None:
+        """Try a reminder again later."""
+        await self._db.write_one(
+            "UPDATE alerts SET remind_at = ? WHERE id = ?", (to_ts(retry_at), alert_id)
+        )
+
+    async def acknowledge(self, alert_id: int, *, staff_id: int, now: datetime) -> Alert | None:
+        """Record the first acknowledgement of an alert; None if it was already acknowledged."""
+        changed = await self._db.write_one(
+            "UPDATE alerts SET acknowledged_at = ?, acknowledged_by = ?, remind_at = NULL"
+            " WHERE id = ? AND acknowledged_at IS NULL RETURNING id",
+            (to_ts(now), staff_id, alert_id),
+        )
+        return await self.get(alert_id) if changed else None
+
+    async def resolve(self, alert_id: int, *, staff_id: int, now: datetime) -> Alert | None:
+        """End the alert's episode by staff decision; None if it was already resolved."""
+        async with self._db.write() as conn:
+            rows = list(
+                await conn.execute_fetchall(
+                    "UPDATE alerts SET resolved_at = ?, remind_at = NULL,"
+                    " acknowledged_at = coalesce(acknowledged_at, ?),"
+                    " acknowledged_by = coalesce(acknowledged_by, ?)"
+                    " WHERE id = ? AND resolved_at IS NULL RETURNING episode_id",
+                    (to_ts(now), to_ts(now), staff_id, alert_id),
+                )
+            )
+            if not rows:
+                return None
+            if rows[0]["episode_id"] is not None:
+                await conn.execute(
+                    "UPDATE episodes SET ended_at = ?, end_reason = 'resolved by staff',"
+                    " ended_by = ? WHERE id = ? AND ended_at IS NULL",
+                    (to_ts(now), staff_id, rows[0]["episode_id"]),
+                )
+        return await self.get(alert_id)
+
+    async def resolve_patient(self, patient_id: int, *, staff_id: int, now: datetime) -> int:
+        """End every open episode and alert of a patient; return how many episodes ended."""
+        async with self._db.write() as conn:
+            ended = list(
+                await conn.execute_fetchall(
+                    "UPDATE episodes SET ended_at = ?, end_reason = 'resolved by staff',"
+                    " ended_by = ? WHERE patient_id = ? AND ended_at IS NULL RETURNING id",
+                    (to_ts(now), staff_id, patient_id),
+                )
+            )
+            await conn.execute(
+                "UPDATE alerts SET resolved_at = ?, remind_at = NULL,"
+                " acknowledged_at = coalesce(acknowledged_at, ?),"
+                " acknowledged_by = coalesce(acknowledged_by, ?)"
+                " WHERE patient_id = ? AND resolved_at IS NULL",
+                (to_ts(now), to_ts(now), staff_id, patient_id),
+            )
+        return len(ended)
+
+    async def end_episode(self, episode_id: int, *, reason: str, now: datetime) -> bool:
+        """End an open episode (recovered by the method's own definition)."""
+        async with self._db.write() as conn:
+            ended = list(
+                await conn.execute_fetchall(
+                    "UPDATE episodes SET ended_at = ?, end_reason = ?"
+                    " WHERE id = ? AND ended_at IS NULL RETURNING id",
+                    (to_ts(now), reason, episode_id),
+                )
+            )
+            if ended:
+                await conn.execute(
+                    "UPDATE alerts SET remind_at = NULL WHERE episode_id = ?", (episode_id,)
+                )
+        return bool(ended)
+
+    async def episodes_since(self, patient_id: int, since: datetime) -> list[EpisodeRecord]:
+        """Return the patient's episodes detected since a moment, and any still open."""
+        rows = await self._db.fetch_all(
+            f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE patient_id = ?"
+            " AND (detected_at >= ? OR ended_at IS NULL) ORDER BY detected_at, id",
+            (patient_id, to_ts(since)),
+        )
+        return [_episode(row) for row in rows]
+
+    async def open_alerts(self) -> list[Alert]:
+        """Return alerts not yet resolved, urgent and newest first."""
+        rows = await self._db.fetch_all(
+            f"SELECT {_ALERT_COLUMNS} FROM {_ALERTS_FROM} WHERE a.resolved_at IS NULL"
+            " AND (a.episode_id IS NULL OR EXISTS (SELECT 1 FROM episodes e"
+            "   WHERE e.id = a.episode_id AND e.ended_at IS NULL))"
+            " AND NOT (a.episode_id IS NULL AND a.acknowledged_at IS NOT NULL)"
+            " ORDER BY a.urgent DESC, a.created_at DESC, a.id DESC LIMIT 50"
+        )
+        return [_alert(row) for row in rows]
+
+    async def for_patient(self, patient_id: int, *, limit: int = 10) -> list[Alert]:
+        """Return a patient's most recent alerts."""
+        rows = await self._db.fetch_all(
+            f"SELECT {_ALERT_COLUMNS} FROM {_ALERTS_FROM} WHERE a.patient_id = ?"
+            " ORDER BY a.created_at DESC, a.id DESC LIMIT ?",
+            (patient_id, limit),
+        )
+        return [_alert(row) for row in rows]
+
+    async def value(self, key: str) -> str | None:
+        """Return a clinic value set at run time."""
+        row = await self._db.fetch_one("SELECT value FROM clinic_values WHERE key = ?", (key,))
+        return None if row is None else str(row["value"])
+
+    async def set_value(self, key: str, value: str) -> None:
+        """Set a clinic value (for example the staff chat after a migration)."""
+        await self._db.write_one(
+            "INSERT INTO clinic_values (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    async def audit(
+        self, *, actor: int, action: str, now: datetime, patient_id: int | None, detail: str | None
+    ) -> None:
+        """Append one staff action to the audit log."""
+        await self._db.write_one(
+            "INSERT INTO audit_log (at, actor, action, patient_id, detail) VALUES (?, ?, ?, ?, ?)",
+            (to_ts(now), actor, action, patient_id, detail),
+        )
+
+    async def audit_log(
+        self, *, patient_id: int | None = None, limit: int = 100
+    ) -> list[AuditEntry]:
+        """Return recent audit entries, newest first, optionally for one patient."""
+        where = "" if patient_id is None else "WHERE l.patient_id = ?"
+        params: Sequence[object] = () if patient_id is None else (patient_id,)
+        rows = await self._db.fetch_all(
+            "SELECT l.at, l.actor, l.action, p.code, l.detail FROM audit_log l"
+            f" LEFT JOIN patients p ON p.id = l.patient_id {where}"
+            " ORDER BY l.at DESC, l.id DESC LIMIT ?",
+            (*params, limit),
+        )
+        return [
+            AuditEntry(
+                at=from_ts(row["at"]),
+                actor=row["actor"],
+                action=row["action"],
+                patient_code=row["code"],
+                detail=row["detail"],
+            )
+            for row in rows
+        ]
