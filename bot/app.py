@@ -24,6 +24,7 @@ from handlers import PATIENT_HANDLERS, on_error, staff_handlers
 from handlers.common import SERVICES_KEY
 
 from .clock import Clock, SystemClock
+from .instance import InstanceLock
 from .protocol import Protocol, load_protocol
 from .services import Services, open_services
 from .settings import Settings
@@ -32,6 +33,8 @@ from .telegram_sender import TelegramCheckinSender, TelegramStaffSender
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+# Telegram allows about 30 messages per second overall; stay just under it.
+SAFE_RATE = 29.0
 DISPATCH_JOB = "dispatcher"
 
 PATIENT_COMMANDS = [
@@ -87,6 +90,19 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         """Nothing to tear down."""
 
 
+def flood_limiter(per_second: float = SAFE_RATE) -> AIORateLimiter:
+    """Return the limiter all sending goes through: evenly spaced sends, 429s waited out.
+
+    aiolimiter's bucket lets a full second's worth of messages out at once and then keeps the
+    rate, so a one-second window could see twice the rate. A bucket of one message refilled
+    every 1/rate seconds spaces sends evenly instead. A rate of 0 disables the overall limit
+    (429s are still waited out and retried up to three times).
+    """
+    if per_second <= 0:
+        return AIORateLimiter(overall_max_rate=0, max_retries=3)
+    return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / per_second, max_retries=3)
+
+
 def build_application(
     settings: Settings,
     *,
@@ -94,13 +110,16 @@ def build_application(
     protocol: Protocol | None = None,
     dispatch_interval: float = 30.0,
     request_timeout: float = 10.0,
-    rate_limit_per_second: float = 30.0,
+    rate_limit_per_second: float = SAFE_RATE,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """Build the bot; the database opens in post_init and closes in post_shutdown."""
     the_clock: Clock = clock or SystemClock()
     the_protocol = protocol or load_protocol(settings.protocol_path)
 
+    lock = InstanceLock(settings.db_path)
+
     async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        lock.acquire()
         svc = await open_services(
             settings,
             the_clock,
@@ -131,6 +150,7 @@ def build_application(
         svc = app.bot_data.pop(SERVICES_KEY, None)
         if isinstance(svc, Services):
             await svc.storage.close()
+        lock.release()
         log.info("bot.stopped")
 
     request = HTTPXRequest(
@@ -147,8 +167,7 @@ def build_application(
         write_timeout=request_timeout,
         pool_timeout=5.0,
     )
-    # Overall rate 0 disables the overall limiter; 429s are still waited out and retried.
-    limiter = AIORateLimiter(overall_max_rate=max(rate_limit_per_second, 0.0), max_retries=3)
+    limiter = flood_limiter(rate_limit_per_second)
     app = (
         ApplicationBuilder()
         .rate_limiter(limiter)

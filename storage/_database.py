@@ -141,6 +141,21 @@ class Database:
                 raise
             await conn.execute("COMMIT")
 
+    async def backup(self, target: Path) -> None:
+        """Write a consistent copy of the live database to target (SQLite online backup)."""
+        async with aiosqlite.connect(target) as destination:
+            await self._require(self._reader).backup(destination)
+
+    async def integrity_check(self) -> str:
+        """Return SQLite's integrity check verdict ('ok' when sound)."""
+        row = await self.fetch_one("PRAGMA integrity_check")
+        return "no answer" if row is None else str(row[0])
+
+    async def schema_version(self) -> int:
+        """Return the highest applied migration."""
+        row = await self.fetch_one("SELECT coalesce(max(version), 0) FROM schema_migrations")
+        return 0 if row is None else int(row[0])
+
     async def write_one(self, sql: str, params: Sequence[object] = ()) -> list[aiosqlite.Row]:
         """Run one write statement atomically on the writer, returning RETURNING rows.
 

@@ -1,0 +1,121 @@
+"""Benchmark flood control: 3,000 due check-ins through a server that enforces the limits.
+
+The fake Bot API server runs in a child process with Telegram's limits switched on (30
+messages per second overall, 1 per second per chat, 429 with retry_after beyond that). The
+bot sends through the same flood limiter as in production. Prints the sustained sending
+rate and how many 429s the server answered.
+
+Run: python benchmarks/bench_flood.py [--checkins 3000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+from telegram.ext import ExtBot
+from telegram.request import HTTPXRequest
+
+from bot.app import SAFE_RATE, flood_limiter
+from bot.care import CareService
+from bot.clock import ManualClock
+from bot.dispatcher import Dispatcher
+from bot.enrolment import EnrolmentService
+from bot.fake_telegram import FakeTelegramServer
+from bot.protocol import load_protocol
+from bot.telegram_sender import TelegramCheckinSender
+from storage import Storage
+
+TOKEN = "123456:FLOOD-benchmark"
+TZ = ZoneInfo("Europe/Berlin")
+FIRST_USER = 20_000_000
+
+
+async def telegram_side(patients: int) -> None:
+    """Child process: the fake server with Telegram's flood limits enforced."""
+    async with FakeTelegramServer(
+        token=TOKEN, bot_username="afterglow_flood_bot", enforce_limits=True
+    ) as server:
+        for uid in range(FIRST_USER, FIRST_USER + patients):
+            server.add_user(first_name="P", user_id=uid)
+        print(server.base_url, flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        delivered = sum(1 for m in server.sent if m.method == "sendMessage")
+        print(f"{delivered} {server.flood_429_count}", flush=True)
+
+
+async def main(checkins: int, db: Path) -> None:
+    clock = ManualClock(datetime(2026, 3, 2, 7, 0, tzinfo=UTC))
+    storage = await Storage.open(db)
+    protocol = load_protocol()
+    enrolment = EnrolmentService(storage, clock, timezone=TZ, default_time="06:00")
+    care = CareService(storage, clock, protocol=protocol, timezone=TZ)
+    for n in range(checkins):
+        user_id = FIRST_USER + n
+        invitation = await enrolment.invite(staff_id=1, label=None, update_id=None)
+        assert invitation is not None
+        await enrolment.redeem(payload=invitation.token, user_id=user_id, chat_id=user_id)
+        patient, _ = await enrolment.consent(user_id=user_id)
+        assert patient is not None
+        await care.record_infusion(args=[patient.code], staff_id=1, update_id=None)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "--telegram-side",
+        "--checkins",
+        str(checkins),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    assert proc.stdin is not None
+    base_url = (await proc.stdout.readline()).decode().strip()
+    bot = ExtBot(
+        TOKEN,
+        base_url=base_url,
+        request=HTTPXRequest(connection_pool_size=64),
+        rate_limiter=flood_limiter(),
+    )
+    async with bot:
+        dispatcher = Dispatcher(
+            storage, clock, TelegramCheckinSender(bot), protocol=protocol, max_batches=1000
+        )
+        clock.set(datetime(2026, 3, 3, 5, 0, tzinfo=UTC))  # 06:00 in Berlin: all due at once
+        started = time.perf_counter()
+        report = await dispatcher.tick()
+        elapsed = time.perf_counter() - started
+    proc.stdin.write(b"\n")
+    await proc.stdin.drain()
+    delivered, too_many = (await proc.stdout.readline()).decode().split()
+    await proc.wait()
+    await storage.close()
+    rate = report.sent / elapsed
+    print(
+        f"sent {report.sent} check-ins in {elapsed:.1f} s: {rate:.2f} messages/s sustained"
+        f" ({rate / 30 * 100:.1f}% of Telegram's 30/s; limiter set to {SAFE_RATE:g}/s)"
+    )
+    print(
+        f"server: {delivered} delivered, {too_many} answered 429;"
+        f" dispatcher: uncertain={report.uncertain} retried={report.retry_later}"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkins", type=int, default=3000)
+    parser.add_argument("--telegram-side", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.telegram_side:
+        asyncio.run(telegram_side(args.checkins))
+        sys.exit(0)
+    with tempfile.TemporaryDirectory() as folder:
+        asyncio.run(main(args.checkins, Path(folder) / "flood.db"))
