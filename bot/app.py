@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 # Telegram allows about 30 messages per second overall; stay just under it.
-SAFE_RATE = 29.0
+SAFE_RATE = 29.5
 DISPATCH_JOB = "dispatcher"
 
 PATIENT_COMMANDS = [

@@ -164,17 +164,35 @@ class Dispatcher:
                     counts.missed_superseded,
                     counts.cancelled,
                 )
-            for _ in range(self._max_batches):
-                if self._clock.now() < self._hold_until:
-                    report.rate_limited = True
-                    break
-                due = await checkins.claim_due(self._clock.now(), limit=self._batch_size)
-                if not due:
-                    break
-                outcomes = await asyncio.gather(*(self._send_one(item) for item in due))
-                for item, outcome in zip(due, outcomes, strict=True):
-                    await self._record(item, outcome, report)
+            # Sends are pipelined: while one batch waits for the flood limiter, the next is
+            # claimed, so the limiter never idles. At most `2 * batch_size` check-ins are
+            # claimed and not yet answered by Telegram at any moment; a crash leaves only
+            # those as "uncertain".
+            in_flight: set[asyncio.Task[None]] = set()
+            try:
+                for _ in range(self._max_batches):
+                    while len(in_flight) >= self._batch_size:
+                        done, _pending = await asyncio.wait(
+                            in_flight, return_when=asyncio.FIRST_COMPLETED
+                        )
+                        in_flight -= done
+                        for task in done:
+                            task.result()
+                    if self._clock.now() < self._hold_until:
+                        report.rate_limited = True
+                        break
+                    due = await checkins.claim_due(self._clock.now(), limit=self._batch_size)
+                    if not due:
+                        break
+                    for item in due:
+                        in_flight.add(asyncio.create_task(self._send_and_record(item, report)))
+            finally:
+                if in_flight:
+                    await asyncio.gather(*in_flight)
             return report
+
+    async def _send_and_record(self, item: DueCheckin, report: TickReport) -> None:
+        await self._record(item, await self._send_one(item), report)
 
     async def _send_one(self, item: DueCheckin) -> SendOutcome:
         try:
