@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import TextIO
 
 
 class RedactFilter(logging.Filter):
@@ -39,10 +42,48 @@ class RedactFilter(logging.Filter):
 _FORMATTER = logging.Formatter()
 
 
-def configure_logging(*, token: str, level: int = logging.INFO) -> None:
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, event and its key=value fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Return the record as a JSON line."""
+        message = record.getMessage()
+        event, _, rest = message.partition(" ")
+        entry: dict[str, object] = {
+            "ts": datetime.fromtimestamp(record.created, tz=UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": event,
+        }
+        for part in rest.split(" "):
+            key, sep, value = part.partition("=")
+            if sep and key.isidentifier() and key not in entry:
+                entry[key] = value
+            elif part:
+                entry["message"] = message
+                break
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(
+    *,
+    token: str,
+    level: int = logging.INFO,
+    json_lines: bool = False,
+    stream: TextIO | None = None,
+) -> None:
     """Send one line per event to stderr; silence libraries that log URLs or payloads."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    if json_lines:
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     handler.addFilter(RedactFilter([token]))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -38,6 +38,7 @@ class Settings:
     protocol_path: Path | None = None
     crisis_line: str = DEFAULT_CRISIS_LINE
     emergency_number: str = DEFAULT_EMERGENCY_NUMBER
+    log_json: bool = False
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -120,6 +121,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         if len(value) > 200:
             raise ConfigError(name, "must be at most 200 characters")
 
+    log_format = env.get("AFTERGLOW_LOG_FORMAT", "").strip().lower() or "text"
+    if log_format not in {"text", "json"}:
+        raise ConfigError("AFTERGLOW_LOG_FORMAT", f"must be 'text' or 'json', got {log_format!r}")
+
     return Settings(
         token=token,
         staff_chat_id=staff_chat_id,
@@ -130,4 +135,5 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         protocol_path=protocol_path,
         crisis_line=crisis_line,
         emergency_number=emergency,
+        log_json=log_format == "json",
     )
