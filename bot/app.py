@@ -27,7 +27,7 @@ from .clock import Clock, SystemClock
 from .instance import InstanceLock
 from .protocol import Protocol, load_protocol
 from .services import Services, open_services
-from .settings import Settings
+from .settings import Settings, WebhookSettings
 from .telegram_sender import TelegramCheckinSender, TelegramStaffSender
 
 log = logging.getLogger(__name__)
@@ -217,6 +217,38 @@ def services_of(app: Application[Any, Any, Any, Any, Any, Any]) -> Services:
     if not isinstance(svc, Services):
         raise RuntimeError("application is not initialised")
     return svc
+
+
+@asynccontextmanager
+async def running_webhook(
+    app: Application[Any, Any, Any, Any, Any, Any], webhook: WebhookSettings
+) -> AsyncIterator[Application[Any, Any, Any, Any, Any, Any]]:
+    """Run the application behind python-telegram-bot's webhook server (secret enforced)."""
+    await app.initialize()
+    try:
+        if app.post_init is not None:
+            await app.post_init(app)
+        assert app.updater is not None
+        await app.updater.start_webhook(
+            listen=webhook.listen,
+            port=webhook.port,
+            url_path=webhook.path,
+            webhook_url=webhook.url,
+            secret_token=webhook.secret,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+        await app.start()
+        try:
+            yield app
+        finally:
+            if app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+    finally:
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
 
 
 @asynccontextmanager

@@ -13,6 +13,8 @@ DEFAULT_CRISIS_LINE = "call or text 988 (Suicide & Crisis Lifeline, US)"
 DEFAULT_EMERGENCY_NUMBER = "911"
 _TOKEN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{1,100}")
 _DIGITS = re.compile(r"[0-9]{1,20}")
+_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
+_PUBLIC_URL = re.compile(r"https://[^\s/]+(/\S*)?")
 _BASE_URL = re.compile(r"https?://[^\s/]+(/\S*)?")
 
 
@@ -23,6 +25,17 @@ class ConfigError(Exception):
         super().__init__(f"{variable}: {problem}")
         self.variable = variable
         self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    """Where Telegram delivers updates in webhook mode, and the secret it must present."""
+
+    url: str
+    secret: str = field(repr=False)
+    listen: str = "0.0.0.0"
+    port: int = 8443
+    path: str = "telegram"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +85,26 @@ def _admin_ids(name: str, raw: str) -> frozenset[int]:
     if not ids:
         raise ConfigError(name, "must list at least one Telegram user id")
     return frozenset(ids)
+
+
+def load_webhook_settings(env: Mapping[str, str]) -> WebhookSettings:
+    """Read the webhook-mode settings, raising ConfigError on the first problem."""
+    url = _required(env, "AFTERGLOW_WEBHOOK_URL")
+    if not _PUBLIC_URL.fullmatch(url):
+        raise ConfigError(
+            "AFTERGLOW_WEBHOOK_URL", "must be the public https:// URL Telegram posts updates to"
+        )
+    secret = _required(env, "AFTERGLOW_WEBHOOK_SECRET")
+    if not _SECRET.fullmatch(secret):
+        raise ConfigError(
+            "AFTERGLOW_WEBHOOK_SECRET", "must be 16 to 256 characters of A-Z, a-z, 0-9, _ and -"
+        )
+    listen = env.get("AFTERGLOW_WEBHOOK_LISTEN", "").strip() or "0.0.0.0"
+    port_raw = env.get("AFTERGLOW_WEBHOOK_PORT", "").strip() or "8443"
+    if not _DIGITS.fullmatch(port_raw) or not 1 <= int(port_raw) <= 65535:
+        raise ConfigError("AFTERGLOW_WEBHOOK_PORT", f"must be a port number, got {port_raw!r}")
+    path = url.split("://", 1)[1].partition("/")[2].strip("/") or "telegram"
+    return WebhookSettings(url=url, secret=secret, listen=listen, port=int(port_raw), path=path)
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:
