@@ -91,7 +91,7 @@ class AlertService:
         self._default_chat = staff_chat_id
         self._chart = chart
         self._lock = asyncio.Lock()
-        self._wake = asyncio.Event()
+        self._background: set[asyncio.Task[int]] = set()
 
     async def staff_chat_id(self) -> int:
         """Return the staff chat, following a recorded supergroup migration."""
@@ -142,6 +142,17 @@ class AlertService:
         )
         log.info("alert.raised code=%s kind=%s alert=%d", patient.code, kind, alert.id)
         return alert
+
+    def deliver_soon(self) -> None:
+        """Start delivering in the background, so the caller need not wait for Telegram."""
+        task = asyncio.get_running_loop().create_task(self.deliver())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def drain(self) -> None:
+        """Wait for background deliveries (at shutdown)."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
 
     async def deliver(self) -> int:
         """Send due alerts (urgent first) and due reminders; return how many went out."""

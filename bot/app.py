@@ -149,6 +149,7 @@ def build_application(
     async def post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         svc = app.bot_data.pop(SERVICES_KEY, None)
         if isinstance(svc, Services):
+            await svc.alerts.drain()
             await svc.storage.close()
         lock.release()
         log.info("bot.stopped")
@@ -186,13 +187,19 @@ def build_application(
     return app
 
 
+async def dispatch_once(svc: Services) -> None:
+    """One pass of the job: pending alerts, due check-ins, the detector on misses, alerts."""
+    await svc.alerts.deliver()
+    report = await svc.dispatcher.tick()
+    await svc.trends.review_many(report.patients_with_misses)
+    await svc.alerts.deliver()
+
+
 async def _dispatch(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Wake the dispatcher; the database says what is due."""
     svc = context.bot_data.get(SERVICES_KEY)
     if isinstance(svc, Services):
-        await svc.alerts.deliver()
-        await svc.dispatcher.tick()
-        await svc.alerts.deliver()
+        await dispatch_once(svc)
 
 
 async def _register_commands(

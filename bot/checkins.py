@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum, auto
 
@@ -60,6 +61,19 @@ class CheckinService:
     def __init__(self, storage: Storage, clock: Clock) -> None:
         self._storage = storage
         self._clock = clock
+        self._listeners: list[Callable[[int], Awaitable[None]]] = []
+
+    def on_answer(self, listener: Callable[[int], Awaitable[None]]) -> None:
+        """Call listener with the patient id after every stored answer (the trend detector)."""
+        self._listeners.append(listener)
+
+    async def _answered(self, patient_id: int) -> None:
+        for listener in self._listeners:
+            try:
+                await listener(patient_id)
+            except Exception:
+                # The answer is stored and confirmed whatever happens downstream.
+                log.exception("checkin.answer_listener_failed")
 
     async def patient_for(self, user_id: int) -> Patient | None:
         """Return the patient bound to a Telegram user."""
@@ -72,8 +86,9 @@ class CheckinService:
         result = await self._storage.checkins.answer(
             checkin_id, user_id=user_id, score=score, now=self._clock.now(), update_id=update_id
         )
-        if result.outcome is AnswerOutcome.STORED:
+        if result.outcome is AnswerOutcome.STORED and result.checkin is not None:
             log.info("checkin.answered checkin=%d via=button", checkin_id)
+            await self._answered(result.checkin.patient_id)
         return ButtonResult(result.outcome, result.checkin)
 
     async def handle_text(self, *, user_id: int, text: str, update_id: int | None) -> TextResult:
@@ -113,6 +128,7 @@ class CheckinService:
                 return TextResult(TextOutcome.DUPLICATE, result.checkin, reactivated)
             if result.outcome is AnswerOutcome.STORED:
                 log.info("checkin.answered code=%s checkin=%d via=text", patient.code, open_id)
+                await self._answered(patient.id)
                 return TextResult(TextOutcome.ANSWER_STORED, result.checkin, reactivated)
             # The check-in closed between reading and answering: as if none were open.
             open_id = None

@@ -6,11 +6,13 @@ import argparse
 import logging
 import os
 import sys
+import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
 from dotenv import dotenv_values
 
+from .detection import DetectorConfig
 from .protocol import ProtocolError, load_protocol
 from .settings import ConfigError, load_settings
 
@@ -52,6 +54,55 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def simulate_cohort_command(args: argparse.Namespace) -> int:
+    """Write a synthetic cohort CSV (docs/detection.md describes the model)."""
+    from .cohort import simulate_cohort, write_cohort_csv
+
+    if args.patients < 1:
+        return _fail("--patients must be at least 1")
+    rows = simulate_cohort(args.patients, args.seed)
+    try:
+        write_cohort_csv(rows, args.out)
+    except OSError as err:
+        return _fail(f"cannot write {args.out} ({err.strerror})")
+    print(f"wrote {len(rows)} rows for {args.patients} patients to {args.out}")
+    return 0
+
+
+def _detector_config(path: Path | None) -> DetectorConfig:
+    """Return the [detection] thresholds of a protocol file, or the defaults."""
+    if path is None:
+        return DetectorConfig()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise ValueError(f"{path}: cannot read a TOML protocol ({err})") from None
+    table = data.get("detection", {})
+    if not isinstance(table, dict):
+        raise ValueError(f"{path}: [detection] must be a table")
+    try:
+        return DetectorConfig.from_mapping(table)
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from None
+
+
+def evaluate_detector_command(args: argparse.Namespace) -> int:
+    """Replay a cohort CSV through the detector and the naive rule and print the table."""
+    from .cohort import CohortFormatError
+    from .evaluation import evaluate_cohort, format_report
+
+    try:
+        config = _detector_config(args.protocol)
+    except ValueError as err:
+        return _fail(f"protocol error: {err}")
+    try:
+        report = evaluate_cohort(args.cohort, config)
+    except CohortFormatError as err:
+        return _fail(f"malformed cohort: {err}")
+    print(format_report(report))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the command-line parser."""
     parser = argparse.ArgumentParser(
@@ -61,6 +112,23 @@ def build_parser() -> argparse.ArgumentParser:
     run_parser = commands.add_parser("run", help="run the bot (long polling)")
     run_parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     run_parser.set_defaults(handler=run)
+
+    simulate = commands.add_parser(
+        "simulate-cohort", help="write a synthetic cohort CSV for evaluating the detector"
+    )
+    simulate.add_argument("--patients", type=int, required=True, help="number of patients")
+    simulate.add_argument("--seed", type=int, required=True, help="random seed")
+    simulate.add_argument("--out", type=Path, required=True, help="CSV file to write")
+    simulate.set_defaults(handler=simulate_cohort_command)
+
+    evaluate = commands.add_parser(
+        "evaluate-detector", help="compare the detector with the naive rule on a cohort CSV"
+    )
+    evaluate.add_argument("cohort", type=Path, help="CSV from simulate-cohort")
+    evaluate.add_argument(
+        "--protocol", type=Path, default=None, help="protocol file whose [detection] to use"
+    )
+    evaluate.set_defaults(handler=evaluate_detector_command)
     return parser
 
 

@@ -98,6 +98,7 @@ class TickReport:
     cancelled: int = 0
     rate_limited: bool = False
     outcomes: list[str] = field(default_factory=list)
+    patients_with_misses: set[int] = field(default_factory=set)
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -155,6 +156,7 @@ class Dispatcher:
                 counts.missed_unanswered + counts.missed_not_sent + counts.missed_superseded
             )
             report.cancelled = counts.cancelled
+            report.patients_with_misses.update(counts.patients_with_misses)
             if report.missed or report.cancelled:
                 log.info(
                     "dispatch.closed missed_unanswered=%d missed_not_sent=%d"
@@ -185,6 +187,8 @@ class Dispatcher:
                     if not due:
                         break
                     for item in due:
+                        if item.closed_previous:
+                            report.patients_with_misses.add(item.checkin.patient_id)
                         in_flight.add(asyncio.create_task(self._send_and_record(item, report)))
             finally:
                 if in_flight:

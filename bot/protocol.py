@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from .detection import DetectorConfig
 
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 MAX_DAY = 366
@@ -36,6 +38,7 @@ class Protocol:
     send_window: timedelta
     answer_window: timedelta
     source: str
+    detection: DetectorConfig = field(default_factory=DetectorConfig)
 
 
 def default_protocol_text() -> str:
@@ -114,6 +117,14 @@ def parse_protocol(text: str, *, source: str) -> Protocol:
         sorted({_time(choice, f"{source}: [checkins] time_choices") for choice in choices_raw})
     )
 
+    detection_table = data.get("detection", {})
+    if not isinstance(detection_table, dict):
+        raise ProtocolError(f"{source}: [detection] must be a table")
+    try:
+        detection = DetectorConfig.from_mapping(detection_table)
+    except ValueError as err:
+        raise ProtocolError(f"{source}: [detection] {err}") from None
+
     send_hours = _int(dispatch, "send_window_hours", f"{source}: [dispatch]", 1, 24)
     answer_hours = _int(dispatch, "answer_window_hours", f"{source}: [dispatch]", 1, 72)
     return Protocol(
@@ -123,4 +134,5 @@ def parse_protocol(text: str, *, source: str) -> Protocol:
         send_window=timedelta(hours=send_hours),
         answer_window=timedelta(hours=answer_hours),
         source=source,
+        detection=detection,
     )

@@ -16,6 +16,7 @@ from .protocol import Protocol
 from .settings import Settings
 from .staff import StaffService
 from .texts import SafetyContacts
+from .trends import TrendService
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,7 @@ class Services:
     dispatcher: Dispatcher
     alerts: AlertService
     staff: StaffService
+    trends: TrendService
 
     def is_staff(self, user_id: int | None) -> bool:
         """Tell whether a Telegram user may use staff commands."""
@@ -50,6 +52,12 @@ async def open_services(
     storage = await Storage.open(settings.db_path)
     default_time = protocol.default_time.strftime("%H:%M")
     staff = StaffService(storage, clock, timezone=settings.timezone)
+    alerts = AlertService(
+        storage, clock, staff_sender, staff_chat_id=settings.staff_chat_id, chart=staff.alert_chart
+    )
+    trends = TrendService(storage, clock, alerts=alerts, staff=staff, config=protocol.detection)
+    checkins = CheckinService(storage, clock)
+    checkins.on_answer(trends.review_patient_quietly)
     return Services(
         settings=settings,
         clock=clock,
@@ -60,14 +68,9 @@ async def open_services(
             storage, clock, timezone=settings.timezone, default_time=default_time
         ),
         care=CareService(storage, clock, protocol=protocol, timezone=settings.timezone),
-        checkins=CheckinService(storage, clock),
+        checkins=checkins,
         dispatcher=Dispatcher(storage, clock, sender, protocol=protocol),
-        alerts=AlertService(
-            storage,
-            clock,
-            staff_sender,
-            staff_chat_id=settings.staff_chat_id,
-            chart=staff.alert_chart,
-        ),
+        alerts=alerts,
         staff=staff,
+        trends=trends,
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 import aiosqlite
@@ -184,16 +183,20 @@ class CheckinRepository:
             )
             if not rows:
                 return []
-            before = conn.total_changes
-            await conn.executemany(
-                "UPDATE checkins SET state = 'missed', closed_at = ?,"
-                " reason = 'no answer before the next check-in'"
-                " WHERE patient_id = ? AND state = 'sent' AND id != ?",
-                [(now_ts, row["patient_id"], row["id"]) for row in rows],
-            )
-            superseded_any = conn.total_changes != before
             ids = [row["id"] for row in rows]
             marks = ",".join("?" for _ in ids)
+            patient_ids = sorted({row["patient_id"] for row in rows})
+            patient_marks = ",".join("?" for _ in patient_ids)
+            superseded = list(
+                await conn.execute_fetchall(
+                    "UPDATE checkins SET state = 'missed', closed_at = ?,"
+                    " reason = 'no answer before the next check-in'"
+                    f" WHERE state = 'sent' AND patient_id IN ({patient_marks})"
+                    f" AND id NOT IN ({marks}) RETURNING patient_id",
+                    (now_ts, *patient_ids, *ids),
+                )
+            )
+            closed_for = {row["patient_id"] for row in superseded}
             claimed = list(
                 await conn.execute_fetchall(
                     "UPDATE checkins AS c SET state = 'sent', delivery = 'unconfirmed',"
@@ -205,11 +208,12 @@ class CheckinRepository:
             )
         where = {row["id"]: (row["chat_id"], row["code"]) for row in rows}
         result = [
-            DueCheckin(checkin, *where[checkin.id]) for checkin in map(_checkin_from_row, claimed)
+            DueCheckin(
+                checkin, *where[checkin.id], closed_previous=checkin.patient_id in closed_for
+            )
+            for checkin in map(_checkin_from_row, claimed)
         ]
         result.sort(key=lambda item: (item.checkin.due_at, item.checkin.id))
-        if superseded_any:
-            result = [replace(item, closed_previous=True) for item in result]
         return result
 
     async def confirm_sent(self, checkin_id: int, *, message_id: int) -> None:
@@ -369,19 +373,26 @@ class CheckinRepository:
         )
         return [MoodPoint(at=from_ts(row["answered_at"]), score=row["score"]) for row in rows]
 
-    async def outcomes(self, patient_id: int, *, since: datetime, limit: int) -> list[Outcome]:
-        """Return the latest answered and unanswered-missed check-ins since a moment, in order.
+    async def outcomes(
+        self, patient_id: int, *, since: datetime, limit: int, first_answers: int = 0
+    ) -> list[Outcome]:
+        """Return answered and unanswered-missed check-ins since a moment, in time order.
 
-        Check-ins missed because they could not be sent, and cancelled ones, are not the
-        patient's doing and are left out.
+        At most `limit` of the latest, plus the first `first_answers` answers since the moment
+        (they set a patient's own level). Check-ins missed because they could not be sent,
+        and cancelled ones, are not the patient's doing and are left out.
         """
+        closed = (
+            "SELECT CASE WHEN state = 'answered' THEN answered_at ELSE due_at END AS at,"
+            " score, id FROM checkins WHERE patient_id = ? AND due_at >= ? AND ("
+            " state = 'answered' OR (state = 'missed' AND reason LIKE 'no answer%'))"
+        )
         rows = await self._db.fetch_all(
-            "SELECT at, score FROM ("
-            " SELECT CASE WHEN state = 'answered' THEN answered_at ELSE due_at END AS at,"
-            "   score, id FROM checkins WHERE patient_id = ? AND due_at >= ? AND ("
-            "   state = 'answered' OR (state = 'missed' AND reason LIKE 'no answer%'))"
-            " ORDER BY at DESC, id DESC LIMIT ?) ORDER BY at, id",
-            (patient_id, to_ts(since), limit),
+            f"SELECT at, score, id FROM ({closed} ORDER BY at DESC, id DESC LIMIT ?)"
+            f" UNION SELECT at, score, id FROM ({closed} AND state = 'answered'"
+            "  ORDER BY at, id LIMIT ?)"
+            " ORDER BY at, id",
+            (patient_id, to_ts(since), limit, patient_id, to_ts(since), first_answers),
         )
         return [Outcome(at=from_ts(row["at"]), score=row["score"]) for row in rows]
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from telegram.ext import Application
 
-from bot.app import build_application, running, services_of
+from bot.app import build_application, dispatch_once, running, services_of
 from bot.clock import ManualClock
 from bot.fake_telegram import FakeChat, FakeTelegramServer, FakeUser, SentMessage
 from bot.services import Services
@@ -81,7 +81,8 @@ class Harness:
         await self.start()
 
     async def tick(self) -> None:
-        await self.svc.dispatcher.tick()
+        """Run one pass of the dispatcher job, as the scheduler would."""
+        await dispatch_once(self.svc)
 
     def expect(
         self, chat_id: int, predicate: Callable[[SentMessage], bool] | None = None
