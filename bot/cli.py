@@ -14,7 +14,7 @@ from dotenv import dotenv_values
 
 from .detection import DetectorConfig
 from .protocol import ProtocolError, load_protocol
-from .settings import ConfigError, load_settings
+from .settings import ConfigError, Settings, load_settings, load_webhook_settings
 
 EXIT_CONFIG = 2
 
@@ -35,22 +35,113 @@ def _fail(message: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Start the bot with long polling until interrupted."""
+    """Start the bot (long polling, or webhook with --webhook) until stopped."""
     env = environment(Path.cwd())
     try:
         settings = load_settings(env)
         protocol = load_protocol(settings.protocol_path)
+        webhook = load_webhook_settings(env) if args.webhook else None
     except ConfigError as err:
         return _fail(f"configuration error: {err}")
     except ProtocolError as err:
         return _fail(f"protocol error: {err}")
 
     from .app import ALLOWED_UPDATES, build_application
+    from .instance import AlreadyRunningError
     from .logs import configure_logging
 
-    configure_logging(token=settings.token, level=logging.DEBUG if args.verbose else logging.INFO)
+    configure_logging(
+        token=settings.token,
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        json_lines=settings.log_json,
+    )
     app = build_application(settings, protocol=protocol)
-    app.run_polling(allowed_updates=ALLOWED_UPDATES)
+    # SIGINT and SIGTERM stop taking updates, let handlers and the current dispatcher pass
+    # finish, close the database, and return here: exit code 0.
+    try:
+        if webhook is None:
+            app.run_polling(allowed_updates=ALLOWED_UPDATES)
+        else:
+            app.run_webhook(
+                listen=webhook.listen,
+                port=webhook.port,
+                url_path=webhook.path,
+                webhook_url=webhook.url,
+                secret_token=webhook.secret,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+    except AlreadyRunningError as err:
+        return _fail(str(err))
+    return 0
+
+
+def check(args: argparse.Namespace) -> int:
+    """Validate configuration, protocol, content and database; print what was found."""
+    from storage import inspect_database
+
+    env = environment(Path.cwd())
+    problems = 0
+    try:
+        settings = load_settings(env)
+    except ConfigError as err:
+        print(f"configuration: ERROR {err}")
+        return EXIT_CONFIG
+    print(
+        f"configuration: ok (staff chat {settings.staff_chat_id}, {len(settings.admin_ids)}"
+        f" staff, time zone {settings.timezone.key}, database {settings.db_path})"
+    )
+    try:
+        protocol = load_protocol(settings.protocol_path)
+        print(
+            f"protocol: ok ({protocol.source}: {len(protocol.days)} check-ins per infusion,"
+            f" days {protocol.days[0]}-{protocol.days[-1]})"
+        )
+    except ProtocolError as err:
+        print(f"protocol: ERROR {err}")
+        problems += 1
+    for line, ok in _content_checks(settings):
+        print(line)
+        problems += 0 if ok else 1
+    report = inspect_database(settings.db_path)
+    if not report.exists:
+        print("database: not created yet (it is created at first start)")
+    elif report.integrity != "ok":
+        print(f"database: ERROR integrity check says {report.integrity!r}")
+        problems += 1
+    elif report.schema_version > report.latest_version:
+        print(
+            f"database: ERROR schema {report.schema_version} is newer than this Afterglow"
+            f" ({report.latest_version})"
+        )
+        problems += 1
+    else:
+        pending = report.latest_version - report.schema_version
+        waiting = f", {pending} migration(s) to apply at start" if pending else ""
+        print(
+            f"database: ok (schema {report.schema_version}{waiting}, {report.patients} patients)"
+        )
+    return 1 if problems else 0
+
+
+def _content_checks(settings: Settings) -> list[tuple[str, bool]]:
+    """Return the lines and verdicts of the content checks (explainers, crisis patterns)."""
+    return []
+
+
+def backup(args: argparse.Namespace) -> int:
+    """Write a consistent copy of the live database to a file."""
+    from storage import backup_database
+
+    env = environment(Path.cwd())
+    source = Path(env.get("AFTERGLOW_DB", "").strip() or "afterglow.db")
+    target: Path = args.target
+    if target.exists() and not args.force:
+        return _fail(f"{target} exists; use --force to overwrite it")
+    try:
+        pages = backup_database(source, target)
+    except (OSError, ValueError) as err:
+        return _fail(f"backup failed: {err}")
+    print(f"backed up {source} to {target} ({pages} pages)")
     return 0
 
 
@@ -109,9 +200,27 @@ def build_parser() -> argparse.ArgumentParser:
         prog="afterglow", description="Follow-up check-ins after ketamine infusions, on Telegram."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    run_parser = commands.add_parser("run", help="run the bot (long polling)")
+    run_parser = commands.add_parser("run", help="run the bot (long polling by default)")
     run_parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    run_parser.add_argument(
+        "--webhook",
+        action="store_true",
+        help="receive updates by webhook (AFTERGLOW_WEBHOOK_URL, AFTERGLOW_WEBHOOK_SECRET,"
+        " AFTERGLOW_WEBHOOK_LISTEN, AFTERGLOW_WEBHOOK_PORT)",
+    )
     run_parser.set_defaults(handler=run)
+
+    check_parser = commands.add_parser(
+        "check", help="validate configuration, protocol, content and database"
+    )
+    check_parser.set_defaults(handler=check)
+
+    backup_parser = commands.add_parser(
+        "backup", help="copy the live database consistently (safe while the bot runs)"
+    )
+    backup_parser.add_argument("target", type=Path, help="file to write")
+    backup_parser.add_argument("--force", action="store_true", help="overwrite the file")
+    backup_parser.set_defaults(handler=backup)
 
     simulate = commands.add_parser(
         "simulate-cohort", help="write a synthetic cohort CSV for evaluating the detector"

@@ -4,6 +4,7 @@ from ._alerts import AlertRepository
 from ._checkins import CheckinRepository
 from ._database import Database, SchemaError, latest_schema_version
 from ._infusions import InfusionRepository
+from ._maintenance import DatabaseReport, backup_database, inspect_database
 from ._models import (
     Alert,
     AnswerOutcome,
@@ -43,6 +44,7 @@ __all__ = [
     "CheckinState",
     "CodeTakenError",
     "Database",
+    "DatabaseReport",
     "Delivery",
     "DueCheckin",
     "EpisodeRecord",
@@ -62,6 +64,8 @@ __all__ = [
     "SchemaError",
     "Storage",
     "TextContext",
+    "backup_database",
+    "inspect_database",
     "latest_schema_version",
     "open_storage",
 ]

@@ -1,0 +1,145 @@
+"""The `afterglow` command as a process: SIGTERM, one bot per database, check and backup."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import sys
+from collections.abc import AsyncIterator
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from bot.fake_telegram import FakeTelegramServer
+from tests.integration.conftest import BOT_USERNAME, TOKEN
+
+STARTUP_TIMEOUT = 60.0
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FakeTelegramServer]:
+    async with FakeTelegramServer(token=TOKEN, bot_username=BOT_USERNAME) as fake:
+        yield fake
+
+
+def bot_env(server: FakeTelegramServer, db: Path) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "AFTERGLOW_"))}
+    return {
+        **keep,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": server.base_url,
+        "AFTERGLOW_DB": str(db),
+        "AFTERGLOW_STAFF_CHAT_ID": "-100",
+        "AFTERGLOW_ADMIN_IDS": "42",
+    }
+
+
+async def start_bot(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def wait_polling(server: FakeTelegramServer) -> None:
+    await server.wait_for(lambda: server.calls_to("getUpdates") or None, timeout=STARTUP_TIMEOUT)
+
+
+async def run_cli(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=STARTUP_TIMEOUT)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_sigterm_stops_cleanly_and_a_second_bot_is_refused(
+    server: FakeTelegramServer, tmp_path: Path
+) -> None:
+    db = tmp_path / "afterglow.db"
+    env = bot_env(server, db)
+    proc = await start_bot(env, tmp_path)
+    try:
+        await wait_polling(server)
+        code, _, err = await run_cli("run", env=env, cwd=tmp_path)
+        assert code == 2
+        assert "already running" in err
+        assert "Traceback" not in err
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(proc.communicate(), timeout=STARTUP_TIMEOUT)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0
+    log = stderr.decode()
+    assert "bot.stopped" in log
+    assert TOKEN not in log
+    assert "Traceback" not in log
+    with closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+async def test_check_and_backup_while_running(server: FakeTelegramServer, tmp_path: Path) -> None:
+    db = tmp_path / "afterglow.db"
+    env = bot_env(server, db)
+    proc = await start_bot(env, tmp_path)
+    try:
+        await wait_polling(server)
+        code, out, _ = await run_cli("check", env=env, cwd=tmp_path)
+        assert code == 0, out
+        assert "configuration: ok" in out
+        assert "protocol: ok" in out
+        assert "database: ok" in out
+        code, out, err = await run_cli("backup", str(tmp_path / "copy.db"), env=env, cwd=tmp_path)
+        assert code == 0, err
+        code, _, err = await run_cli("backup", str(tmp_path / "copy.db"), env=env, cwd=tmp_path)
+        assert code == 2
+        assert "--force" in err
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.communicate(), timeout=STARTUP_TIMEOUT)
+    with closing(sqlite3.connect(tmp_path / "copy.db")) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] >= 3
+
+
+async def test_check_reports_problems(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "AFTERGLOW_"))}
+    code, out, _ = await run_cli("check", env=env, cwd=tmp_path)
+    assert code == 2
+    assert "TELEGRAM_BOT_TOKEN" in out
+    bad_protocol = tmp_path / "protocol.toml"
+    bad_protocol.write_text("[checkins]\nschedule = []\n", encoding="utf-8")
+    env.update(
+        {
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "AFTERGLOW_STAFF_CHAT_ID": "-100",
+            "AFTERGLOW_ADMIN_IDS": "42",
+            "AFTERGLOW_PROTOCOL": str(bad_protocol),
+            "AFTERGLOW_DB": str(tmp_path / "db.sqlite"),
+        }
+    )
+    (tmp_path / "db.sqlite").write_bytes(b"this is not a database at all" * 100)
+    code, out, _ = await run_cli("check", env=env, cwd=tmp_path)
+    assert code == 1
+    assert "protocol: ERROR" in out
+    assert "database: ERROR" in out
+    assert "not a database" in out
