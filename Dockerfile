@@ -4,28 +4,30 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    MPLCONFIGDIR=/tmp/matplotlib
 
 WORKDIR /app
 
-# Dependencies first, so code changes do not reinstall them.
+# Dependencies first, in their own layer: a code change does not reinstall them.
 COPY pyproject.toml README.md ./
-RUN python - <<'PY' > /tmp/requirements.txt
-import tomllib
-print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))
-PY
-RUN pip install -r /tmp/requirements.txt
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
+    && pip install -r /tmp/requirements.txt
 
 COPY bot ./bot
 COPY handlers ./handlers
 COPY storage ./storage
-RUN pip install --no-deps .
+RUN pip install --no-deps . && rm -rf /app/build
 
-RUN useradd --system --uid 10001 --home-dir /data afterglow \
-    && mkdir -p /data && chown afterglow /data
+RUN useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin afterglow \
+    && mkdir -p /data && chown afterglow:afterglow /data
 USER afterglow
 WORKDIR /data
 VOLUME ["/data"]
 ENV AFTERGLOW_DB=/data/afterglow.db
 
+HEALTHCHECK --interval=60s --timeout=20s --start-period=30s --retries=3 \
+    CMD ["afterglow", "check"]
+
+STOPSIGNAL SIGTERM
 CMD ["afterglow", "run"]
