@@ -194,13 +194,6 @@ def evaluate_detector_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def demo(args: argparse.Namespace) -> int:
-    """Run the whole product against the embedded fake Telegram, in accelerated time."""
-    from .demo import run_demo
-
-    return run_demo(out=args.out, days=args.days, patients=args.patients)
-
-
 def build_parser() -> argparse.ArgumentParser:
     """Return the command-line parser."""
     parser = argparse.ArgumentParser(
@@ -228,16 +221,6 @@ def build_parser() -> argparse.ArgumentParser:
     backup_parser.add_argument("target", type=Path, help="file to write")
     backup_parser.add_argument("--force", action="store_true", help="overwrite the file")
     backup_parser.set_defaults(handler=backup)
-
-    demo_parser = commands.add_parser(
-        "demo", help="show the product working: no token, no network, about a minute"
-    )
-    demo_parser.add_argument(
-        "--out", type=Path, default=None, help="folder for the transcript, charts and database"
-    )
-    demo_parser.add_argument("--days", type=int, default=28, help="simulated days (default 28)")
-    demo_parser.add_argument("--patients", type=int, default=3, help="simulated patients (2-6)")
-    demo_parser.set_defaults(handler=demo)
 
     simulate = commands.add_parser(
         "simulate-cohort", help="write a synthetic cohort CSV for evaluating the detector"
