@@ -92,6 +92,7 @@ class AlertService:
         self._chart = chart
         self._lock = asyncio.Lock()
         self._background: set[asyncio.Task[int]] = set()
+        self._sending: set[int] = set()
 
     async def staff_chat_id(self) -> int:
         """Return the staff chat, following a recorded supergroup migration."""
@@ -119,8 +120,8 @@ class AlertService:
             log.info("alert.raised code=%s kind=%s alert=%d", patient.code, kind, alert.id)
         return alert
 
-    async def raise_urgent(self, patient: Patient, *, kind: str, text: str) -> Alert:
-        """Store an urgent alert, repeated every 15 minutes until acknowledged, and send it now."""
+    async def store_urgent(self, patient: Patient, *, kind: str, text: str) -> Alert:
+        """Store an urgent alert (repeated every 15 minutes until acknowledged)."""
         every = int(URGENT_REPEAT.total_seconds())
         alert = await self._storage.alerts.add(
             patient_id=patient.id,
@@ -129,18 +130,43 @@ class AlertService:
             ),
             now=self._clock.now(),
         )
+        assert alert is not None
         log.warning("alert.urgent code=%s kind=%s alert=%d", patient.code, kind, alert.id)
-        await self.deliver()
         return alert
 
-    async def raise_plain(self, patient: Patient, *, kind: str, text: str) -> Alert:
-        """Store a non-urgent alert without an episode (reminded once after 4 hours)."""
+    async def send_now(self, alert: Alert) -> bool:
+        """Send one alert at once, without waiting behind other deliveries."""
+        if alert.id in self._sending:
+            return False
+        self._sending.add(alert.id)
+        try:
+            return await self._deliver_one(alert)
+        finally:
+            self._sending.discard(alert.id)
+
+    async def raise_urgent(self, patient: Patient, *, kind: str, text: str) -> Alert:
+        """Store an urgent alert and send it at once."""
+        alert = await self.store_urgent(patient, kind=kind, text=text)
+        await self.send_now(alert)
+        return alert
+
+    async def raise_plain(
+        self, patient: Patient, *, kind: str, text: str, episode_id: int | None = None
+    ) -> Alert | None:
+        """Store a non-urgent alert (reminded once after 4 hours) and start sending it.
+
+        With an episode, at most one alert of this kind is raised for it (None otherwise).
+        """
         alert = await self._storage.alerts.add(
             patient_id=patient.id,
             alert=NewAlert(kind=kind, text=text, remind_after=int(REMINDER_AFTER.total_seconds())),
             now=self._clock.now(),
+            episode_id=episode_id,
+            once_per_episode=episode_id is not None,
         )
-        log.info("alert.raised code=%s kind=%s alert=%d", patient.code, kind, alert.id)
+        if alert is not None:
+            log.info("alert.raised code=%s kind=%s alert=%d", patient.code, kind, alert.id)
+            self.deliver_soon()
         return alert
 
     def deliver_soon(self) -> None:
@@ -162,8 +188,16 @@ class AlertService:
                 batch = await self._storage.alerts.due(self._clock.now(), limit=10)
                 if not batch:
                     break
+                batch = [alert for alert in batch if alert.id not in self._sending]
+                if not batch:
+                    break
                 for alert in batch:
-                    if await self._deliver_one(alert):
+                    self._sending.add(alert.id)
+                    try:
+                        delivered = await self._deliver_one(alert)
+                    finally:
+                        self._sending.discard(alert.id)
+                    if delivered:
                         sent += 1
                     else:
                         # Telegram refused or failed: leave the rest for the next round.

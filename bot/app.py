@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
-from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
+from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
@@ -24,11 +24,18 @@ from handlers import PATIENT_HANDLERS, on_error, staff_handlers
 from handlers.common import SERVICES_KEY
 
 from .clock import Clock, SystemClock
+from .crisis import CrisisDetector
+from .explainers import ExplainerLibrary, load_explainers
 from .instance import InstanceLock
-from .protocol import Protocol, load_protocol
+from .protocol import Protocol, check_schedule, load_protocol
 from .services import Services, open_services
 from .settings import Settings, WebhookSettings
-from .telegram_sender import TelegramCheckinSender, TelegramStaffSender
+from .telegram_sender import (
+    TelegramCheckinSender,
+    TelegramPatientSender,
+    TelegramStaffSender,
+    TelegramUrgentMessenger,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +46,7 @@ DISPATCH_JOB = "dispatcher"
 
 PATIENT_COMMANDS = [
     BotCommand("checkin", "Rate your mood now"),
+    BotCommand("learn", "Why the effect can fade, and what helps"),
     BotCommand("time", "Change your check-in time"),
     BotCommand("pause", "Pause check-ins"),
     BotCommand("resume", "Resume check-ins"),
@@ -108,6 +116,8 @@ def build_application(
     *,
     clock: Clock | None = None,
     protocol: Protocol | None = None,
+    library: ExplainerLibrary | None = None,
+    detector: CrisisDetector | None = None,
     dispatch_interval: float = 30.0,
     request_timeout: float = 10.0,
     rate_limit_per_second: float = SAFE_RATE,
@@ -115,18 +125,38 @@ def build_application(
     """Build the bot; the database opens in post_init and closes in post_shutdown."""
     the_clock: Clock = clock or SystemClock()
     the_protocol = protocol or load_protocol(settings.protocol_path)
+    the_library = library or load_explainers(settings.content_dir)
+    check_schedule(the_protocol, the_library)
+    the_detector = detector or CrisisDetector.from_file()
 
     lock = InstanceLock(settings.db_path)
+    # Crisis replies and urgent alerts go through a second Bot without the flood limiter, so
+    # they are never queued behind bulk sending.
+    urgent_bot = Bot(
+        settings.token,
+        base_url=settings.api_base_url,
+        request=HTTPXRequest(
+            connection_pool_size=4,
+            connect_timeout=5.0,
+            read_timeout=request_timeout,
+            write_timeout=request_timeout,
+        ),
+    )
 
     async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         lock.acquire()
+        await urgent_bot.initialize()
         svc = await open_services(
             settings,
             the_clock,
             the_protocol,
             TelegramCheckinSender(app.bot),
-            TelegramStaffSender(app.bot),
+            TelegramStaffSender(app.bot, urgent_bot),
+            library=the_library,
+            detector=the_detector,
         )
+        svc.education.attach(TelegramPatientSender(app.bot))
+        svc.safety.attach(TelegramUrgentMessenger(urgent_bot))
         app.bot_data[SERVICES_KEY] = svc
         await svc.dispatcher.recover()
         await _register_commands(app, settings)
@@ -151,6 +181,7 @@ def build_application(
         if isinstance(svc, Services):
             await svc.alerts.drain()
             await svc.storage.close()
+        await urgent_bot.shutdown()
         lock.release()
         log.info("bot.stopped")
 

@@ -12,8 +12,10 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from .crisis import CrisisDetector, CrisisPatternError
 from .detection import DetectorConfig
-from .protocol import ProtocolError, load_protocol
+from .explainers import ContentError, load_explainers
+from .protocol import ProtocolError, check_schedule, load_protocol
 from .settings import ConfigError, Settings, load_settings, load_webhook_settings
 
 EXIT_CONFIG = 2
@@ -41,10 +43,15 @@ def run(args: argparse.Namespace) -> int:
         settings = load_settings(env)
         protocol = load_protocol(settings.protocol_path)
         webhook = load_webhook_settings(env) if args.webhook else None
+        library = load_explainers(settings.content_dir)
+        check_schedule(protocol, library)
+        detector = CrisisDetector.from_file()
     except ConfigError as err:
         return _fail(f"configuration error: {err}")
     except ProtocolError as err:
         return _fail(f"protocol error: {err}")
+    except (ContentError, CrisisPatternError) as err:
+        return _fail(f"content error: {err}")
 
     from .app import ALLOWED_UPDATES, build_application
     from .instance import AlreadyRunningError
@@ -55,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         json_lines=settings.log_json,
     )
-    app = build_application(settings, protocol=protocol)
+    app = build_application(settings, protocol=protocol, library=library, detector=detector)
     # SIGINT and SIGTERM stop taking updates, let handlers and the current dispatcher pass
     # finish, close the database, and return here: exit code 0.
     try:
@@ -125,7 +132,22 @@ def check(args: argparse.Namespace) -> int:
 
 def _content_checks(settings: Settings) -> list[tuple[str, bool]]:
     """Return the lines and verdicts of the content checks (explainers, crisis patterns)."""
-    return []
+    lines: list[tuple[str, bool]] = []
+    try:
+        library = load_explainers(settings.content_dir)
+        lines.append((f"explainers: ok ({len(library)} topics)", True))
+        try:
+            check_schedule(load_protocol(settings.protocol_path), library)
+        except (ContentError, ProtocolError) as err:
+            lines.append((f"explainer schedule: ERROR {err}", False))
+    except ContentError as err:
+        lines.append((f"explainers: ERROR {err}", False))
+    try:
+        detector = CrisisDetector.from_file()
+        lines.append((f"crisis patterns: ok ({detector.source})", True))
+    except CrisisPatternError as err:
+        lines.append((f"crisis patterns: ERROR {err}", False))
+    return lines
 
 
 def backup(args: argparse.Namespace) -> int:
@@ -194,6 +216,13 @@ def evaluate_detector_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def demo(args: argparse.Namespace) -> int:
+    """Run the whole product against the embedded fake Telegram, in accelerated time."""
+    from .demo import run_demo
+
+    return run_demo(out=args.out, days=args.days, patients=args.patients)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the command-line parser."""
     parser = argparse.ArgumentParser(
@@ -221,6 +250,16 @@ def build_parser() -> argparse.ArgumentParser:
     backup_parser.add_argument("target", type=Path, help="file to write")
     backup_parser.add_argument("--force", action="store_true", help="overwrite the file")
     backup_parser.set_defaults(handler=backup)
+
+    demo_parser = commands.add_parser(
+        "demo", help="show the product working: no token, no network, about a minute"
+    )
+    demo_parser.add_argument(
+        "--out", type=Path, default=None, help="folder for the transcript, charts and database"
+    )
+    demo_parser.add_argument("--days", type=int, default=28, help="simulated days (default 28)")
+    demo_parser.add_argument("--patients", type=int, default=3, help="simulated patients (2-6)")
+    demo_parser.set_defaults(handler=demo)
 
     simulate = commands.add_parser(
         "simulate-cohort", help="write a synthetic cohort CSV for evaluating the detector"

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol as TypingProtocol
@@ -128,6 +129,11 @@ class Dispatcher:
         self._max_batches = max_batches
         self._lock = asyncio.Lock()
         self._hold_until = clock.now() - timedelta(seconds=1)
+        self._delivered: list[Callable[[DueCheckin], Awaitable[None]]] = []
+
+    def on_delivered(self, listener: Callable[[DueCheckin], Awaitable[None]]) -> None:
+        """Call listener after each confirmed delivery (e.g. to push a scheduled explainer)."""
+        self._delivered.append(listener)
 
     async def recover(self) -> int:
         """At start-up, flag sends interrupted by a crash as uncertain (never resent)."""
@@ -215,6 +221,11 @@ class Dispatcher:
                 await checkins.confirm_sent(checkin.id, message_id=message_id)
                 report.sent += 1
                 log.info("checkin.sent code=%s checkin=%d", code, checkin.id)
+                for listener in self._delivered:
+                    try:
+                        await listener(item)
+                    except Exception:
+                        log.exception("dispatch.delivered_listener_failed code=%s", code)
             case Unknown(reason=reason):
                 await checkins.mark_uncertain(checkin.id, reason=reason)
                 report.uncertain += 1

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .detection import DetectorConfig
+from .explainers import ExplainerLibrary
 
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 MAX_DAY = 366
@@ -39,6 +40,7 @@ class Protocol:
     answer_window: timedelta
     source: str
     detection: DetectorConfig = field(default_factory=DetectorConfig)
+    explainers: tuple[tuple[int, str], ...] = ()
 
 
 def default_protocol_text() -> str:
@@ -125,6 +127,8 @@ def parse_protocol(text: str, *, source: str) -> Protocol:
     except ValueError as err:
         raise ProtocolError(f"{source}: [detection] {err}") from None
 
+    explainers = _explainer_schedule(data, source)
+
     send_hours = _int(dispatch, "send_window_hours", f"{source}: [dispatch]", 1, 24)
     answer_hours = _int(dispatch, "answer_window_hours", f"{source}: [dispatch]", 1, 72)
     return Protocol(
@@ -135,4 +139,35 @@ def parse_protocol(text: str, *, source: str) -> Protocol:
         answer_window=timedelta(hours=answer_hours),
         source=source,
         detection=detection,
+        explainers=explainers,
     )
+
+
+def _explainer_schedule(data: dict[str, Any], source: str) -> tuple[tuple[int, str], ...]:
+    table = data.get("explainers", {})
+    if not isinstance(table, dict):
+        raise ProtocolError(f"{source}: [explainers] must be a table")
+    entries = table.get("schedule", [])
+    if not isinstance(entries, list):
+        raise ProtocolError(f"{source}: [explainers] schedule must be a list")
+    schedule: list[tuple[int, str]] = []
+    for index, entry in enumerate(entries, start=1):
+        where = f"{source}: [explainers] schedule entry {index}"
+        if not isinstance(entry, dict) or set(entry) != {"day", "id"}:
+            raise ProtocolError(f'{where}: must be a table {{ day = .., id = ".." }}')
+        day = _int(entry, "day", where, 1, MAX_DAY)
+        explainer_id = entry["id"]
+        if not isinstance(explainer_id, str) or not explainer_id:
+            raise ProtocolError(f"{where}: 'id' must name an explainer")
+        schedule.append((day, explainer_id))
+    return tuple(sorted(schedule))
+
+
+def check_schedule(protocol: Protocol, library: ExplainerLibrary) -> None:
+    """Refuse a protocol whose explainer schedule names explainers that do not exist."""
+    for day, explainer_id in protocol.explainers:
+        if library.get(explainer_id) is None:
+            raise ProtocolError(
+                f"{protocol.source}: [explainers] day {day} names {explainer_id!r}, which is"
+                " not in the explainer folder"
+            )

@@ -10,9 +10,13 @@ from .alerts import AlertService, StaffSender
 from .care import CareService
 from .checkins import CheckinService
 from .clock import Clock
+from .crisis import CrisisDetector
 from .dispatcher import CheckinSender, Dispatcher
+from .education import EducationService
 from .enrolment import EnrolmentService
+from .explainers import ExplainerLibrary
 from .protocol import Protocol
+from .safety import SafetyService
 from .settings import Settings
 from .staff import StaffService
 from .texts import SafetyContacts
@@ -35,6 +39,8 @@ class Services:
     alerts: AlertService
     staff: StaffService
     trends: TrendService
+    education: EducationService
+    safety: SafetyService
 
     def is_staff(self, user_id: int | None) -> bool:
         """Tell whether a Telegram user may use staff commands."""
@@ -47,6 +53,9 @@ async def open_services(
     protocol: Protocol,
     sender: CheckinSender,
     staff_sender: StaffSender,
+    *,
+    library: ExplainerLibrary,
+    detector: CrisisDetector,
 ) -> Services:
     """Open the database and wire the services over it."""
     storage = await Storage.open(settings.db_path)
@@ -58,19 +67,34 @@ async def open_services(
     trends = TrendService(storage, clock, alerts=alerts, staff=staff, config=protocol.detection)
     checkins = CheckinService(storage, clock)
     checkins.on_answer(trends.review_patient_quietly)
+    contacts = SafetyContacts(settings.crisis_line, settings.emergency_number)
+    education = EducationService(
+        storage,
+        clock,
+        library=library,
+        contacts=contacts,
+        schedule=protocol.explainers,
+        alerts=alerts,
+    )
+    trends.on_episode(education.on_episode)
+    dispatcher = Dispatcher(storage, clock, sender, protocol=protocol)
+    dispatcher.on_delivered(education.after_checkin)
+    safety = SafetyService(storage, clock, detector=detector, alerts=alerts, contacts=contacts)
     return Services(
         settings=settings,
         clock=clock,
         protocol=protocol,
         storage=storage,
-        contacts=SafetyContacts(settings.crisis_line, settings.emergency_number),
+        contacts=contacts,
         enrolment=EnrolmentService(
             storage, clock, timezone=settings.timezone, default_time=default_time
         ),
         care=CareService(storage, clock, protocol=protocol, timezone=settings.timezone),
         checkins=checkins,
-        dispatcher=Dispatcher(storage, clock, sender, protocol=protocol),
+        dispatcher=dispatcher,
         alerts=alerts,
         staff=staff,
         trends=trends,
+        education=education,
+        safety=safety,
     )

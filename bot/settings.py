@@ -52,6 +52,7 @@ class Settings:
     crisis_line: str = DEFAULT_CRISIS_LINE
     emergency_number: str = DEFAULT_EMERGENCY_NUMBER
     log_json: bool = False
+    content_dir: Path | None = None
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -154,6 +155,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         if len(value) > 200:
             raise ConfigError(name, "must be at most 200 characters")
 
+    content_raw = env.get("AFTERGLOW_CONTENT_DIR", "").strip()
+    content_dir = Path(content_raw) if content_raw else None
+    if content_dir is not None and not content_dir.is_dir():
+        raise ConfigError("AFTERGLOW_CONTENT_DIR", f"folder {content_raw!r} does not exist")
+
     log_format = env.get("AFTERGLOW_LOG_FORMAT", "").strip().lower() or "text"
     if log_format not in {"text", "json"}:
         raise ConfigError("AFTERGLOW_LOG_FORMAT", f"must be 'text' or 'json', got {log_format!r}")
@@ -169,4 +175,5 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         crisis_line=crisis_line,
         emergency_number=emergency,
         log_json=log_format == "json",
+        content_dir=content_dir,
     )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx
-from telegram import Bot
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -28,7 +29,7 @@ from .dispatcher import (
     Undeliverable,
     Unknown,
 )
-from .ui import alert_keyboard, mood_keyboard
+from .ui import alert_keyboard, contact_keyboard, mood_keyboard, more_topics
 
 # httpx errors raised before any byte of the request could have reached the server.
 _NOT_SENT_CAUSES = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -104,10 +105,15 @@ def alert_text(alert: Alert, *, reminder: bool) -> str:
 
 
 class TelegramStaffSender:
-    """The alert service's sender: a photo with caption when there is a chart, else text."""
+    """The alert service's sender: a photo with caption when there is a chart, else text.
 
-    def __init__(self, bot: Bot) -> None:
-        self._bot = bot
+    Urgent alerts go through a second Bot without the flood limiter, so they never wait
+    behind a queue of check-ins.
+    """
+
+    def __init__(self, bot: Bot, urgent_bot: Bot | None = None) -> None:
+        self._normal = bot
+        self._urgent = urgent_bot or bot
 
     async def send_alert(
         self, chat_id: int, alert: Alert, *, photo: bytes | None, reminder: bool
@@ -115,10 +121,11 @@ class TelegramStaffSender:
         """Send an alert with its buttons; report the outcome without raising."""
         text = alert_text(alert, reminder=reminder)
         markup = alert_keyboard(alert.id)
+        bot = self._urgent if alert.urgent else self._normal
         try:
             if photo is not None and len(text) <= CAPTION_LIMIT:
                 try:
-                    message = await self._bot.send_photo(
+                    message = await bot.send_photo(
                         chat_id=chat_id, photo=photo, caption=text, reply_markup=markup
                     )
                     return AlertDelivered(message_id=message.message_id, photo=True)
@@ -126,7 +133,7 @@ class TelegramStaffSender:
                     if "migrate" in err.message.lower():
                         raise
                     # The picture was refused: the words must still get through.
-            message = await self._bot.send_message(
+            message = await bot.send_message(
                 chat_id=chat_id, text=text[:TEXT_LIMIT], reply_markup=markup
             )
             return AlertDelivered(message_id=message.message_id, photo=False)
@@ -142,3 +149,48 @@ class TelegramStaffSender:
             )
         except TelegramError as err:
             return AlertRetry(reason=f"{type(err).__name__}: {err.message[:80]}")
+
+
+class TelegramPatientSender:
+    """Pushed explainers and episode messages to patients (through the flood limiter)."""
+
+    def __init__(self, bot: Bot) -> None:
+        self._bot = bot
+
+    async def send_explainer(self, chat_id: int, text: str, *, explainer_id: str) -> bool:
+        """Send an explainer with a button to the /learn menu."""
+        del explainer_id
+        return await self._send(chat_id, text, more_topics())
+
+    async def send_contextual(self, chat_id: int, text: str, *, episode_id: int) -> bool:
+        """Send the episode message with the 'contact me' button."""
+        return await self._send(chat_id, text, contact_keyboard(episode_id))
+
+    async def _send(self, chat_id: int, text: str, markup: InlineKeyboardMarkup) -> bool:
+        try:
+            await self._bot.send_message(
+                chat_id=chat_id, text=text[:TEXT_LIMIT], reply_markup=markup
+            )
+        except TelegramError:
+            return False
+        return True
+
+
+class TelegramUrgentMessenger:
+    """Crisis replies to patients, through a Bot that bypasses the flood limiter."""
+
+    def __init__(self, bot: Bot) -> None:
+        self._bot = bot
+
+    async def send_now(self, chat_id: int, text: str) -> bool:
+        """Send at once; a 429 is waited out once, other errors reported as False."""
+        for _ in range(2):
+            try:
+                await self._bot.send_message(chat_id=chat_id, text=text[:TEXT_LIMIT])
+            except RetryAfter as err:
+                await asyncio.sleep(min(retry_after_of(err).total_seconds(), 10.0))
+                continue
+            except TelegramError:
+                return False
+            return True
+        return False

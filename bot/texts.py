@@ -64,6 +64,7 @@ def help_text(contacts: SafetyContacts, *, enrolled: bool) -> str:
     """Return the patient help text, always with the safety notice."""
     commands = (
         "/checkin - rate your mood now\n"
+        "/learn - why the effect of ketamine can fade, and what helps\n"
         "/time - change the time of your daily check-in\n"
         "/pause - pause check-ins, /resume - start them again\n"
         "/stop - stop all messages from me\n"
@@ -153,3 +154,19 @@ INVITE_USED = "This invitation link has already been used. Please ask your clini
 def answer_recorded_typed(score: int) -> str:
     """Return the check-in prompt as it reads once answered by typing."""
     return f"How is your mood today?\nRecorded: {score}/10."
+
+
+LEARN_INTRO = (
+    "Short reads about ketamine: how it works, why its effect can fade, and what helps it "
+    "last. Pick a topic."
+)
+CONTACT_SENT = "Your care team has been told."
+CONTACT_ALREADY = "Your care team already knows; they will be in touch."
+
+
+def contact_confirmation(contacts: SafetyContacts) -> str:
+    """Return the reply after the patient asked the clinic to contact them."""
+    return (
+        "Thank you. I have let your care team know that you would like to hear from them; "
+        "they will contact you.\n\n" + contacts.notice()
+    )

@@ -20,7 +20,7 @@ WINDOW = 120
 LAST_SCORES = 6
 KINDS = frozenset(kind.value for kind in FindingKind)
 
-EpisodeListener = Callable[[Patient, FindingKind], Awaitable[None]]
+EpisodeListener = Callable[[Patient, FindingKind, Alert], Awaitable[None]]
 
 
 class TrendService:
@@ -102,7 +102,7 @@ class TrendService:
             opened.append(alert)
             for listener in self._listeners:
                 try:
-                    await listener(patient, finding.kind)
+                    await listener(patient, finding.kind, alert)
                 except Exception:
                     log.exception("episode.listener_failed code=%s", patient.code)
         if opened:

@@ -15,6 +15,9 @@ CONSENT_DATA = "c:agree"
 _MOOD = re.compile(r"m:([1-9][0-9]{0,17}):(10|[0-9])")
 _TIME = re.compile(r"t:([01][0-9]|2[0-3])([0-5][0-9])")
 _ALERT = re.compile(r"al:(ack|res):([1-9][0-9]{0,17})")
+_LEARN = re.compile(r"lx:([a-z0-9]+(?:-[a-z0-9]+)*)")
+_CONTACT = re.compile(r"cc:([1-9][0-9]{0,17})")
+LEARN_MENU = "lx:menu"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,3 +90,45 @@ def alert_keyboard(alert_id: int, *, acknowledged: bool = False) -> InlineKeyboa
         return InlineKeyboardMarkup([[resolve]])
     acknowledge = InlineKeyboardButton("Acknowledge", callback_data=f"al:ack:{alert_id}")
     return InlineKeyboardMarkup([[acknowledge, resolve]])
+
+
+def parse_learn(data: str) -> str | None:
+    """Return the explainer id (or 'menu') in /learn callback data, or None."""
+    match = _LEARN.fullmatch(data)
+    return None if match is None else match.group(1)
+
+
+def parse_contact(data: str) -> int | None:
+    """Return the episode id in 'contact me' callback data, or None."""
+    match = _CONTACT.fullmatch(data)
+    return None if match is None else int(match.group(1))
+
+
+def learn_menu(topics: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup:
+    """Return one button per topic: (explainer id, title)."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(title, callback_data=f"lx:{topic}")] for topic, title in topics]
+    )
+
+
+def learn_page(next_id: str | None) -> InlineKeyboardMarkup:
+    """Return Back (to the topics) and, unless last, Next."""
+    row = [InlineKeyboardButton("« Back", callback_data=LEARN_MENU)]
+    if next_id is not None:
+        row.append(InlineKeyboardButton("Next »", callback_data=f"lx:{next_id}"))
+    return InlineKeyboardMarkup([row])
+
+
+def more_topics() -> InlineKeyboardMarkup:
+    """Return the button under a pushed explainer that opens the /learn menu."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton("More topics", callback_data=LEARN_MENU)]])
+
+
+def contact_keyboard(episode_id: int) -> InlineKeyboardMarkup:
+    """Return the 'contact me' button under an episode message."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(CONTACT_BUTTON, callback_data=f"cc:{episode_id}")]]
+    )
+
+
+CONTACT_BUTTON = "I'd like the clinic to contact me"

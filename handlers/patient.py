@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
@@ -15,7 +15,11 @@ from bot.telegram_sender import classify
 from bot.ui import (
     CONSENT_DATA,
     consent_keyboard,
+    learn_menu,
+    learn_page,
     mood_keyboard,
+    parse_contact,
+    parse_learn,
     parse_mood,
     parse_time,
     time_keyboard,
@@ -229,11 +233,21 @@ async def checkin_command(update: Update, context: Context) -> None:
 
 
 async def text_message(update: Update, context: Context) -> None:
-    """Take a typed score or a note, and re-prompt anything else."""
+    """Check for crisis language first; then take a typed score or a note, or re-prompt."""
     assert update.effective_user is not None
     assert update.effective_message is not None
     message = update.effective_message
     svc = services(context)
+    signal = svc.safety.check(message.text or "")
+    if signal is not None:
+        await svc.safety.escalate(
+            user_id=update.effective_user.id,
+            chat_id=message.chat_id,
+            text=message.text or "",
+            signal=signal,
+            update_id=update_id(update),
+        )
+        return
     result = await svc.checkins.handle_text(
         user_id=update.effective_user.id, text=message.text or "", update_id=update_id(update)
     )
@@ -270,6 +284,68 @@ async def text_message(update: Update, context: Context) -> None:
             await message.reply_text(texts.NO_OPEN_CHECKIN)
         case TextOutcome.UNRECOGNISED:
             await message.reply_text(texts.UNRECOGNISED)
+
+
+async def learn_command(update: Update, context: Context) -> None:
+    """Show the menu of explainer topics."""
+    assert update.effective_message is not None
+    topics = [(e.id, e.title) for e in services(context).education.menu()]
+    await update.effective_message.reply_text(texts.LEARN_INTRO, reply_markup=learn_menu(topics))
+
+
+async def learn_pressed(update: Update, context: Context) -> None:
+    """Open an explainer (or the menu again) in place, with Back and Next."""
+    query = update.callback_query
+    assert query is not None
+    assert update.effective_user is not None
+    svc = services(context)
+    target = parse_learn(query.data or "")
+    if target is None:
+        await query.answer(texts.BUTTON_INVALID)
+        return
+    if target == "menu":
+        topics = [(e.id, e.title) for e in svc.education.menu()]
+        await query.answer()
+        await _show(query, texts.LEARN_INTRO, learn_menu(topics))
+        return
+    patient = await svc.checkins.patient_for(update.effective_user.id)
+    page = await svc.education.page(patient, target)
+    if page is None:
+        await query.answer(texts.BUTTON_INVALID)
+        return
+    await query.answer()
+    await _show(query, page.text, learn_page(page.next_id))
+
+
+async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup) -> None:
+    """Replace the pressed message with new text, or send it anew if that fails."""
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except TelegramError:
+        if query.message is not None:
+            await query.get_bot().send_message(query.message.chat.id, text, reply_markup=markup)
+
+
+async def contact_pressed(update: Update, context: Context) -> None:
+    """Tell the care team the patient would like to be contacted."""
+    query = update.callback_query
+    assert query is not None
+    assert update.effective_user is not None
+    episode_id = parse_contact(query.data or "")
+    if episode_id is None:
+        await query.answer(texts.BUTTON_INVALID)
+        return
+    raised = await services(context).education.request_contact(
+        user_id=update.effective_user.id, episode_id=episode_id
+    )
+    if raised is None:
+        await query.answer(texts.BUTTON_INVALID)
+        return
+    await query.answer(texts.CONTACT_SENT if raised else texts.CONTACT_ALREADY)
+    if raised and query.message is not None:
+        await query.get_bot().send_message(
+            query.message.chat.id, texts.contact_confirmation(services(context).contacts)
+        )
 
 
 async def skip_command(update: Update, context: Context) -> None:
@@ -343,6 +419,7 @@ PATIENT_HANDLERS: list[BaseHandler[Update, Context, None]] = [
     CommandHandler("start", start, filters=PRIVATE),
     CommandHandler("help", help_command, filters=PRIVATE),
     CommandHandler("checkin", checkin_command, filters=PRIVATE),
+    CommandHandler("learn", learn_command, filters=PRIVATE),
     CommandHandler("time", time_command, filters=PRIVATE),
     CommandHandler("skip", skip_command, filters=PRIVATE),
     CommandHandler("pause", pause_command, filters=PRIVATE),
@@ -351,6 +428,8 @@ PATIENT_HANDLERS: list[BaseHandler[Update, Context, None]] = [
     CallbackQueryHandler(consent_pressed, pattern=f"^{CONSENT_DATA}$"),
     CallbackQueryHandler(time_pressed, pattern=r"^t:"),
     CallbackQueryHandler(mood_pressed, pattern=r"^m:"),
+    CallbackQueryHandler(learn_pressed, pattern=r"^lx:"),
+    CallbackQueryHandler(contact_pressed, pattern=r"^cc:"),
     MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, text_message),
     # Catch-alls last.
     MessageHandler(PRIVATE & filters.COMMAND, unknown_command),

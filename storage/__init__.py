@@ -3,6 +3,7 @@
 from ._alerts import AlertRepository
 from ._checkins import CheckinRepository
 from ._database import Database, SchemaError, latest_schema_version
+from ._explainers import ExplainerDeliveryRepository
 from ._infusions import InfusionRepository
 from ._maintenance import DatabaseReport, backup_database, inspect_database
 from ._models import (
@@ -48,6 +49,7 @@ __all__ = [
     "Delivery",
     "DueCheckin",
     "EpisodeRecord",
+    "ExplainerDeliveryRepository",
     "HousekeepingCounts",
     "Infusion",
     "InfusionRepository",

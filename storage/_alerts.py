@@ -122,15 +122,34 @@ class AlertRepository:
             )
         return await self.get(alert_id)
 
-    async def add(self, *, patient_id: int, alert: NewAlert, now: datetime) -> Alert:
-        """Store an alert that belongs to no episode (a crisis message, a contact request)."""
+    async def add(
+        self,
+        *,
+        patient_id: int,
+        alert: NewAlert,
+        now: datetime,
+        episode_id: int | None = None,
+        once_per_episode: bool = False,
+    ) -> Alert | None:
+        """Store an alert outside the detector (a crisis message, a contact request).
+
+        With once_per_episode, returns None if an alert of this kind exists for the episode.
+        """
         async with self._db.write() as conn:
+            if once_per_episode:
+                existing = list(
+                    await conn.execute_fetchall(
+                        "SELECT 1 FROM alerts"
+                        " WHERE patient_id = ? AND kind = ? AND episode_id IS ?",
+                        (patient_id, alert.kind, episode_id),
+                    )
+                )
+                if existing:
+                    return None
             alert_id = await _insert_alert(
-                conn, patient_id=patient_id, episode_id=None, alert=alert, now=now
+                conn, patient_id=patient_id, episode_id=episode_id, alert=alert, now=now
             )
-        stored = await self.get(alert_id)
-        assert stored is not None
-        return stored
+        return await self.get(alert_id)
 
     async def get(self, alert_id: int) -> Alert | None:
         """Return an alert by id."""
@@ -265,6 +284,13 @@ class AlertRepository:
                     "UPDATE alerts SET remind_at = NULL WHERE episode_id = ?", (episode_id,)
                 )
         return bool(ended)
+
+    async def episode(self, episode_id: int) -> EpisodeRecord | None:
+        """Return an episode by id."""
+        row = await self._db.fetch_one(
+            f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE id = ?", (episode_id,)
+        )
+        return None if row is None else _episode(row)
 
     async def episodes_since(self, patient_id: int, since: datetime) -> list[EpisodeRecord]:
         """Return the patient's episodes detected since a moment, and any still open."""

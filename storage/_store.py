@@ -10,6 +10,7 @@ from pathlib import Path
 from ._alerts import AlertRepository
 from ._checkins import CheckinRepository
 from ._database import Database
+from ._explainers import ExplainerDeliveryRepository
 from ._infusions import InfusionRepository
 from ._patients import PatientRepository
 
@@ -23,6 +24,7 @@ class Storage:
     infusions: InfusionRepository
     checkins: CheckinRepository
     alerts: AlertRepository
+    explainers: ExplainerDeliveryRepository
 
     @classmethod
     async def open(cls, path: Path) -> Storage:
@@ -35,6 +37,7 @@ class Storage:
             infusions=InfusionRepository(db),
             checkins=CheckinRepository(db),
             alerts=AlertRepository(db),
+            explainers=ExplainerDeliveryRepository(db),
         )
 
     async def close(self) -> None:

@@ -1,0 +1,220 @@
+"""Explainers for patients: the /learn menu, scheduled pushes, and episode messages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import time
+from typing import Protocol as TypingProtocol
+from zoneinfo import ZoneInfo
+
+from storage import Alert, CheckinKind, DueCheckin, Patient, PatientStatus, Storage
+
+from .alerts import AlertService
+from .clock import Clock
+from .detection import FindingKind
+from .explainers import Explainer, ExplainerLibrary
+from .texts import SafetyContacts
+
+log = logging.getLogger(__name__)
+
+# Scheduled explainers go out only between these local times: never in the middle of the night.
+EARLIEST = time(8, 0)
+LATEST = time(21, 30)
+
+# For an episode, the first of these the patient has not been sent yet.
+CONTEXTUAL: dict[FindingKind, tuple[str, ...]] = {
+    FindingKind.DECLINE: (
+        "why-it-fades",
+        "fading-connections",
+        "fading-brain-balance",
+        "fading-life-unchanged",
+        "fading-tolerance",
+    ),
+    FindingKind.LOW_MOOD: (
+        "what-helps",
+        "helps-therapy",
+        "helps-daily-habits",
+        "helps-maintenance",
+        "helps-other-treatments",
+    ),
+}
+
+GENTLE = (
+    "Thank you for your answers over the last days. It looks like your mood has been lower "
+    "lately. That happens to many people after ketamine: the lift often fades with time, "
+    "and it is not a sign that you failed or that the treatment was wasted. There are good "
+    "ways to help it last, and your care team can talk them through with you."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One explainer page of /learn, with its neighbours for Back and Next."""
+
+    explainer: Explainer
+    text: str
+    next_id: str | None
+
+
+class ExplainerSender(TypingProtocol):
+    """Sends pushed explainers and episode messages to a patient, never raising."""
+
+    async def send_explainer(self, chat_id: int, text: str, *, explainer_id: str) -> bool:
+        """Send an explainer (with a button to the /learn menu); True if delivered."""
+        ...
+
+    async def send_contextual(self, chat_id: int, text: str, *, episode_id: int) -> bool:
+        """Send the episode message with the 'contact me' button; True if delivered."""
+        ...
+
+
+class EducationService:
+    """Decides which explainer a patient gets when, and records every delivery."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Clock,
+        *,
+        library: ExplainerLibrary,
+        contacts: SafetyContacts,
+        schedule: Sequence[tuple[int, str]],
+        alerts: AlertService,
+    ) -> None:
+        self._storage = storage
+        self._clock = clock
+        self._library = library
+        self._contacts = contacts
+        self._schedule = sorted(schedule)
+        self._alerts = alerts
+        self._sender: ExplainerSender | None = None
+
+    def attach(self, sender: ExplainerSender) -> None:
+        """Give the service its way to reach patients (set once the bot exists)."""
+        self._sender = sender
+
+    def render(self, explainer_id: str) -> str:
+        """Return an explainer's text with the clinic's crisis resources filled in."""
+        return self._library.render(
+            explainer_id,
+            crisis_line=self._contacts.crisis_line,
+            emergency_number=self._contacts.emergency_number,
+        )
+
+    def menu(self) -> list[Explainer]:
+        """Return the /learn topics in order."""
+        return self._library.ordered()
+
+    async def page(self, patient: Patient | None, explainer_id: str) -> Page | None:
+        """Return a /learn page and record that the patient opened it; None if unknown."""
+        explainer = self._library.get(explainer_id)
+        if explainer is None:
+            return None
+        if patient is not None:
+            await self._storage.explainers.record_request(
+                patient_id=patient.id, explainer_id=explainer_id, now=self._clock.now()
+            )
+        following = self._library.next_after(explainer_id)
+        return Page(
+            explainer=explainer,
+            text=f"{explainer.title}\n\n{self.render(explainer_id)}",
+            next_id=None if following is None else following.id,
+        )
+
+    async def after_checkin(self, item: DueCheckin) -> None:
+        """Push the scheduled explainer due by this check-in's day, at a decent local hour."""
+        checkin = item.checkin
+        if checkin.kind is not CheckinKind.PLANNED or checkin.day is None or self._sender is None:
+            return
+        patient = await self._storage.patients.get(checkin.patient_id)
+        if patient is None or patient.status is not PatientStatus.ACTIVE:
+            return
+        local = self._clock.now().astimezone(ZoneInfo(patient.timezone)).time()
+        if not EARLIEST <= local <= LATEST:
+            return
+        pushed = await self._storage.explainers.pushed(patient.id)
+        due = [
+            explainer_id
+            for day, explainer_id in self._schedule
+            if day <= checkin.day
+            and explainer_id not in pushed
+            and self._library.get(explainer_id) is not None
+        ]
+        if not due:
+            return
+        # One at a time: if several are overdue, the next check-in brings the next one.
+        explainer_id = due[0]
+        if not await self._storage.explainers.claim_push(
+            patient_id=patient.id,
+            explainer_id=explainer_id,
+            how="scheduled",
+            now=self._clock.now(),
+        ):
+            return
+        explainer = self._library.get(explainer_id)
+        assert explainer is not None
+        text = f"{explainer.title}\n\n{self.render(explainer_id)}"
+        delivered = await self._sender.send_explainer(
+            item.chat_id, text, explainer_id=explainer_id
+        )
+        log.info(
+            "explainer.scheduled code=%s explainer=%s delivered=%s",
+            item.patient_code,
+            explainer_id,
+            delivered,
+        )
+
+    async def on_episode(self, patient: Patient, kind: FindingKind, alert: Alert) -> None:
+        """Tell a patient in a decline or low-mood episode, once, that fading is common."""
+        choices = CONTEXTUAL.get(kind)
+        if (
+            choices is None
+            or alert.episode_id is None
+            or self._sender is None
+            or patient.chat_id is None
+            or patient.status is not PatientStatus.ACTIVE
+        ):
+            return
+        pushed = await self._storage.explainers.pushed(patient.id)
+        fresh = [c for c in choices if c not in pushed and self._library.get(c) is not None]
+        text = GENTLE
+        if fresh and await self._storage.explainers.claim_push(
+            patient_id=patient.id,
+            explainer_id=fresh[0],
+            how="contextual",
+            now=self._clock.now(),
+            episode_id=alert.episode_id,
+        ):
+            explainer = self._library.get(fresh[0])
+            assert explainer is not None
+            text = f"{GENTLE}\n\n{explainer.title}\n\n{self.render(fresh[0])}"
+        text += "\n\nIf you would like someone from the clinic to get in touch, tap the button."
+        delivered = await self._sender.send_contextual(
+            patient.chat_id, text, episode_id=alert.episode_id
+        )
+        log.info(
+            "explainer.contextual code=%s kind=%s delivered=%s", patient.code, kind, delivered
+        )
+
+    async def request_contact(self, *, user_id: int, episode_id: int) -> bool | None:
+        """Raise a staff alert that the patient asked to be contacted.
+
+        True if raised now, False if already raised for this episode, None if not allowed.
+        """
+        patient = await self._storage.patients.by_user(user_id)
+        if patient is None:
+            return None
+        episode = await self._storage.alerts.episode(episode_id)
+        if episode is None or episode.patient_id != patient.id:
+            return None
+        text = (
+            f"\U0001f4de {patient.code} \u00b7 asked to be contacted\n"
+            f"The patient tapped \u201cI'd like the clinic to contact me\u201d after a "
+            f"{episode.kind.replace('_', ' ')} message. Please get in touch."
+        )
+        alert = await self._alerts.raise_plain(
+            patient, kind="contact_request", text=text, episode_id=episode_id
+        )
+        return alert is not None

@@ -1,0 +1,130 @@
+"""Crisis safety: any sign of suicidality reaches the patient's resources and a human at once."""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol as TypingProtocol
+
+from storage import Patient, Storage
+
+from .alerts import AlertService
+from .clock import Clock
+from .crisis import CrisisDetector, CrisisSignal
+from .texts import SafetyContacts
+
+log = logging.getLogger(__name__)
+
+QUOTE_LIMIT = 600
+
+
+class UrgentMessenger(TypingProtocol):
+    """Sends a message to a patient at once, ahead of any queued sending."""
+
+    async def send_now(self, chat_id: int, text: str) -> bool:
+        """Send text; True if Telegram accepted it. Never raises."""
+        ...
+
+
+def crisis_reply(contacts: SafetyContacts, *, care_team_told: bool) -> str:
+    """Return the caring reply with the crisis resources."""
+    told = (
+        "I have let your care team know, and someone will reach out to you."
+        if care_team_told
+        else "Please also contact your clinic."
+    )
+    return (
+        "Thank you for telling me. I am really sorry you are going through this, and you do "
+        "not have to face it alone.\n\n"
+        "If you might act on these thoughts or are in danger now, call"
+        f" {contacts.emergency_number} (local emergency services). You can also"
+        f" {contacts.crisis_line}, any time of day or night.\n\n"
+        f"{told} This chat is not watched around the clock, so please use the numbers above"
+        " if you need help right now."
+    )
+
+
+def crisis_alert_text(patient: Patient, text: str, signal: CrisisSignal) -> str:
+    """Return the staff's URGENT alert with the code and the words that triggered it."""
+    quoted = text if len(text) <= QUOTE_LIMIT else text[: QUOTE_LIMIT - 1] + "\u2026"
+    return (
+        f"\U0001f6a8 URGENT \u00b7 {patient.code} \u00b7 possible crisis"
+        f" ({signal.category.replace('_', ' ')})\n"
+        f"The patient wrote: \u201c{quoted}\u201d\n"
+        "They were shown the crisis line and told the care team has been informed. "
+        "Please contact them now, then tap Acknowledge. This repeats every 15 minutes "
+        "until someone does."
+    )
+
+
+class SafetyService:
+    """Checks free text and, on a signal, tells the patient and the staff at once."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Clock,
+        *,
+        detector: CrisisDetector,
+        alerts: AlertService,
+        contacts: SafetyContacts,
+    ) -> None:
+        self._storage = storage
+        self._clock = clock
+        self._detector = detector
+        self._alerts = alerts
+        self._contacts = contacts
+        self._messenger: UrgentMessenger | None = None
+
+    def attach(self, messenger: UrgentMessenger) -> None:
+        """Give the service its unthrottled way to reach patients."""
+        self._messenger = messenger
+
+    def check(self, text: str) -> CrisisSignal | None:
+        """Return a crisis signal in text, or None."""
+        return self._detector.check(text)
+
+    async def escalate(
+        self,
+        *,
+        user_id: int,
+        chat_id: int,
+        text: str,
+        signal: CrisisSignal,
+        update_id: int | None,
+    ) -> bool:
+        """Store the urgent alert, reply to the patient, then send the alert; True if sent.
+
+        The alert is stored first so that nothing is lost if sending fails; it is then sent
+        at once, ahead of anything queued, and repeated until a staff member acknowledges it.
+        """
+        patient = await self._storage.patients.by_user(user_id)
+        alert = None
+        if patient is not None:
+            if update_id is not None and await self._already_escalated(patient, update_id):
+                return True
+            await self._storage.checkins.add_note(
+                patient_id=patient.id,
+                checkin_id=patient.awaiting_note_checkin_id,
+                text=text[:4096],
+                now=self._clock.now(),
+                update_id=update_id,
+            )
+            alert = await self._alerts.store_urgent(
+                patient, kind="crisis", text=crisis_alert_text(patient, text, signal)
+            )
+            log.warning("crisis.signal code=%s category=%s", patient.code, signal.category)
+        else:
+            # No patient record, so no care team to tell: the resources still go out at once.
+            log.warning("crisis.signal_unenrolled category=%s", signal.category)
+        reply = crisis_reply(self._contacts, care_team_told=alert is not None)
+        if self._messenger is not None:
+            await self._messenger.send_now(chat_id, reply)
+        if alert is None:
+            return False
+        return await self._alerts.send_now(alert)
+
+    async def _already_escalated(self, patient: Patient, update_id: int) -> bool:
+        context = await self._storage.patients.text_context(
+            patient.telegram_user_id or 0, update_id
+        )
+        return context is not None and context.already_seen
