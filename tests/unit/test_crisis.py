@@ -177,6 +177,7 @@ def test_a_signal_at_the_end_of_a_very_long_text_fires(detector: CrisisDetector)
         ("sui\u200bcidal", "suicidal"),
         ("k1ll mys3lf", "kill myself"),
         ("k*ll myself, su**ide", "kill myself . suicide"),
+        ("*** d* ok *sigh*", ". d . ok . sigh ."),
         ("rock & roll", "rock and roll"),
         ("ok.\n\nnot ok!!", "ok . not ok ."),
         ("everyone's tired", "everyones tired"),
@@ -363,6 +364,17 @@ def test_a_4096_character_text_is_checked_in_well_under_a_millisecond(
     seconds = min(timeit.repeat(lambda: detector.check(text), number=20, repeat=5)) / 20
 
     assert seconds < 0.001
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["*" * 4096, "a*" * 2048, "a" * 4094 + " *", "want to " * 512, "not " * 1024, "1a" * 2048],
+    ids=["stars", "censored-run", "letters-then-star", "want-to", "not", "leet"],
+)
+def test_pathological_texts_stay_fast(detector: CrisisDetector, text: str) -> None:
+    seconds = min(timeit.repeat(lambda: detector.check(text[:4096]), number=3, repeat=3)) / 3
+
+    assert seconds < 0.005
 
 
 def test_check_logs_nothing(detector: CrisisDetector, caplog: pytest.LogCaptureFixture) -> None:

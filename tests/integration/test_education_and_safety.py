@@ -1,0 +1,253 @@
+"""Explainers and crisis safety through the fake Telegram server."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from bot.fake_telegram import FakeUser, Fault, SentMessage
+from storage import Checkin, CheckinState
+from tests.integration.conftest import Harness
+
+CRISIS = "honestly i just want to kill myself tonight"
+
+
+async def setup(h: Harness, user: FakeUser, time: str = "09:00") -> tuple[str, list[Checkin]]:
+    code = await h.enrol(user, time)
+    await h.say(h.staff, f"/infusion {code}")
+    patient = await h.svc.storage.patients.by_code(code)
+    assert patient is not None
+    return code, await h.svc.storage.checkins.for_patient(patient.id)
+
+
+async def answer(h: Harness, user: FakeUser, row: Checkin, score: int) -> None:
+    h.clock.set(row.due_at + timedelta(minutes=1))
+    waiting = h.expect(user.id, lambda m: len(m.buttons()) == 11)
+    await h.tick()
+    prompt = await waiting
+    await h.press(user, prompt, prompt.button(str(score)))
+
+
+async def recorded_as_sent(h: Harness, patient_id: int) -> None:
+    """Wait until the bot has recorded its last alert for a patient as delivered."""
+    for _ in range(500):
+        alerts = await h.svc.storage.alerts.for_patient(patient_id)
+        if alerts and all(alert.sent for alert in alerts):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("alert never recorded as sent")
+
+
+def urgent(h: Harness, code: str) -> list[SentMessage]:
+    return [
+        m
+        for m in h.server.messages(h.staff_group.id)
+        if "URGENT" in (m.text or "") and code in (m.text or "")
+    ]
+
+
+async def test_learn_menu_navigation(harness: Harness) -> None:
+    h = harness
+    ida = h.server.add_user(first_name="Ida")
+    await h.enrol(ida)
+    menu = await h.say(ida, "/learn")
+    topics = menu.buttons()
+    assert len(topics) >= 12
+    first_title, first_data = topics[0]
+    assert first_data.startswith("lx:")
+    await h.press(ida, menu, first_data)
+    page = await h.server.wait_for(
+        lambda: next(
+            (
+                m
+                for m in h.server.messages(ida.id)
+                if m.message_id == menu.message_id and first_title in (m.text or "")
+            ),
+            None,
+        )
+    )
+    labels = [label for label, _ in page.buttons()]
+    assert labels == ["\u00ab Back", "Next \u00bb"]
+    assert "not medical advice" in (page.text or "")
+    await h.press(ida, page, page.button("Next"))
+    second_title = topics[1][0]
+    await h.server.wait_for(
+        lambda: next(
+            (
+                m
+                for m in h.server.messages(ida.id)
+                if m.message_id == menu.message_id and second_title in (m.text or "")
+            ),
+            None,
+        )
+    )
+    await h.press(ida, page, "lx:menu")
+    back = await h.server.wait_for(
+        lambda: next(
+            (
+                m
+                for m in h.server.messages(ida.id)
+                if m.message_id == menu.message_id and len(m.buttons()) == len(topics)
+            ),
+            None,
+        )
+    )
+    assert back.buttons() == topics
+    assert "no longer valid" in await h.press(ida, back, "lx:no-such-topic")
+    patient = await h.svc.storage.patients.by_user(ida.id)
+    assert patient is not None
+    history = await h.svc.storage.explainers.history(patient.id)
+    assert [how for _, how in history] == ["requested", "requested"]
+
+
+async def test_scheduled_explainers_arrive_on_their_days_once(harness: Harness) -> None:
+    h = harness
+    jon = h.server.add_user(first_name="Jon")
+    code, rows = await setup(h, jon)
+    pushed_after: dict[int, list[str]] = {}
+    for row in rows[:14]:
+        before = len(h.server.messages(jon.id))
+        await answer(h, jon, row, 7)
+        await asyncio.sleep(0)
+        new = h.server.messages(jon.id)[before:]
+        pushed_after[row.day or 0] = [
+            (m.text or "").splitlines()[0]
+            for m in new
+            if ("More topics", "lx:menu") in m.buttons()
+        ]
+    got = {day: titles for day, titles in pushed_after.items() if titles}
+    assert sorted(got) == [3, 7, 14]
+    patient = await h.svc.storage.patients.by_code(code)
+    assert patient is not None
+    history = await h.svc.storage.explainers.history(patient.id)
+    assert [(eid, how) for eid, how in history] == [
+        ("after-infusion", "scheduled"),
+        ("why-it-fades", "scheduled"),
+        ("what-helps", "scheduled"),
+    ]
+    # A new infusion restarts the plan, but an explainer is never pushed twice.
+    await h.say(h.staff, f"/infusion {code}")
+    rows = await h.svc.storage.checkins.for_patient(patient.id)
+    fresh = [r for r in rows if r.state is CheckinState.PENDING][:4]
+    for row in fresh:
+        await answer(h, jon, row, 7)
+    history = await h.svc.storage.explainers.history(patient.id)
+    assert len(history) == 3
+
+
+async def test_no_explainer_at_night(harness: Harness) -> None:
+    h = harness
+    kay = h.server.add_user(first_name="Kay")
+    code = await h.enrol(kay, "09:00")
+    await h.say(kay, "/time 23:30")
+    await h.say(h.staff, f"/infusion {code}")
+    patient = await h.svc.storage.patients.by_code(code)
+    assert patient is not None
+    rows = await h.svc.storage.checkins.for_patient(patient.id)
+    for row in rows[:4]:
+        await answer(h, kay, row, 7)
+    assert await h.svc.storage.explainers.history(patient.id) == []
+
+
+async def test_decline_brings_one_gentle_message_and_the_contact_button(harness: Harness) -> None:
+    h = harness
+    lia = h.server.add_user(first_name="Lia")
+    code, rows = await setup(h, lia)
+    for row, score in zip(rows, [8, 8, 7, 4, 4, 4, 3], strict=False):
+        await answer(h, lia, row, score)
+    await h.svc.alerts.drain()
+    gentle = [
+        m for m in h.server.messages(lia.id) if "not a sign that you failed" in (m.text or "")
+    ]
+    assert len(gentle) == 1
+    message = gentle[0]
+    assert "contact me" in message.buttons()[0][0]
+    assert "contacted" not in (message.text or "")
+
+    answer_text = await h.press(lia, message, message.button("contact me"))
+    assert "care team has been told" in answer_text
+    await h.svc.alerts.drain()
+    await h.svc.alerts.deliver()
+    contact_alerts = [
+        m
+        for m in h.server.messages(h.staff_group.id)
+        if "asked to be contacted" in (m.text or "") and code in (m.text or "")
+    ]
+    assert len(contact_alerts) == 1
+    again = await h.press(lia, message, message.button("contact me"))
+    assert "already knows" in again
+    mallory = h.server.add_user(first_name="Mallory")
+    assert "no longer valid" in await h.press(mallory, message, message.button("contact me"))
+    await h.svc.alerts.drain()
+    assert (
+        len(
+            [
+                m
+                for m in h.server.messages(h.staff_group.id)
+                if "asked to be contacted" in (m.text or "")
+            ]
+        )
+        == 1
+    )
+
+
+async def test_crisis_message_reaches_staff_at_once_and_repeats(harness: Harness) -> None:
+    h = harness
+    max_ = h.server.add_user(first_name="Max")
+    code = await h.enrol(max_)
+    waiting_staff = h.expect(h.staff_group.id, lambda m: "URGENT" in (m.text or ""))
+    reply = await h.say(max_, CRISIS)
+    assert "988" in (reply.text or "")
+    assert "911" in (reply.text or "")
+    assert "care team know" in (reply.text or "")
+    alert = await waiting_staff  # without any dispatcher tick
+    assert code in (alert.text or "")
+    assert CRISIS in (alert.text or "")
+    assert "Max" not in (alert.text or "")
+    patient = await h.svc.storage.patients.by_code(code)
+    assert patient is not None
+    notes = await h.svc.storage.checkins.notes_for_patient(patient.id)
+    assert [text for _, text in notes] == [CRISIS]
+    await recorded_as_sent(h, patient.id)
+
+    for _ in range(3):
+        h.clock.advance(timedelta(minutes=15))
+        await h.tick()
+    assert len(urgent(h, code)) == 4  # the alert and three reminders
+    await h.press(h.staff, alert, alert.button("Acknowledge"))
+    for _ in range(3):
+        h.clock.advance(timedelta(minutes=15))
+        await h.tick()
+    assert len(urgent(h, code)) == 4
+
+
+async def test_urgent_alert_pending_across_a_restart_is_delivered(harness: Harness) -> None:
+    h = harness
+    ned = h.server.add_user(first_name="Ned")
+    code = await h.enrol(ned)
+    h.server.inject_fault(Fault(chat_id=h.staff_group.id, status=502, times=None))
+    reply = await h.say(ned, "i have been thinking about ending my life")
+    assert "988" in (reply.text or "")
+    assert urgent(h, code) == []
+    await h.stop()
+    h.server.clear_faults()
+    h.clock.advance(timedelta(minutes=1))
+    waiting = h.expect(h.staff_group.id, lambda m: "URGENT" in (m.text or ""))
+    await h.start()
+    await waiting
+    await h.tick()
+    assert len(urgent(h, code)) == 1
+
+
+async def test_idioms_do_not_alarm_and_strangers_get_resources(harness: Harness) -> None:
+    h = harness
+    oli = h.server.add_user(first_name="Oli")
+    code = await h.enrol(oli)
+    for text in ("this commute is killing me", "dead tired after work", "i'm not suicidal"):
+        reply = await h.say(oli, text)
+        assert "988" not in (reply.text or "")
+    assert urgent(h, code) == []
+    stranger = h.server.add_user(first_name="Pat")
+    reply = await h.say(stranger, "i want to die")
+    assert "988" in (reply.text or "")
+    assert "contact your clinic" in (reply.text or "")
