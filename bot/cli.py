@@ -257,7 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo_parser.add_argument(
         "--out", type=Path, default=None, help="folder for the transcript, charts and database"
     )
-    demo_parser.add_argument("--days", type=int, default=28, help="simulated days (default 28)")
+    demo_parser.add_argument(
+        "--days", type=int, default=28, help="simulated days (12-60, default 28)"
+    )
     demo_parser.add_argument("--patients", type=int, default=3, help="simulated patients (2-6)")
     demo_parser.set_defaults(handler=demo)
 
