@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -17,6 +17,7 @@ from telegram.ext import (
     ApplicationBuilder,
     BaseUpdateProcessor,
     ContextTypes,
+    Updater,
 )
 from telegram.request import HTTPXRequest
 
@@ -258,55 +259,17 @@ def services_of(app: Application[Any, Any, Any, Any, Any, Any]) -> Services:
 
 
 @asynccontextmanager
-async def running_webhook(
-    app: Application[Any, Any, Any, Any, Any, Any], webhook: WebhookSettings
+async def _lifecycle(
+    app: Application[Any, Any, Any, Any, Any, Any],
+    start_updates: Callable[[Updater], Awaitable[object]],
 ) -> AsyncIterator[Application[Any, Any, Any, Any, Any, Any]]:
-    """Run the application behind python-telegram-bot's webhook server (secret enforced)."""
+    """The same sequence as Application.run_polling()/run_webhook(), inside a running loop."""
     await app.initialize()
     try:
         if app.post_init is not None:
             await app.post_init(app)
         assert app.updater is not None
-        await app.updater.start_webhook(
-            listen=webhook.listen,
-            port=webhook.port,
-            url_path=webhook.path,
-            webhook_url=webhook.url,
-            secret_token=webhook.secret,
-            allowed_updates=ALLOWED_UPDATES,
-        )
-        await app.start()
-        try:
-            yield app
-        finally:
-            if app.updater.running:
-                await app.updater.stop()
-            if app.running:
-                await app.stop()
-    finally:
-        await app.shutdown()
-        if app.post_shutdown is not None:
-            await app.post_shutdown(app)
-
-
-@asynccontextmanager
-async def running(
-    app: Application[Any, Any, Any, Any, Any, Any], *, poll_timeout: float = 10.0
-) -> AsyncIterator[Application[Any, Any, Any, Any, Any, Any]]:
-    """Run the application with long polling inside an existing event loop.
-
-    The same sequence as Application.run_polling(), for tests and embedding.
-    """
-    await app.initialize()
-    try:
-        if app.post_init is not None:
-            await app.post_init(app)
-        assert app.updater is not None
-        await app.updater.start_polling(
-            poll_interval=0.0,
-            timeout=timedelta(seconds=poll_timeout),
-            allowed_updates=ALLOWED_UPDATES,
-        )
+        await start_updates(app.updater)
         await app.start()
         try:
             yield app
@@ -321,3 +284,34 @@ async def running(
         await app.shutdown()
         if app.post_shutdown is not None:
             await app.post_shutdown(app)
+
+
+def running_webhook(
+    app: Application[Any, Any, Any, Any, Any, Any], webhook: WebhookSettings
+) -> AbstractAsyncContextManager[Application[Any, Any, Any, Any, Any, Any]]:
+    """Run the application behind python-telegram-bot's webhook server (secret enforced)."""
+    return _lifecycle(
+        app,
+        lambda updater: updater.start_webhook(
+            listen=webhook.listen,
+            port=webhook.port,
+            url_path=webhook.path,
+            webhook_url=webhook.url,
+            secret_token=webhook.secret,
+            allowed_updates=ALLOWED_UPDATES,
+        ),
+    )
+
+
+def running(
+    app: Application[Any, Any, Any, Any, Any, Any], *, poll_timeout: float = 10.0
+) -> AbstractAsyncContextManager[Application[Any, Any, Any, Any, Any, Any]]:
+    """Run the application with long polling inside an existing event loop (tests, demo)."""
+    return _lifecycle(
+        app,
+        lambda updater: updater.start_polling(
+            poll_interval=0.0,
+            timeout=timedelta(seconds=poll_timeout),
+            allowed_updates=ALLOWED_UPDATES,
+        ),
+    )

@@ -14,7 +14,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from bot import texts
 from bot.errors import InputError
 from bot.ui import alert_keyboard, parse_alert_action
-from storage import Alert, PatientOverview
+from storage import Alert, Patient, PatientOverview
 
 from .common import Context, services, update_id
 
@@ -193,20 +193,28 @@ async def alerts_command(update: Update, context: Context) -> None:
     await update.effective_message.reply_text("\n".join(lines)[:MAX_MESSAGE])
 
 
+async def _patient_argument(update: Update, context: Context, command: str) -> Patient | None:
+    """Return the patient named by the one argument, or reply with what is wrong."""
+    assert update.effective_message is not None
+    if not context.args or len(context.args) != 1:
+        await update.effective_message.reply_text(
+            f"Usage: /{command} <code>, for example /{command} P-7K3Q"
+        )
+        return None
+    try:
+        return await services(context).staff.find(context.args[0])
+    except InputError as err:
+        await update.effective_message.reply_text(str(err))
+        return None
+
+
 async def patient_command(update: Update, context: Context) -> None:
     """Show a patient's summary, chart and recent notes."""
     assert update.effective_message is not None
     assert update.effective_user is not None
     svc = services(context)
-    if not context.args or len(context.args) != 1:
-        await update.effective_message.reply_text(
-            "Usage: /patient <code>, for example /patient P-7K3Q"
-        )
-        return
-    try:
-        patient = await svc.staff.find(context.args[0])
-    except InputError as err:
-        await update.effective_message.reply_text(str(err))
+    patient = await _patient_argument(update, context, "patient")
+    if patient is None:
         return
     await svc.alerts.audit(
         actor=update.effective_user.id, action="view patient", patient=patient, detail=None
@@ -222,15 +230,8 @@ async def resolve_command(update: Update, context: Context) -> None:
     assert update.effective_message is not None
     assert update.effective_user is not None
     svc = services(context)
-    if not context.args or len(context.args) != 1:
-        await update.effective_message.reply_text(
-            "Usage: /resolve <code>, for example /resolve P-7K3Q"
-        )
-        return
-    try:
-        patient = await svc.staff.find(context.args[0])
-    except InputError as err:
-        await update.effective_message.reply_text(str(err))
+    patient = await _patient_argument(update, context, "resolve")
+    if patient is None:
         return
     count = await svc.alerts.resolve_patient(patient, staff_id=update.effective_user.id)
     if count:
