@@ -134,9 +134,35 @@ class AlertService:
         log.warning("alert.urgent code=%s kind=%s alert=%d", patient.code, kind, alert.id)
         return alert
 
+    async def store_crisis(
+        self,
+        patient: Patient,
+        *,
+        words: str,
+        text: str,
+        follow_up_text: str,
+        update_id: int | None,
+    ) -> Alert | None:
+        """Store the patient's words and an urgent crisis alert; None for a repeated update."""
+        every = int(URGENT_REPEAT.total_seconds())
+        alert = await self._storage.alerts.record_crisis(
+            patient_id=patient.id,
+            note_checkin_id=patient.awaiting_note_checkin_id,
+            text=words[:4096],
+            update_id=update_id,
+            now=self._clock.now(),
+            first=NewAlert(
+                kind="crisis", text=text, urgent=True, remind_after=every, remind_every=every
+            ),
+            follow_up=NewAlert(kind="crisis", text=follow_up_text, urgent=True),
+        )
+        if alert is not None:
+            log.warning("alert.urgent code=%s kind=crisis alert=%d", patient.code, alert.id)
+        return alert
+
     async def send_now(self, alert: Alert) -> bool:
         """Send one alert at once, without waiting behind other deliveries."""
-        if alert.id in self._sending:
+        if alert.id in self._sending or not await self._storage.alerts.is_pending(alert.id):
             return False
         self._sending.add(alert.id)
         try:
@@ -192,6 +218,11 @@ class AlertService:
                 if not batch:
                     break
                 for alert in batch:
+                    # Re-check: send_now may have sent this one since the batch was read.
+                    if alert.id in self._sending or not await self._storage.alerts.is_pending(
+                        alert.id
+                    ):
+                        continue
                     self._sending.add(alert.id)
                     try:
                         delivered = await self._deliver_one(alert)

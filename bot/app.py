@@ -21,7 +21,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from handlers import PATIENT_HANDLERS, on_error, staff_handlers
+from handlers import PATIENT_HANDLERS, SAFETY_HANDLERS, on_error, staff_handlers
 from handlers.common import SERVICES_KEY
 
 from .clock import Clock, SystemClock
@@ -40,7 +40,8 @@ from .telegram_sender import (
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+# Edited messages are only read for crisis language; everything else ignores edits.
+ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 # Telegram allows about 30 messages per second overall; stay just under it.
 SAFE_RATE = 29.5
 DISPATCH_JOB = "dispatcher"
@@ -213,6 +214,7 @@ def build_application(
         .post_shutdown(post_shutdown)
         .build()
     )
+    app.add_handlers(SAFETY_HANDLERS, group=-1)
     app.add_handlers(staff_handlers(settings.admin_ids))
     app.add_handlers(PATIENT_HANDLERS)
     app.add_error_handler(on_error)

@@ -177,6 +177,10 @@ class CheckinService:
         """Record that an extra check-in prompt reached Telegram."""
         await self._storage.checkins.confirm_sent(checkin.id, message_id=message_id)
 
+    async def extra_uncertain(self, checkin: Checkin, reason: str) -> None:
+        """Record that an extra check-in prompt may or may not have arrived."""
+        await self._storage.checkins.mark_uncertain(checkin.id, reason=reason)
+
     async def extra_not_sent(self, checkin: Checkin, reason: str) -> None:
         """Record that an extra check-in prompt could not be sent."""
         await self._storage.checkins.fail(checkin.id, reason=reason, now=self._clock.now())

@@ -43,16 +43,24 @@ def crisis_reply(contacts: SafetyContacts, *, care_team_told: bool) -> str:
     )
 
 
-def crisis_alert_text(patient: Patient, text: str, signal: CrisisSignal) -> str:
+def crisis_alert_text(
+    patient: Patient, text: str, signal: CrisisSignal, *, follow_up: bool = False
+) -> str:
     """Return the staff's URGENT alert with the code and the words that triggered it."""
     quoted = text if len(text) <= QUOTE_LIMIT else text[: QUOTE_LIMIT - 1] + "\u2026"
+    headline = "another message, possible crisis" if follow_up else "possible crisis"
+    closing = (
+        "The first alert about this patient is still not acknowledged."
+        if follow_up
+        else "Please contact them now, then tap Acknowledge. This repeats every 15 minutes"
+        " until someone does."
+    )
     return (
-        f"\U0001f6a8 URGENT \u00b7 {patient.code} \u00b7 possible crisis"
-        f" ({signal.category.replace('_', ' ')})\n"
+        f"\U0001f6a8 URGENT \u00b7 {patient.code} \u00b7 {headline}"
+        f" ({signal.category.replace('-', ' ').replace('_', ' ')})\n"
         f"The patient wrote: \u201c{quoted}\u201d\n"
-        "They were shown the crisis line and told the care team has been informed. "
-        "Please contact them now, then tap Acknowledge. This repeats every 15 minutes "
-        "until someone does."
+        "They were sent the crisis line and told the care team has been informed. "
+        f"{closing}"
     )
 
 
@@ -92,39 +100,32 @@ class SafetyService:
         signal: CrisisSignal,
         update_id: int | None,
     ) -> bool:
-        """Store the urgent alert, reply to the patient, then send the alert; True if sent.
+        """Reply with the crisis resources at once, then store and send the urgent alert.
 
-        The alert is stored first so that nothing is lost if sending fails; it is then sent
-        at once, ahead of anything queued, and repeated until a staff member acknowledges it.
+        The patient's reply goes first and does not depend on the database. The words are
+        kept as a note together with the alert in one transaction; the alert is then sent at
+        once, ahead of anything queued, and repeated until a staff member acknowledges it.
+        Returns True when the alert was delivered now.
         """
-        patient = await self._storage.patients.by_user(user_id)
-        alert = None
-        if patient is not None:
-            if update_id is not None and await self._already_escalated(patient, update_id):
-                return True
-            await self._storage.checkins.add_note(
-                patient_id=patient.id,
-                checkin_id=patient.awaiting_note_checkin_id,
-                text=text[:4096],
-                now=self._clock.now(),
-                update_id=update_id,
-            )
-            alert = await self._alerts.store_urgent(
-                patient, kind="crisis", text=crisis_alert_text(patient, text, signal)
-            )
-            log.warning("crisis.signal code=%s category=%s", patient.code, signal.category)
-        else:
-            # No patient record, so no care team to tell: the resources still go out at once.
+        patient = None
+        try:
+            patient = await self._storage.patients.by_user(user_id)
+        finally:
+            reply = crisis_reply(self._contacts, care_team_told=patient is not None)
+            if self._messenger is not None:
+                await self._messenger.send_now(chat_id, reply)
+        if patient is None:
+            # No patient record, so no care team to tell: the resources went out at once.
             log.warning("crisis.signal_unenrolled category=%s", signal.category)
-        reply = crisis_reply(self._contacts, care_team_told=alert is not None)
-        if self._messenger is not None:
-            await self._messenger.send_now(chat_id, reply)
+            return False
+        log.warning("crisis.signal code=%s category=%s", patient.code, signal.category)
+        alert = await self._alerts.store_crisis(
+            patient,
+            words=text,
+            text=crisis_alert_text(patient, text, signal),
+            follow_up_text=crisis_alert_text(patient, text, signal, follow_up=True),
+            update_id=update_id,
+        )
         if alert is None:
             return False
         return await self._alerts.send_now(alert)
-
-    async def _already_escalated(self, patient: Patient, update_id: int) -> bool:
-        context = await self._storage.patients.text_context(
-            patient.telegram_user_id or 0, update_id
-        )
-        return context is not None and context.already_seen

@@ -125,7 +125,16 @@ NOTHING_TO_SKIP = "There is nothing to skip right now."
 UNRECOGNISED = (
     "I did not understand that. Send /checkin to rate your mood, or /help to see what I can do."
 )
-TEXT_ONLY = "I can only read text messages. Send /help to see what I can do."
+
+
+def text_only(contacts: SafetyContacts) -> str:
+    """Return the reply to stickers, photos and voice messages, with the safety notice."""
+    return (
+        "I can only read text messages, so please type your answer. Send /help to see what "
+        f"I can do.\n\n{contacts.notice()}"
+    )
+
+
 PAUSED = "Check-ins are paused. Send /resume when you want them back."
 ALREADY_PAUSED = "Check-ins are already paused. Send /resume to start them again."
 RESUMED = "Welcome back. Check-ins are on again."

@@ -6,10 +6,18 @@ import logging
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    ApplicationHandlerStop,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot import texts
 from bot.checkins import TextOutcome
+from bot.dispatcher import Unknown
 from bot.errors import InputError
 from bot.telegram_sender import classify
 from bot.ui import (
@@ -227,27 +235,22 @@ async def checkin_command(update: Update, context: Context) -> None:
             texts.CHECKIN_PROMPT, reply_markup=mood_keyboard(checkin.id)
         )
     except TelegramError as err:
-        await svc.checkins.extra_not_sent(checkin, reason=repr(classify(err)))
+        outcome = classify(err)
+        if isinstance(outcome, Unknown):
+            # It may have arrived: keep it answerable, as the dispatcher does.
+            await svc.checkins.extra_uncertain(checkin, reason=outcome.reason)
+        else:
+            await svc.checkins.extra_not_sent(checkin, reason=type(outcome).__name__)
         raise
     await svc.checkins.confirm_sent(checkin, sent.message_id)
 
 
 async def text_message(update: Update, context: Context) -> None:
-    """Check for crisis language first; then take a typed score or a note, or re-prompt."""
+    """Take a typed score or a note, and re-prompt anything else."""
     assert update.effective_user is not None
     assert update.effective_message is not None
     message = update.effective_message
     svc = services(context)
-    signal = svc.safety.check(message.text or "")
-    if signal is not None:
-        await svc.safety.escalate(
-            user_id=update.effective_user.id,
-            chat_id=message.chat_id,
-            text=message.text or "",
-            signal=signal,
-            update_id=update_id(update),
-        )
-        return
     result = await svc.checkins.handle_text(
         user_id=update.effective_user.id, text=message.text or "", update_id=update_id(update)
     )
@@ -412,7 +415,39 @@ async def unknown_command(update: Update, context: Context) -> None:
 async def non_text(update: Update, context: Context) -> None:
     """Answer stickers, photos, voice and the like: nothing is stored."""
     assert update.effective_message is not None
-    await update.effective_message.reply_text(texts.TEXT_ONLY)
+    await update.effective_message.reply_text(texts.text_only(services(context).contacts))
+
+
+async def safety_gate(update: Update, context: Context) -> None:
+    """Check every private message's words (text, caption, command, edit) for crisis language.
+
+    Runs before every other handler; on a signal the patient gets the crisis resources and
+    the staff an urgent alert at once, and nothing else handles the message.
+    """
+    assert update.effective_user is not None
+    assert update.effective_message is not None
+    message = update.effective_message
+    words = message.text or message.caption or ""
+    svc = services(context)
+    signal = svc.safety.check(words)
+    if signal is None:
+        return
+    await svc.safety.escalate(
+        user_id=update.effective_user.id,
+        chat_id=message.chat_id,
+        text=words,
+        signal=signal,
+        update_id=update_id(update),
+    )
+    raise ApplicationHandlerStop
+
+
+SAFETY_HANDLERS: list[BaseHandler[Update, Context, None]] = [
+    MessageHandler(
+        filters.ChatType.PRIVATE & filters.UpdateType.MESSAGES & (filters.TEXT | filters.CAPTION),
+        safety_gate,
+    ),
+]
 
 
 PATIENT_HANDLERS: list[BaseHandler[Update, Context, None]] = [

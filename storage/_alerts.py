@@ -151,6 +151,56 @@ class AlertRepository:
             )
         return await self.get(alert_id)
 
+    async def record_crisis(
+        self,
+        *,
+        patient_id: int,
+        note_checkin_id: int | None,
+        text: str,
+        update_id: int | None,
+        now: datetime,
+        first: NewAlert,
+        follow_up: NewAlert,
+    ) -> Alert | None:
+        """Keep the patient's words as a note and store an urgent alert, in one transaction.
+
+        The first alert while none is unacknowledged repeats until acknowledged; later ones
+        go out once as follow-ups, so a patient in distress writing many times does not set
+        off a storm of repeating alerts. None when this update was recorded before.
+        """
+        async with self._db.write() as conn:
+            note = list(
+                await conn.execute_fetchall(
+                    "INSERT INTO notes (patient_id, checkin_id, text, created_at, update_id)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (update_id) DO NOTHING RETURNING id",
+                    (patient_id, note_checkin_id, text, to_ts(now), update_id),
+                )
+            )
+            if not note:
+                return None
+            open_alert = list(
+                await conn.execute_fetchall(
+                    "SELECT 1 FROM alerts WHERE patient_id = ? AND kind = ? AND urgent = 1"
+                    " AND acknowledged_at IS NULL AND resolved_at IS NULL",
+                    (patient_id, first.kind),
+                )
+            )
+            alert_id = await _insert_alert(
+                conn,
+                patient_id=patient_id,
+                episode_id=None,
+                alert=follow_up if open_alert else first,
+                now=now,
+            )
+        return await self.get(alert_id)
+
+    async def is_pending(self, alert_id: int) -> bool:
+        """Tell whether an alert still waits to be delivered."""
+        row = await self._db.fetch_one(
+            "SELECT 1 FROM alerts WHERE id = ? AND state = 'pending'", (alert_id,)
+        )
+        return row is not None
+
     async def get(self, alert_id: int) -> Alert | None:
         """Return an alert by id."""
         row = await self._db.fetch_one(

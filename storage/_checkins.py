@@ -123,7 +123,9 @@ class CheckinRepository:
         async with self._db.write() as conn:
             unanswered = list(
                 await conn.execute_fetchall(
-                    "UPDATE checkins SET state = 'missed', reason = 'no answer', closed_at = ?"
+                    "UPDATE checkins SET state = 'missed', closed_at = ?, reason = CASE"
+                    "   WHEN delivery = 'uncertain' THEN 'unanswered; delivery uncertain'"
+                    "   ELSE 'no answer' END"
                     " WHERE state = 'sent' AND due_at <= ? RETURNING patient_id",
                     (now_ts, to_ts(now - answer_window)),
                 )
@@ -189,12 +191,20 @@ class CheckinRepository:
             patient_marks = ",".join("?" for _ in patient_ids)
             superseded = list(
                 await conn.execute_fetchall(
-                    "UPDATE checkins SET state = 'missed', closed_at = ?,"
-                    " reason = 'no answer before the next check-in'"
+                    "UPDATE checkins SET state = 'missed', closed_at = ?, reason = CASE"
+                    "   WHEN kind = 'extra' THEN 'extra check-in left open'"
+                    "   WHEN delivery = 'uncertain' THEN 'unanswered; delivery uncertain'"
+                    "   ELSE 'no answer before the next check-in' END"
                     f" WHERE state = 'sent' AND patient_id IN ({patient_marks})"
                     f" AND id NOT IN ({marks}) RETURNING patient_id",
                     (now_ts, *patient_ids, *ids),
                 )
+            )
+            # A new check-in supersedes the offer of a note about an earlier one.
+            await conn.execute(
+                "UPDATE patients SET awaiting_note_checkin_id = NULL"
+                f" WHERE id IN ({patient_marks}) AND awaiting_note_checkin_id IS NOT NULL",
+                patient_ids,
             )
             closed_for = {row["patient_id"] for row in superseded}
             claimed = list(

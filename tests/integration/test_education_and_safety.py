@@ -28,11 +28,11 @@ async def answer(h: Harness, user: FakeUser, row: Checkin, score: int) -> None:
     await h.press(user, prompt, prompt.button(str(score)))
 
 
-async def recorded_as_sent(h: Harness, patient_id: int) -> None:
-    """Wait until the bot has recorded its last alert for a patient as delivered."""
+async def recorded_as_sent(h: Harness, patient_id: int, count: int = 1) -> None:
+    """Wait until the bot has stored `count` alerts for a patient and recorded them delivered."""
     for _ in range(500):
         alerts = await h.svc.storage.alerts.for_patient(patient_id)
-        if alerts and all(alert.sent for alert in alerts):
+        if len(alerts) >= count and all(alert.sent for alert in alerts):
             return
         await asyncio.sleep(0.01)
     raise AssertionError("alert never recorded as sent")
@@ -251,3 +251,67 @@ async def test_idioms_do_not_alarm_and_strangers_get_resources(harness: Harness)
     reply = await h.say(stranger, "i want to die")
     assert "988" in (reply.text or "")
     assert "contact your clinic" in (reply.text or "")
+
+
+async def test_crisis_words_in_captions_commands_and_edits_are_caught(harness: Harness) -> None:
+    h = harness
+    quin = h.server.add_user(first_name="Quin")
+    code = await h.enrol(quin)
+    chat = h.server.private_chat(quin)
+    base = {
+        "chat": {"id": chat.id, "type": "private", "first_name": "Quin"},
+        "from": {"id": quin.id, "is_bot": False, "first_name": "Quin"},
+        "date": 1_700_000_000,
+    }
+    photo = [{"file_id": "p1", "file_unique_id": "u1", "width": 10, "height": 10}]
+    updates = [
+        {"message": {**base, "message_id": 801, "photo": photo, "caption": "i want to die"}},
+        {
+            "edited_message": {
+                **base,
+                "message_id": 802,
+                "edit_date": 1_700_000_100,
+                "text": "i want to end my life",
+            }
+        },
+    ]
+    for update in updates:
+        waiting = h.expect(chat.id, lambda m: "988" in (m.text or ""))
+        h.server.inject_update(update)
+        await waiting
+    waiting = h.expect(chat.id, lambda m: "988" in (m.text or ""))
+    h.server.send_message(quin, "/stop i am going to kill myself")
+    await waiting
+    patient = await h.svc.storage.patients.by_code(code)
+    assert patient is not None
+    await recorded_as_sent(h, patient.id, count=3)
+    assert len(urgent(h, code)) == 3
+    # The command's words were a cry for help: check-ins were not stopped.
+    after = await h.svc.storage.patients.by_code(code)
+    assert after is not None
+    assert after.status.value == "active"
+    # One repeating alert; the later messages went out once each as follow-ups.
+    alerts = await h.svc.storage.alerts.for_patient(patient.id)
+    h.clock.advance(timedelta(minutes=15))
+    await h.tick()
+    reminders = [m for m in urgent(h, code) if (m.text or "").startswith("URGENT reminder")]
+    assert len(reminders) == 1
+    assert sum(1 for a in alerts if "another message" in a.text) == 2
+
+
+async def test_redelivered_crisis_message_alerts_once_but_answers_again(harness: Harness) -> None:
+    h = harness
+    rae = h.server.add_user(first_name="Rae")
+    code = await h.enrol(rae)
+    waiting = h.expect(rae.id, lambda m: "988" in (m.text or ""))
+    update = h.server.send_message(rae, "i keep thinking about suicide")
+    await waiting
+    waiting = h.expect(rae.id, lambda m: "988" in (m.text or ""))
+    h.server.inject_update(update)
+    await waiting
+    await asyncio.sleep(0.3)  # let the redelivered update's handler finish storing
+    patient = await h.svc.storage.patients.by_code(code)
+    assert patient is not None
+    await recorded_as_sent(h, patient.id)
+    assert len(await h.svc.storage.alerts.for_patient(patient.id)) == 1
+    assert len(urgent(h, code)) == 1

@@ -38,7 +38,11 @@ async def test_webhook_requires_the_secret(harness: Harness) -> None:
         [registered] = h.server.calls_to("setWebhook")
         assert registered["url"] == "https://bot.example.test/telegram"
         assert registered["secret_token"] == SECRET
-        assert set(registered["allowed_updates"]) == {"message", "callback_query"}
+        assert set(registered["allowed_updates"]) == {
+            "message",
+            "edited_message",
+            "callback_query",
+        }
 
         url = f"http://127.0.0.1:{port}/telegram"
         invite = h.server.send_message(h.staff, "/invite")
