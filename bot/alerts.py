@@ -93,6 +93,17 @@ class AlertService:
         self._lock = asyncio.Lock()
         self._background: set[asyncio.Task[int]] = set()
         self._sending: set[int] = set()
+        self._chat_listeners: list[Callable[[int], None]] = []
+
+    def on_staff_chat(self, listener: Callable[[int], None]) -> None:
+        """Call listener with the staff chat's new id when the group migrates."""
+        self._chat_listeners.append(listener)
+
+    async def _migrated(self, new_chat_id: int) -> None:
+        await self._storage.alerts.set_value(STAFF_CHAT_KEY, str(new_chat_id))
+        for listener in self._chat_listeners:
+            listener(new_chat_id)
+        log.warning("alert.staff_chat_migrated")
 
     async def staff_chat_id(self) -> int:
         """Return the staff chat, following a recorded supergroup migration."""
@@ -250,8 +261,7 @@ class AlertService:
             chat_id = await self.staff_chat_id()
             outcome = await self._sender.send_alert(chat_id, alert, photo=photo, reminder=False)
             if isinstance(outcome, AlertMigrated):
-                await self._storage.alerts.set_value(STAFF_CHAT_KEY, str(outcome.new_chat_id))
-                log.warning("alert.staff_chat_migrated")
+                await self._migrated(outcome.new_chat_id)
                 continue
             break
         now = self._clock.now()
@@ -287,7 +297,7 @@ class AlertService:
             log.info("alert.reminded code=%s alert=%d", alert.patient_code, alert.id)
             return True
         if isinstance(outcome, AlertMigrated):
-            await self._storage.alerts.set_value(STAFF_CHAT_KEY, str(outcome.new_chat_id))
+            await self._migrated(outcome.new_chat_id)
         await self._storage.alerts.reminder_failed(alert.id, retry_at=now + RETRY_BASE)
         return False
 

@@ -18,6 +18,7 @@ from telegram.ext import (
     BaseUpdateProcessor,
     ContextTypes,
     Updater,
+    filters,
 )
 from telegram.request import HTTPXRequest
 
@@ -70,12 +71,18 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     """Processes updates concurrently across chats but in arrival order within a chat."""
 
     def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
+        super().__init__(max_concurrent_updates * 64)
+        self._slots = asyncio.Semaphore(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Run the update's handlers while holding its chat's lock."""
+        """Wait for the chat's turn first, then for a free slot, then run the handlers.
+
+        Taking the chat lock before a slot means one busy chat queues behind itself instead
+        of filling every slot and holding up everyone else (a crisis message included). The
+        base class's own limit is set high so that it never decides the order.
+        """
         key = 0
         if isinstance(update, Update):
             if update.effective_chat is not None:
@@ -85,7 +92,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._users[key] = self._users.get(key, 0) + 1
         try:
-            async with lock:
+            async with lock, self._slots:
                 await coroutine
         finally:
             self._users[key] -= 1
@@ -132,6 +139,8 @@ def build_application(
     the_detector = detector or CrisisDetector.from_file()
 
     lock = InstanceLock(settings.db_path)
+    # The staff chat, and its new id if the group became a supergroup.
+    staff_chats = filters.Chat(chat_id=settings.staff_chat_id)
     # Crisis replies and urgent alerts go through a second Bot without the flood limiter, so
     # they are never queued behind bulk sending.
     urgent_bot = Bot(
@@ -158,9 +167,13 @@ def build_application(
             detector=the_detector,
         )
         svc.education.attach(TelegramPatientSender(app.bot))
+        svc.alerts.on_staff_chat(staff_chats.add_chat_ids)
+        staff_chats.add_chat_ids(await svc.alerts.staff_chat_id())
         svc.safety.attach(TelegramUrgentMessenger(urgent_bot))
         app.bot_data[SERVICES_KEY] = svc
         await svc.dispatcher.recover()
+        # Misses closed just before a stop or crash were never reviewed: review them now.
+        await svc.trends.review_recent_misses(the_clock.now() - the_protocol.answer_window * 2)
         await _register_commands(app, settings)
         if app.job_queue is None:
             raise RuntimeError("the job-queue extra of python-telegram-bot is required")
@@ -215,18 +228,29 @@ def build_application(
         .build()
     )
     app.add_handlers(SAFETY_HANDLERS, group=-1)
-    app.add_handlers(staff_handlers(settings.admin_ids))
+    app.add_handlers(staff_handlers(settings.admin_ids, staff_chats))
     app.add_handlers(PATIENT_HANDLERS)
     app.add_error_handler(on_error)
     return app
 
 
 async def dispatch_once(svc: Services) -> None:
-    """One pass of the job: pending alerts, due check-ins, the detector on misses, alerts."""
-    await svc.alerts.deliver()
-    report = await svc.dispatcher.tick()
-    await svc.trends.review_many(report.patients_with_misses)
-    await svc.alerts.deliver()
+    """One pass of the job: pending alerts, due check-ins, the detector on misses, alerts.
+
+    Each step runs even if an earlier one failed: a failing alert send must not hold up the
+    check-ins, nor a failing check-in pass the alerts.
+    """
+    patients: set[int] = set()
+    for step in ("alerts", "dispatch", "trends", "alerts"):
+        try:
+            if step == "alerts":
+                await svc.alerts.deliver()
+            elif step == "dispatch":
+                patients = (await svc.dispatcher.tick()).patients_with_misses
+            else:
+                await svc.trends.review_many(patients)
+        except Exception:
+            log.exception("dispatch.step_failed step=%s", step)
 
 
 async def _dispatch(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
 
 from storage import Alert, MoodPoint, Patient, Storage
 
@@ -117,6 +118,10 @@ class TrendService:
     async def review_patient_quietly(self, patient_id: int) -> None:
         """Evaluate one patient by id, for use as an answer listener."""
         await self.review_patient(patient_id)
+
+    async def review_recent_misses(self, since: datetime) -> int:
+        """Review every patient with a check-in closed as missed since a moment."""
+        return await self.review_many(await self._storage.checkins.patients_with_misses(since))
 
     async def review_many(self, patient_ids: Iterable[int]) -> int:
         """Evaluate several patients (after a dispatcher pass closed missed check-ins)."""

@@ -248,9 +248,18 @@ async def not_authorised(update: Update, context: Context) -> None:
     await update.effective_message.reply_text(texts.NOT_AUTHORISED)
 
 
-def staff_handlers(admin_ids: Collection[int]) -> list[BaseHandler[Update, Context, None]]:
-    """Return the staff handlers, authorised for the given Telegram user ids."""
-    staff = filters.User(user_id=list(admin_ids)) & filters.UpdateType.MESSAGE
+def staff_handlers(
+    admin_ids: Collection[int], staff_chats: filters.Chat
+) -> list[BaseHandler[Update, Context, None]]:
+    """Return the staff handlers: staff users, in a private chat or the staff chat only.
+
+    Patient summaries, notes and charts must not appear in any other group the bot is in.
+    """
+    staff = (
+        filters.User(user_id=list(admin_ids))
+        & (filters.ChatType.PRIVATE | staff_chats)
+        & filters.UpdateType.MESSAGE
+    )
     return [
         CommandHandler("invite", invite, filters=staff),
         CommandHandler("infusion", infusion, filters=staff),

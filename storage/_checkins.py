@@ -406,6 +406,15 @@ class CheckinRepository:
         )
         return [Outcome(at=from_ts(row["at"]), score=row["score"]) for row in rows]
 
+    async def patients_with_misses(self, since: datetime) -> list[int]:
+        """Return patients with a check-in closed as unanswered since a moment."""
+        rows = await self._db.fetch_all(
+            "SELECT DISTINCT patient_id FROM checkins WHERE state = 'missed'"
+            " AND reason LIKE 'no answer%' AND closed_at >= ?",
+            (to_ts(since),),
+        )
+        return [int(row["patient_id"]) for row in rows]
+
     async def notes_for_patient(self, patient_id: int) -> list[tuple[datetime, str]]:
         """Return a patient's notes, oldest first."""
         rows = await self._db.fetch_all(

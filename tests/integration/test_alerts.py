@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from bot.fake_telegram import Fault, SentMessage
@@ -191,3 +192,20 @@ async def test_staff_commands_for_alerts_and_patients(harness: Harness) -> None:
     for command in (f"/patient {code}", "/alerts", f"/resolve {code}"):
         refused = await h.say(mallory, command)
         assert "not authorised" in (refused.text or "")
+
+
+async def test_staff_commands_only_in_private_or_the_staff_chat(harness: Harness) -> None:
+    h = harness
+    gil = h.server.add_user(first_name="Gil")
+    code = await h.enrol(gil)
+    other_group = h.server.add_group(title="Family chat")
+    for text in (f"/patient {code}", "/patients", "/alerts", "/invite"):
+        h.server.send_message(h.staff, text, chat=other_group)
+    await asyncio.sleep(0.4)
+    assert h.server.messages(other_group.id) == []
+    # After the staff group becomes a supergroup, commands work there too.
+    new_group = h.server.migrate_group(h.staff_group)
+    await raise_decline(h, code)
+    await h.svc.alerts.deliver()
+    reply = await h.say(h.staff, "/alerts", chat=new_group)
+    assert code in (reply.text or "")
