@@ -87,6 +87,8 @@ async def start(update: Update, context: Context) -> None:
                 await message.reply_text(
                     texts.consent_text(svc.contacts), reply_markup=consent_keyboard()
                 )
+            elif patient is not None and patient.status is PatientStatus.STOPPED:
+                await message.reply_text(texts.ALREADY_STOPPED)
             elif payload is not None:
                 await message.reply_text(texts.ENROLLED_ELSEWHERE)
             else:

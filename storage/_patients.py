@@ -112,7 +112,9 @@ class PatientRepository:
                 f"SELECT {PATIENT_COLUMNS} FROM patients WHERE telegram_user_id = ?",
                 (user_id,),
             )
-            if existing is not None:
+            # A patient who stopped may start again with a new invitation from the clinic;
+            # anyone else bound to a record keeps it.
+            if existing is not None and existing.status is not PatientStatus.STOPPED:
                 return Redemption(RedeemOutcome.ALREADY_ENROLLED, existing)
             rows = list(
                 await conn.execute_fetchall(
@@ -123,12 +125,19 @@ class PatientRepository:
                 )
             )
             if not rows:
-                return Redemption(RedeemOutcome.UNKNOWN, None)
+                return Redemption(
+                    RedeemOutcome.UNKNOWN if existing is None else RedeemOutcome.ALREADY_ENROLLED,
+                    existing,
+                )
             invite = rows[0]
             if invite["used_at"] is not None or invite["status"] != PatientStatus.INVITED:
                 return Redemption(RedeemOutcome.USED, None)
             if invite["expires_at"] <= to_ts(now):
                 return Redemption(RedeemOutcome.EXPIRED, None)
+            if existing is not None:
+                await conn.execute(
+                    "UPDATE patients SET telegram_user_id = NULL WHERE id = ?", (existing.id,)
+                )
             await conn.execute(
                 "UPDATE invites SET used_at = ?, used_by = ? WHERE id = ?",
                 (to_ts(now), user_id, invite["id"]),

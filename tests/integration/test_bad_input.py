@@ -257,3 +257,22 @@ async def test_checkin_time_pause_resume_stop(harness: Harness) -> None:
     assert await quiet(h, uma.id, 0.2)
     after = await h.say(uma, "/checkin")
     assert "stopped" in (after.text or "")
+
+
+async def test_a_stopped_patient_can_start_again_with_a_new_invitation(harness: Harness) -> None:
+    h = harness
+    val = h.server.add_user(first_name="Val")
+    old_code = await h.enrol(val)
+    await h.say(val, "/stop")
+    refused = await h.say(val, "/start")
+    assert "new invitation" in (refused.text or "")
+    new_code, token = await h.invite()
+    consent = await h.say(val, f"/start {token}")
+    assert "I agree" in consent.buttons()[0][0]
+    current = await h.svc.storage.patients.by_user(val.id)
+    assert current is not None
+    assert current.code == new_code
+    old = await h.svc.storage.patients.by_code(old_code)
+    assert old is not None
+    assert old.status is PatientStatus.STOPPED
+    assert old.telegram_user_id is None
