@@ -67,7 +67,12 @@ class CheckinService:
         """Call listener with the patient id after every stored answer (the trend detector)."""
         self._listeners.append(listener)
 
-    async def _answered(self, patient_id: int) -> None:
+    async def answered(self, patient_id: int) -> None:
+        """Run the answer listeners (the detector); call after the patient's confirmation.
+
+        Handlers call this once they have confirmed the answer, so that anything the
+        detector sends (a staff alert, a message to the patient) follows the confirmation.
+        """
         for listener in self._listeners:
             try:
                 await listener(patient_id)
@@ -88,7 +93,6 @@ class CheckinService:
         )
         if result.outcome is AnswerOutcome.STORED and result.checkin is not None:
             log.info("checkin.answered checkin=%d via=button", checkin_id)
-            await self._answered(result.checkin.patient_id)
         return ButtonResult(result.outcome, result.checkin)
 
     async def handle_text(self, *, user_id: int, text: str, update_id: int | None) -> TextResult:
@@ -128,7 +132,6 @@ class CheckinService:
                 return TextResult(TextOutcome.DUPLICATE, result.checkin, reactivated)
             if result.outcome is AnswerOutcome.STORED:
                 log.info("checkin.answered code=%s checkin=%d via=text", patient.code, open_id)
-                await self._answered(patient.id)
                 return TextResult(TextOutcome.ANSWER_STORED, result.checkin, reactivated)
             # The check-in closed between reading and answering: as if none were open.
             open_id = None

@@ -196,11 +196,14 @@ async def mood_pressed(update: Update, context: Context) -> None:
     )
     match result.outcome:
         case AnswerOutcome.STORED:
-            await query.answer(f"Recorded: {choice.score}/10")
+            assert result.checkin is not None
             try:
+                await query.answer(f"Recorded: {choice.score}/10")
                 await query.edit_message_text(texts.answer_recorded(choice.score))
             except TelegramError:
-                log.info("checkin.edit_failed checkin=%d", choice.checkin_id)
+                log.info("checkin.confirm_failed checkin=%d", choice.checkin_id)
+            finally:
+                await services(context).checkins.answered(result.checkin.patient_id)
         case AnswerOutcome.DUPLICATE | AnswerOutcome.ALREADY_ANSWERED:
             score = result.checkin.score if result.checkin is not None else None
             await query.answer(texts.already_answered(score))
@@ -278,7 +281,10 @@ async def text_message(update: Update, context: Context) -> None:
                     )
                 except TelegramError:
                     log.info("checkin.edit_failed checkin=%d", checkin.id)
-            await message.reply_text(texts.answer_recorded_short(checkin.score))
+            try:
+                await message.reply_text(texts.answer_recorded_short(checkin.score))
+            finally:
+                await svc.checkins.answered(checkin.patient_id)
         case TextOutcome.DUPLICATE:
             return
         case TextOutcome.REPROMPT:
