@@ -105,6 +105,11 @@ class AlertService:
             listener(new_chat_id)
         log.warning("alert.staff_chat_migrated")
 
+    @property
+    def configured_staff_chat_id(self) -> int:
+        """Return the staff chat from the settings (no database involved)."""
+        return self._default_chat
+
     async def staff_chat_id(self) -> int:
         """Return the staff chat, following a recorded supergroup migration."""
         stored = await self._storage.alerts.value(STAFF_CHAT_KEY)
@@ -173,10 +178,13 @@ class AlertService:
 
     async def send_now(self, alert: Alert) -> bool:
         """Send one alert at once, without waiting behind other deliveries."""
-        if alert.id in self._sending or not await self._storage.alerts.is_pending(alert.id):
+        if alert.id in self._sending:
             return False
+        # Marked before any await, so a concurrent deliver() cannot also take it.
         self._sending.add(alert.id)
         try:
+            if not await self._storage.alerts.is_pending(alert.id):
+                return False
             return await self._deliver_one(alert)
         finally:
             self._sending.discard(alert.id)
@@ -229,13 +237,13 @@ class AlertService:
                 if not batch:
                     break
                 for alert in batch:
-                    # Re-check: send_now may have sent this one since the batch was read.
-                    if alert.id in self._sending or not await self._storage.alerts.is_pending(
-                        alert.id
-                    ):
+                    # send_now may have taken or sent this one since the batch was read.
+                    if alert.id in self._sending:
                         continue
                     self._sending.add(alert.id)
                     try:
+                        if not await self._storage.alerts.is_pending(alert.id):
+                            continue
                         delivered = await self._deliver_one(alert)
                     finally:
                         self._sending.discard(alert.id)

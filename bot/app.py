@@ -191,6 +191,12 @@ def build_application(
         )
         log.info("bot.started protocol=%s", the_protocol.source)
 
+    async def post_stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        # Background alert sends finish while the bot's HTTP client is still open.
+        svc = app.bot_data.get(SERVICES_KEY)
+        if isinstance(svc, Services):
+            await svc.alerts.drain()
+
     async def post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         svc = app.bot_data.pop(SERVICES_KEY, None)
         if isinstance(svc, Services):
@@ -224,6 +230,7 @@ def build_application(
         .get_updates_request(updates_request)
         .concurrent_updates(PerChatUpdateProcessor(64))
         .post_init(post_init)
+        .post_stop(post_stop)
         .post_shutdown(post_shutdown)
         .build()
     )

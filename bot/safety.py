@@ -119,13 +119,27 @@ class SafetyService:
             log.warning("crisis.signal_unenrolled category=%s", signal.category)
             return False
         log.warning("crisis.signal code=%s category=%s", patient.code, signal.category)
-        alert = await self._alerts.store_crisis(
-            patient,
-            words=text,
-            text=crisis_alert_text(patient, text, signal),
-            follow_up_text=crisis_alert_text(patient, text, signal, follow_up=True),
-            update_id=update_id,
-        )
+        try:
+            alert = await self._alerts.store_crisis(
+                patient,
+                words=text,
+                text=crisis_alert_text(patient, text, signal),
+                follow_up_text=crisis_alert_text(patient, text, signal, follow_up=True),
+                update_id=update_id,
+            )
+        except Exception:
+            # The database failed: a human must still be told, straight away and directly.
+            log.exception("crisis.store_failed code=%s", patient.code)
+            await self._tell_staff_directly(crisis_alert_text(patient, text, signal))
+            return False
         if alert is None:
             return False
         return await self._alerts.send_now(alert)
+
+    async def _tell_staff_directly(self, text: str) -> None:
+        """Send an urgent text to the configured staff chat without the database."""
+        if self._messenger is None:
+            return
+        note = "\n\n(Could not be stored: no buttons or reminders. Please act on it now.)"
+        sent = await self._messenger.send_now(self._alerts.configured_staff_chat_id, text + note)
+        log.warning("crisis.direct_staff_message sent=%s", sent)

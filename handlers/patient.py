@@ -298,8 +298,12 @@ async def text_message(update: Update, context: Context) -> None:
 
 
 async def learn_command(update: Update, context: Context) -> None:
-    """Show the menu of explainer topics."""
+    """Show the menu of explainer topics (to enrolled patients)."""
     assert update.effective_message is not None
+    assert update.effective_user is not None
+    if await services(context).checkins.patient_for(update.effective_user.id) is None:
+        await update.effective_message.reply_text(texts.NOT_INVITED)
+        return
     topics = [(e.id, e.title) for e in services(context).education.menu()]
     await update.effective_message.reply_text(texts.LEARN_INTRO, reply_markup=learn_menu(topics))
 
@@ -311,7 +315,8 @@ async def learn_pressed(update: Update, context: Context) -> None:
     assert update.effective_user is not None
     svc = services(context)
     target = parse_learn(query.data or "")
-    if target is None:
+    patient = await svc.checkins.patient_for(update.effective_user.id)
+    if target is None or patient is None:
         await query.answer(texts.BUTTON_INVALID)
         return
     if target == "menu":
@@ -319,7 +324,6 @@ async def learn_pressed(update: Update, context: Context) -> None:
         await query.answer()
         await _show(query, texts.LEARN_INTRO, learn_menu(topics))
         return
-    patient = await svc.checkins.patient_for(update.effective_user.id)
     page = await svc.education.page(patient, target)
     if page is None:
         await query.answer(texts.BUTTON_INVALID)
@@ -440,13 +444,17 @@ async def safety_gate(update: Update, context: Context) -> None:
     signal = svc.safety.check(words)
     if signal is None:
         return
-    await svc.safety.escalate(
-        user_id=update.effective_user.id,
-        chat_id=message.chat_id,
-        text=words,
-        signal=signal,
-        update_id=update_id(update),
-    )
+    try:
+        await svc.safety.escalate(
+            user_id=update.effective_user.id,
+            chat_id=message.chat_id,
+            text=words,
+            signal=signal,
+            update_id=update_id(update),
+        )
+    except Exception:
+        log.exception("crisis.escalate_failed")
+    # Whatever happened, this message is not handled as an ordinary answer or note.
     raise ApplicationHandlerStop
 
 

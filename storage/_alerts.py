@@ -181,6 +181,7 @@ class AlertRepository:
             open_alert = list(
                 await conn.execute_fetchall(
                     "SELECT 1 FROM alerts WHERE patient_id = ? AND kind = ? AND urgent = 1"
+                    " AND remind_every IS NOT NULL"
                     " AND acknowledged_at IS NULL AND resolved_at IS NULL",
                     (patient_id, first.kind),
                 )

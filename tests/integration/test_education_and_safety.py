@@ -315,3 +315,34 @@ async def test_redelivered_crisis_message_alerts_once_but_answers_again(harness:
     await recorded_as_sent(h, patient.id)
     assert len(await h.svc.storage.alerts.for_patient(patient.id)) == 1
     assert len(urgent(h, code)) == 1
+
+
+async def test_a_new_crisis_after_an_acknowledged_one_repeats_again(harness: Harness) -> None:
+    h = harness
+    sam = h.server.add_user(first_name="Sam")
+    code = await h.enrol(sam)
+    patient = await h.svc.storage.patients.by_code(code)
+    assert patient is not None
+    first = h.expect(h.staff_group.id, lambda m: "URGENT" in (m.text or ""))
+    await h.say(sam, "i want to kill myself")
+    alert = await first
+    await h.say(sam, "i still want to die")  # a follow-up while the first is open
+    await recorded_as_sent(h, patient.id, count=2)
+    await h.press(h.staff, alert, alert.button("Acknowledge"))
+    h.clock.advance(timedelta(hours=3))
+    await h.say(sam, "tonight i am going to end my life")
+    await recorded_as_sent(h, patient.id, count=3)
+    newest = (await h.svc.storage.alerts.for_patient(patient.id))[0]
+    assert "another message" not in newest.text
+    h.clock.advance(timedelta(minutes=15))
+    await h.tick()
+    reminders = [m for m in urgent(h, code) if (m.text or "").startswith("URGENT reminder")]
+    assert len(reminders) == 1
+
+
+async def test_learn_is_for_enrolled_patients(harness: Harness) -> None:
+    h = harness
+    stranger = h.server.add_user(first_name="Una")
+    reply = await h.say(stranger, "/learn")
+    assert "ask your clinic" in (reply.text or "").lower()
+    assert reply.buttons() == []
