@@ -248,14 +248,16 @@ async def dispatch_once(svc: Services) -> None:
     check-ins, nor a failing check-in pass the alerts.
     """
     patients: set[int] = set()
-    for step in ("alerts", "dispatch", "trends", "alerts"):
+    for step in ("alerts", "dispatch", "trends", "alerts", "explainers"):
         try:
             if step == "alerts":
                 await svc.alerts.deliver()
             elif step == "dispatch":
                 patients = (await svc.dispatcher.tick()).patients_with_misses
-            else:
+            elif step == "trends":
                 await svc.trends.review_many(patients)
+            else:
+                await svc.education.deliver_waiting()
         except Exception:
             log.exception("dispatch.step_failed step=%s", step)
 

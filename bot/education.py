@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import time
+from datetime import UTC, datetime, time, timedelta
 from typing import Protocol as TypingProtocol
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,20 @@ log = logging.getLogger(__name__)
 # Scheduled explainers go out only between these local times: never in the middle of the night.
 EARLIEST = time(8, 0)
 LATEST = time(21, 30)
+RETRY_PUSH = timedelta(minutes=30)
+
+
+def in_daytime(moment: datetime, tz: ZoneInfo) -> bool:
+    """Tell whether a moment is within the daytime window in a zone."""
+    return EARLIEST <= moment.astimezone(tz).time() <= LATEST
+
+
+def next_morning(moment: datetime, tz: ZoneInfo) -> datetime:
+    """Return the next start of the daytime window after a moment, in UTC."""
+    local = moment.astimezone(tz)
+    day = local.date() if local.time() < EARLIEST else local.date() + timedelta(days=1)
+    return datetime.combine(day, EARLIEST, tzinfo=tz).astimezone(UTC)
+
 
 # For an episode, the first of these the patient has not been sent yet.
 CONTEXTUAL: dict[FindingKind, tuple[str, ...]] = {
@@ -131,9 +145,6 @@ class EducationService:
         patient = await self._storage.patients.get(checkin.patient_id)
         if patient is None or patient.status is not PatientStatus.ACTIVE:
             return
-        local = self._clock.now().astimezone(ZoneInfo(patient.timezone)).time()
-        if not EARLIEST <= local <= LATEST:
-            return
         pushed = await self._storage.explainers.pushed(patient.id)
         due = [
             explainer_id
@@ -146,25 +157,64 @@ class EducationService:
             return
         # One at a time: if several are overdue, the next check-in brings the next one.
         explainer_id = due[0]
-        if not await self._storage.explainers.claim_push(
-            patient_id=patient.id,
-            explainer_id=explainer_id,
-            how="scheduled",
-            now=self._clock.now(),
-        ):
-            return
-        explainer = self._library.get(explainer_id)
-        assert explainer is not None
-        text = f"{explainer.title}\n\n{self.render(explainer_id)}"
-        delivered = await self._sender.send_explainer(
-            item.chat_id, text, explainer_id=explainer_id
+        now = self._clock.now()
+        delivery_id = await self._storage.explainers.claim_push(
+            patient_id=patient.id, explainer_id=explainer_id, how="scheduled", now=now
         )
+        if delivery_id is None:
+            return
+        tz = ZoneInfo(patient.timezone)
+        if not in_daytime(now, tz):
+            # Never in the middle of the night: it waits for the morning.
+            await self._storage.explainers.defer(delivery_id, not_before=next_morning(now, tz))
+            log.info("explainer.deferred code=%s explainer=%s", item.patient_code, explainer_id)
+            return
+        await self._push(delivery_id, item.chat_id, explainer_id, item.patient_code)
+
+    async def deliver_waiting(self) -> int:
+        """Send scheduled explainers that waited for the morning or for a retry."""
+        if self._sender is None:
+            return 0
+        sent = 0
+        now = self._clock.now()
+        for push in await self._storage.explainers.waiting(now):
+            tz = ZoneInfo(push.timezone)
+            if push.chat_id is None or not push.active:
+                await self._storage.explainers.defer(
+                    push.delivery_id, not_before=next_morning(now + timedelta(days=1), tz)
+                )
+            elif not in_daytime(now, tz):
+                await self._storage.explainers.defer(
+                    push.delivery_id, not_before=next_morning(now, tz)
+                )
+            elif await self._push(
+                push.delivery_id, push.chat_id, push.explainer_id, push.patient_code
+            ):
+                sent += 1
+        return sent
+
+    async def _push(
+        self, delivery_id: int, chat_id: int, explainer_id: str, patient_code: str
+    ) -> bool:
+        assert self._sender is not None
+        explainer = self._library.get(explainer_id)
+        if explainer is None:
+            await self._storage.explainers.release(delivery_id)
+            return False
+        text = f"{explainer.title}\n\n{self.render(explainer_id)}"
+        delivered = await self._sender.send_explainer(chat_id, text, explainer_id=explainer_id)
+        now = self._clock.now()
+        if delivered:
+            await self._storage.explainers.mark_sent(delivery_id, now=now)
+        else:
+            await self._storage.explainers.defer(delivery_id, not_before=now + RETRY_PUSH)
         log.info(
             "explainer.scheduled code=%s explainer=%s delivered=%s",
-            item.patient_code,
+            patient_code,
             explainer_id,
             delivered,
         )
+        return delivered
 
     async def on_episode(self, patient: Patient, kind: FindingKind, alert: Alert) -> None:
         """Tell a patient in a decline or low-mood episode, once, that fading is common."""
@@ -180,13 +230,16 @@ class EducationService:
         pushed = await self._storage.explainers.pushed(patient.id)
         fresh = [c for c in choices if c not in pushed and self._library.get(c) is not None]
         text = GENTLE
-        if fresh and await self._storage.explainers.claim_push(
-            patient_id=patient.id,
-            explainer_id=fresh[0],
-            how="contextual",
-            now=self._clock.now(),
-            episode_id=alert.episode_id,
-        ):
+        delivery_id = None
+        if fresh:
+            delivery_id = await self._storage.explainers.claim_push(
+                patient_id=patient.id,
+                explainer_id=fresh[0],
+                how="contextual",
+                now=self._clock.now(),
+                episode_id=alert.episode_id,
+            )
+        if delivery_id is not None:
             explainer = self._library.get(fresh[0])
             assert explainer is not None
             text = f"{GENTLE}\n\n{explainer.title}\n\n{self.render(fresh[0])}"
@@ -194,6 +247,9 @@ class EducationService:
         delivered = await self._sender.send_contextual(
             patient.chat_id, text, episode_id=alert.episode_id
         )
+        if not delivered and delivery_id is not None:
+            # Keep the record true: this explainer did not reach the patient.
+            await self._storage.explainers.release(delivery_id)
         log.info(
             "explainer.contextual code=%s kind=%s delivered=%s", patient.code, kind, delivered
         )

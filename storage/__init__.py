@@ -29,6 +29,7 @@ from ._models import (
     RedeemOutcome,
     Redemption,
     TextContext,
+    WaitingPush,
 )
 from ._patients import CodeTakenError, PatientRepository
 from ._store import Storage, open_storage
@@ -66,6 +67,7 @@ __all__ = [
     "SchemaError",
     "Storage",
     "TextContext",
+    "WaitingPush",
     "backup_database",
     "inspect_database",
     "latest_schema_version",

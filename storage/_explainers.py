@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ._database import Database
+from ._models import WaitingPush
 from ._time import to_ts
 
 
@@ -22,8 +23,8 @@ class ExplainerDeliveryRepository:
         how: str,
         now: datetime,
         episode_id: int | None = None,
-    ) -> bool:
-        """Record a push before sending it; False if this explainer was pushed before."""
+    ) -> int | None:
+        """Record a push before sending it; its id, or None if it was pushed before."""
         rows = await self._db.write_one(
             "INSERT INTO explainer_deliveries (patient_id, explainer_id, how, at, episode_id)"
             " VALUES (?, ?, ?, ?, ?)"
@@ -31,7 +32,46 @@ class ExplainerDeliveryRepository:
             " RETURNING id",
             (patient_id, explainer_id, how, to_ts(now), episode_id),
         )
-        return bool(rows)
+        return int(rows[0]["id"]) if rows else None
+
+    async def defer(self, delivery_id: int, *, not_before: datetime) -> None:
+        """Mark a claimed push as waiting until a later time."""
+        await self._db.write_one(
+            "UPDATE explainer_deliveries SET sent = 0, not_before = ? WHERE id = ?",
+            (to_ts(not_before), delivery_id),
+        )
+
+    async def mark_sent(self, delivery_id: int, *, now: datetime) -> None:
+        """Record that a waiting push went out."""
+        await self._db.write_one(
+            "UPDATE explainer_deliveries SET sent = 1, not_before = NULL, at = ? WHERE id = ?",
+            (to_ts(now), delivery_id),
+        )
+
+    async def release(self, delivery_id: int) -> None:
+        """Forget a claimed push that could not be sent, so the record stays true."""
+        await self._db.write_one("DELETE FROM explainer_deliveries WHERE id = ?", (delivery_id,))
+
+    async def waiting(self, now: datetime, *, limit: int = 50) -> list[WaitingPush]:
+        """Return scheduled pushes whose time has come, with where to send them."""
+        rows = await self._db.fetch_all(
+            "SELECT d.id, d.patient_id, d.explainer_id, p.chat_id, p.code, p.timezone, p.status"
+            " FROM explainer_deliveries d JOIN patients p ON p.id = d.patient_id"
+            " WHERE d.sent = 0 AND d.not_before <= ? ORDER BY d.not_before, d.id LIMIT ?",
+            (to_ts(now), limit),
+        )
+        return [
+            WaitingPush(
+                delivery_id=row["id"],
+                patient_id=row["patient_id"],
+                explainer_id=row["explainer_id"],
+                chat_id=row["chat_id"],
+                patient_code=row["code"],
+                timezone=row["timezone"],
+                active=row["status"] == "active",
+            )
+            for row in rows
+        ]
 
     async def record_request(self, *, patient_id: int, explainer_id: str, now: datetime) -> None:
         """Record an explainer the patient opened from /learn."""
@@ -53,7 +93,7 @@ class ExplainerDeliveryRepository:
     async def history(self, patient_id: int) -> list[tuple[str, str]]:
         """Return (explainer id, how) of every delivery to a patient, oldest first."""
         rows = await self._db.fetch_all(
-            "SELECT explainer_id, how FROM explainer_deliveries WHERE patient_id = ?"
+            "SELECT explainer_id, how FROM explainer_deliveries WHERE patient_id = ? AND sent = 1"
             " ORDER BY at, id",
             (patient_id,),
         )

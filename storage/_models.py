@@ -255,3 +255,16 @@ class Outcome:
 
     at: datetime
     score: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingPush:
+    """A scheduled explainer waiting for a decent hour (or a retry)."""
+
+    delivery_id: int
+    patient_id: int
+    explainer_id: str
+    chat_id: int | None
+    patient_code: str
+    timezone: str
+    active: bool

@@ -135,7 +135,7 @@ async def test_scheduled_explainers_arrive_on_their_days_once(harness: Harness) 
     assert len(history) == 3
 
 
-async def test_no_explainer_at_night(harness: Harness) -> None:
+async def test_no_explainer_at_night_it_waits_for_the_morning(harness: Harness) -> None:
     h = harness
     kay = h.server.add_user(first_name="Kay")
     code = await h.enrol(kay, "09:00")
@@ -144,9 +144,21 @@ async def test_no_explainer_at_night(harness: Harness) -> None:
     patient = await h.svc.storage.patients.by_code(code)
     assert patient is not None
     rows = await h.svc.storage.checkins.for_patient(patient.id)
-    for row in rows[:4]:
-        await answer(h, kay, row, 7)
+    for row in rows[:3]:
+        await answer(h, kay, row, 7)  # day 3 at 23:30: the explainer is due but it is night
     assert await h.svc.storage.explainers.history(patient.id) == []
+    before = len(h.server.messages(kay.id))
+    h.clock.advance(timedelta(hours=4))  # 03:30: still night
+    await h.tick()
+    assert len(h.server.messages(kay.id)) == before
+    h.clock.advance(timedelta(hours=5))  # 08:30
+    waiting = h.expect(kay.id, lambda m: ("More topics", "lx:menu") in m.buttons())
+    await h.tick()
+    pushed = await waiting
+    local = h.clock.now().astimezone(h.settings.timezone)
+    assert 8 <= local.hour < 22
+    assert "after an infusion" in (pushed.text or "").lower()
+    assert await h.svc.storage.explainers.history(patient.id) == [("after-infusion", "scheduled")]
 
 
 async def test_decline_brings_one_gentle_message_and_the_contact_button(harness: Harness) -> None:
