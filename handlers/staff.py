@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 STAFF_COMMANDS = ("invite", "infusion", "patients", "alerts", "patient", "resolve")
 MAX_MESSAGE = 4000
+MAX_LISTED = 150
 
 
 def _local(moment: datetime | None, tz: ZoneInfo) -> str:
@@ -108,14 +109,17 @@ async def patients(update: Update, context: Context) -> None:
         await update.effective_message.reply_text("No patients yet. Use /invite to add one.")
         return
     tz = svc.settings.timezone
-    chunk = f"Patients ({len(rows)}), times in {tz.key}:"
-    for row in rows:
+    chunk = f"Patients ({len(rows)}), newest first, times in {tz.key}:"
+    for row in rows[:MAX_LISTED]:
         line = _overview_line(row, tz)
         if len(chunk) + len(line) + 1 > MAX_MESSAGE:
             await update.effective_message.reply_text(chunk)
             chunk = line
         else:
             chunk = f"{chunk}\n{line}"
+    if len(rows) > MAX_LISTED:
+        # A clinic-wide list would flood the chat: the rest are one /patient away.
+        chunk += f"\n... and {len(rows) - MAX_LISTED} more; see /patient <code> for one patient."
     await update.effective_message.reply_text(chunk)
 
 
