@@ -276,3 +276,19 @@ async def test_a_stopped_patient_can_start_again_with_a_new_invitation(harness: 
     assert old is not None
     assert old.status is PatientStatus.STOPPED
     assert old.telegram_user_id is None
+
+
+async def test_patients_list_is_capped_for_large_clinics(harness: Harness) -> None:
+    h = harness
+    for n in range(160):
+        await h.svc.enrolment.invite(staff_id=h.staff.id, label=None, update_id=10_000 + n)
+    first = h.expect(h.staff.id)
+    h.server.send_message(h.staff, "/patients")
+    await first
+    await h.server.wait_for(
+        lambda: next(
+            (m for m in h.server.messages(h.staff.id) if "and 10 more" in (m.text or "")), None
+        )
+    )
+    listed = sum((m.text or "").count("P-") for m in h.server.messages(h.staff.id))
+    assert listed == 150
