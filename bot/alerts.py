@@ -136,20 +136,6 @@ class AlertService:
             log.info("alert.raised code=%s kind=%s alert=%d", patient.code, kind, alert.id)
         return alert
 
-    async def store_urgent(self, patient: Patient, *, kind: str, text: str) -> Alert:
-        """Store an urgent alert (repeated every 15 minutes until acknowledged)."""
-        every = int(URGENT_REPEAT.total_seconds())
-        alert = await self._storage.alerts.add(
-            patient_id=patient.id,
-            alert=NewAlert(
-                kind=kind, text=text, urgent=True, remind_after=every, remind_every=every
-            ),
-            now=self._clock.now(),
-        )
-        assert alert is not None
-        log.warning("alert.urgent code=%s kind=%s alert=%d", patient.code, kind, alert.id)
-        return alert
-
     async def store_crisis(
         self,
         patient: Patient,
@@ -188,12 +174,6 @@ class AlertService:
             return await self._deliver_one(alert)
         finally:
             self._sending.discard(alert.id)
-
-    async def raise_urgent(self, patient: Patient, *, kind: str, text: str) -> Alert:
-        """Store an urgent alert and send it at once."""
-        alert = await self.store_urgent(patient, kind=kind, text=text)
-        await self.send_now(alert)
-        return alert
 
     async def raise_plain(
         self, patient: Patient, *, kind: str, text: str, episode_id: int | None = None

@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
 from telegram.error import TelegramError
@@ -42,6 +42,8 @@ from .telegram_sender import (
 log = logging.getLogger(__name__)
 
 # Edited messages are only read for crisis language; everything else ignores edits.
+_T = TypeVar("_T")
+
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 # Telegram allows about 30 messages per second overall; stay just under it.
 SAFE_RATE = 29.5
@@ -247,19 +249,21 @@ async def dispatch_once(svc: Services) -> None:
     Each step runs even if an earlier one failed: a failing alert send must not hold up the
     check-ins, nor a failing check-in pass the alerts.
     """
-    patients: set[int] = set()
-    for step in ("alerts", "dispatch", "trends", "alerts", "explainers"):
-        try:
-            if step == "alerts":
-                await svc.alerts.deliver()
-            elif step == "dispatch":
-                patients = (await svc.dispatcher.tick()).patients_with_misses
-            elif step == "trends":
-                await svc.trends.review_many(patients)
-            else:
-                await svc.education.deliver_waiting()
-        except Exception:
-            log.exception("dispatch.step_failed step=%s", step)
+    await _step("alerts", svc.alerts.deliver())
+    report = await _step("dispatch", svc.dispatcher.tick())
+    if report is not None:
+        await _step("trends", svc.trends.review_many(report.patients_with_misses))
+    await _step("alerts", svc.alerts.deliver())
+    await _step("explainers", svc.education.deliver_waiting())
+
+
+async def _step(name: str, work: Awaitable[_T]) -> _T | None:
+    """Await one step of the job, logging (not raising) its failure."""
+    try:
+        return await work
+    except Exception:
+        log.exception("dispatch.step_failed step=%s", name)
+        return None
 
 
 async def _dispatch(context: ContextTypes.DEFAULT_TYPE) -> None:

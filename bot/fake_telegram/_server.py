@@ -1243,14 +1243,19 @@ class FakeTelegramServer:
             info["allowed_updates"] = sorted(self._allowed_updates)
         return info
 
-    async def _send_message(self, call: _Call) -> JSONDict:
-        params = call.params
+    def _message_text(self, params: JSONDict) -> tuple[str, list[JSONDict]]:
+        """Return a message's displayed text and entities, refusing what Telegram refuses."""
         text = params.get("text")
         plain, entities = self._format("" if text is None else str(text), params, "entities")
         if not plain.strip():
             raise _ApiError(400, "Bad Request: message text is empty")
         if utf16_len(plain) > _MAX_TEXT:
             raise _ApiError(400, "Bad Request: message is too long")
+        return plain, entities
+
+    async def _send_message(self, call: _Call) -> JSONDict:
+        params = call.params
+        plain, entities = self._message_text(params)
         chat = self._target_chat(params)
         markup = self._reply_markup(params)
         reply = self._reply_target(chat, params)
@@ -1368,12 +1373,7 @@ class FakeTelegramServer:
 
     async def _edit_message_text(self, call: _Call) -> JSONDict:
         params = call.params
-        text = params.get("text")
-        plain, entities = self._format("" if text is None else str(text), params, "entities")
-        if not plain.strip():
-            raise _ApiError(400, "Bad Request: message text is empty")
-        if utf16_len(plain) > _MAX_TEXT:
-            raise _ApiError(400, "Bad Request: message is too long")
+        plain, entities = self._message_text(params)
         sent = self._editable(params)
         if sent.method != "sendMessage":
             raise _ApiError(400, "Bad Request: there is no text in the message to edit")

@@ -191,7 +191,11 @@ async def test_urgent_alert_goes_first_and_repeats_until_acknowledged(domain: Do
     await decline(alerts, patient)
     await alerts.deliver()  # the decline alert fails and waits
     domain.clock.advance(timedelta(seconds=20))
-    urgent = await alerts.raise_urgent(patient, kind="crisis", text="URGENT")
+    urgent = await alerts.store_crisis(
+        patient, words="i want to die", text="URGENT", follow_up_text="URGENT again", update_id=1
+    )
+    assert urgent is not None
+    assert await alerts.send_now(urgent)
     # Sent at once, ahead of the queued decline alert.
     assert sender.sent[1][1] == urgent.id
     for _ in range(4):
