@@ -167,9 +167,12 @@ def backup(args: argparse.Namespace) -> int:
     return 0
 
 
+CEILING_DROPS = (0.5, 1.0, 1.5, 2.0)
+
+
 def simulate_cohort_command(args: argparse.Namespace) -> int:
     """Write a synthetic cohort CSV (docs/detection.md describes the model)."""
-    from .cohort import simulate_cohort, write_cohort_csv
+    from .cohort import oracle_ceiling, simulate_cohort, write_cohort_csv
 
     if args.patients < 1:
         return _fail("--patients must be at least 1")
@@ -179,6 +182,17 @@ def simulate_cohort_command(args: argparse.Namespace) -> int:
     except OSError as err:
         return _fail(f"cannot write {args.out} ({err.strerror})")
     print(f"wrote {len(rows)} rows for {args.patients} patients to {args.out}")
+    print(
+        "ceiling: relapse onsets with two answers within 14 days given while the true level"
+        " was this far below the patient's level (a method that confirms a drop of that size"
+        " on a second answer finds more only by chance):"
+    )
+    for drop in CEILING_DROPS:
+        ceiling = oracle_ceiling(args.patients, args.seed, drop)
+        print(
+            f"  drop >= {drop:.1f} points: {ceiling.detectable}/{ceiling.onsets}"
+            f" = {ceiling.sensitivity:.3f}, median delay {ceiling.median_delay_days:.2f} days"
+        )
     return 0
 
 

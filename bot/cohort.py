@@ -13,6 +13,7 @@ import io
 import itertools
 import math
 import random
+import statistics
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -125,13 +126,78 @@ def patient_code(index: int) -> str:
 
 def simulate_cohort(patients: int, seed: int) -> list[CohortRow]:
     """Return the rows of a cohort of `patients` simulated patients, in patient and time order."""
+    rows: list[CohortRow] = []
+    for _, patient_rows in _simulate(patients, seed):
+        rows.extend(patient_rows)
+    return rows
+
+
+def _simulate(patients: int, seed: int) -> Iterator[tuple[list[_Segment], list[CohortRow]]]:
     if patients < 1:
         raise ValueError("patients must be at least 1")
-    rows: list[CohortRow] = []
     for index in range(patients):
         rng = random.Random(f"afterglow-cohort:{seed}:{index}")
-        rows.extend(sorted(_simulate_patient(patient_code(index), rng), key=sort_key))
-    return rows
+        segments = _build_segments(rng)
+        rows = sorted(_observe(patient_code(index), segments, rng), key=sort_key)
+        yield segments, rows
+
+
+@dataclass(frozen=True, slots=True)
+class Ceiling:
+    """What a method that knew each patient's true level could reach on a cohort.
+
+    An onset counts as detectable when at least two answers in the `window_days` after it
+    were given while the patient's true level was at least `drop` points below their level
+    before the relapse; the delay is the time from the onset to the second such answer. No
+    method that waits for a second answer confirming a drop of that size can do better.
+    """
+
+    drop: float
+    onsets: int
+    detectable: int
+    median_delay_days: float
+
+    @property
+    def sensitivity(self) -> float:
+        """Return the share of onsets that are detectable."""
+        return self.detectable / self.onsets if self.onsets else 0.0
+
+
+def oracle_ceiling(patients: int, seed: int, drop: float, window_days: float = 14.0) -> Ceiling:
+    """Return the ceiling of the cohort `simulate_cohort(patients, seed)` for a true drop."""
+    onsets = 0
+    delays: list[float] = []
+    for segments, rows in _simulate(patients, seed):
+        counted, found = _ceiling_delays(segments, rows, drop, window_days)
+        onsets += counted
+        delays.extend(found)
+    median = statistics.median(delays) if delays else math.nan
+    return Ceiling(drop=drop, onsets=onsets, detectable=len(delays), median_delay_days=median)
+
+
+def _ceiling_delays(
+    segments: list[_Segment], rows: list[CohortRow], drop: float, window_days: float
+) -> tuple[int, list[float]]:
+    """Return how many written onsets one patient has, and the delays of the detectable ones."""
+    written = {row.day for row in rows if row.kind is RowKind.RELAPSE_ONSET}
+    answers = [row.day for row in rows if row.kind is RowKind.MOOD]
+    onsets = 0
+    delays: list[float] = []
+    for segment in segments:
+        relapse = segment.relapse
+        if relapse is None or round(relapse.onset, 4) not in written:
+            continue
+        onsets += 1
+        fallen = [
+            day
+            for day in answers
+            if relapse.onset <= day <= relapse.onset + window_days
+            and day < segment.end
+            and segment.level - segment.level_at(day) >= drop
+        ]
+        if len(fallen) >= 2:
+            delays.append(fallen[1] - relapse.onset)
+    return onsets, delays
 
 
 def _uniform(rng: random.Random, bounds: tuple[float, float]) -> float:
@@ -206,8 +272,7 @@ def _build_segments(rng: random.Random) -> list[_Segment]:
     return segments
 
 
-def _simulate_patient(code: str, rng: random.Random) -> Iterator[CohortRow]:
-    segments = _build_segments(rng)
+def _observe(code: str, segments: list[_Segment], rng: random.Random) -> Iterator[CohortRow]:
     hour = rng.choice(CHECKIN_HOURS) / 24
     sd = _uniform(rng, NOISE_SD)
     autocorrelation = _uniform(rng, NOISE_AUTOCORRELATION)

@@ -2,14 +2,17 @@
 
 The method (docs/detection.md has the rationale and references):
 
-* decline: the first `baseline_answers` answers after the last infusion give the patient's
-  own level (mean) and spread (standard deviation, never below `sd_floor`). Each later answer
-  feeds a lower one-sided CUSUM control chart on that level,
-  ``S = max(0, S + (baseline - score) / sd - cusum_k)``. A decline is found when ``S`` reaches
-  `cusum_h` and the last `confirm_answers` answers in a row are each at least `min_drop`
-  points below the level, spanning at least `confirm_min_hours` (so one bad day, or several
-  answers on one bad day, is not an alarm). It recovers after `recovery_answers` answers in a
-  row within `recovery_margin` points of the level.
+* decline: a self-starting lower one-sided CUSUM control chart on the patient's own level.
+  The first `baseline_answers` answers after the last infusion give a first estimate of the
+  level (mean) and spread (standard deviation, never below `sd_floor`). Each later answer
+  feeds the chart ``S = max(0, S + (level - score) / sd - cusum_k)``; an answer that leaves
+  the chart at zero (in control) and is among the first `baseline_max_answers` answers also
+  joins the estimate of the level, so the level rests on up to that many answers. A decline
+  is found when ``S`` reaches `cusum_h` and the last `confirm_answers` answers in a row are
+  each at least `min_drop` points below the level, on average at least `confirm_mean_drop`
+  points below it, and span at least `confirm_min_hours` (so one bad day, or several answers
+  on one bad day, is not an alarm). It recovers after `recovery_answers` answers in a row
+  within `recovery_margin` points of the level.
 * low_mood: `low_mood_answers` answers in a row at or below `low_mood_threshold`, spanning at
   least `confirm_min_hours`; recovers after `low_mood_recovery_answers` answers in a row above
   the threshold.
@@ -22,11 +25,13 @@ open (the decline alert already covers that relapse).
 Missed check-ins carry no score: they neither move the control chart nor break a run of
 answers. After an episode of a kind ends (recovery, staff resolving it, a new infusion), that
 kind starts again from nothing at the episode's end: a new finding needs new evidence, all of
-it observed after the end. This keeps `evaluate` stateless, deterministic and idempotent.
+it observed after the end (the level is kept). This keeps `evaluate` stateless,
+deterministic and idempotent.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -85,6 +90,7 @@ class Recovery:
 
 _INT_LIMITS: dict[str, tuple[int, int]] = {
     "baseline_answers": (2, 14),
+    "baseline_max_answers": (2, 60),
     "confirm_answers": (1, 10),
     "recovery_answers": (1, 10),
     "low_mood_threshold": (SCORE_MIN, SCORE_MAX - 1),
@@ -97,7 +103,8 @@ _FLOAT_LIMITS: dict[str, tuple[float, float]] = {
     "sd_floor": (0.1, 5.0),
     "cusum_k": (0.0, 3.0),
     "cusum_h": (0.1, 50.0),
-    "min_drop": (0.5, 10.0),
+    "min_drop": (0.0, 10.0),
+    "confirm_mean_drop": (0.5, 10.0),
     "confirm_min_hours": (0.0, 168.0),
     "recovery_margin": (0.0, 10.0),
 }
@@ -109,10 +116,12 @@ class DetectorConfig:
     """Every threshold of the detector, with the documented defaults (docs/detection.md)."""
 
     baseline_answers: int = 3
+    baseline_max_answers: int = 12
     sd_floor: float = 1.0
     cusum_k: float = 0.5
-    cusum_h: float = 2.5
-    min_drop: float = 1.0
+    cusum_h: float = 3.0
+    min_drop: float = 0.5
+    confirm_mean_drop: float = 1.5
     confirm_answers: int = 2
     confirm_min_hours: float = 12.0
     recovery_answers: int = 2
@@ -137,6 +146,8 @@ class DetectorConfig:
         for name in _BOOL_KEYS:
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false")
+        if self.baseline_max_answers < self.baseline_answers:
+            raise ValueError("baseline_max_answers must be at least baseline_answers")
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> DetectorConfig:
@@ -167,7 +178,10 @@ class DetectorConfig:
                         f" got {value!r}"
                     )
                 values[key] = float(value)
-        return cls(**values)
+        try:
+            return cls(**values)
+        except ValueError as err:
+            raise ValueError(f"[detection] {err}") from None
 
 
 def _is_int(value: object) -> bool:
@@ -182,26 +196,41 @@ def _is_number(value: object) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Baseline:
-    """The patient's own post-infusion level: mean and spread of the first answers."""
+    """The patient's own post-infusion level: mean and spread of the answers it rests on."""
 
     level: float
     sd: float
-    established_at: datetime
+    answers: int
 
 
-def baseline_of(observations: Sequence[Observation], config: DetectorConfig) -> Baseline | None:
-    """Return the level from the first `baseline_answers` answers, or None if too few yet."""
-    scores: list[int] = []
-    for observation in observations:
-        if observation.score is None:
-            continue
-        scores.append(observation.score)
-        if len(scores) == config.baseline_answers:
-            level = sum(scores) / len(scores)
-            variance = sum((s - level) ** 2 for s in scores) / (len(scores) - 1)
-            sd = max(math.sqrt(variance), config.sd_floor)
-            return Baseline(level=level, sd=sd, established_at=observation.at)
-    return None
+class _Reference:
+    """Running mean and spread of the answers that define the patient's level."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._total = 0.0
+        self._squares = 0.0
+
+    def add(self, score: int) -> None:
+        self.count += 1
+        self._total += score
+        self._squares += score * score
+
+    def baseline(self, config: DetectorConfig) -> Baseline:
+        level = self._total / self.count
+        variance = max(0.0, self._squares - self.count * level * level) / (self.count - 1)
+        return Baseline(
+            level=level, sd=max(math.sqrt(variance), config.sd_floor), answers=self.count
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Chart:
+    """What one pass of the decline chart over the window found."""
+
+    baseline: Baseline | None
+    finding: Finding | None = None
+    recovered_at: datetime | None = None
 
 
 def evaluate(
@@ -217,8 +246,8 @@ def evaluate(
     `infusions`: the patient's recorded infusions; only the latest at or before `now` is used
     (pass the last one or two). `observations`: outcomes since the latest infusion, in any
     order; older ones and ones after `now` are ignored. If the bot caps them, it must keep the
-    first `baseline_answers` answers after the infusion (they define the patient's level) and
-    the most recent ones; 120 in all is ample for the default plan. `episodes`: this
+    first `baseline_max_answers` answers after the infusion (they define the patient's level)
+    and the most recent ones; 120 in all is ample for the default plan. `episodes`: this
     patient's episodes since the latest infusion, each with `started_at` set to the Finding's
     `at` and `ended_at` to the Recovery's `at` (or the time staff resolved it). Cost is
     O(len(observations)) for time-ordered input; no clock is read, `now` only bounds what
@@ -239,7 +268,9 @@ def evaluate(
             continue
         window.append(observation)
     window.sort(key=lambda item: item.at)
-    baseline = baseline_of(window, config)
+    chart = _decline_chart(
+        window, [episode for episode in episodes if episode.kind is FindingKind.DECLINE], config
+    )
 
     findings: list[Finding] = []
     recoveries: list[Recovery] = []
@@ -247,8 +278,11 @@ def evaluate(
         mine = [episode for episode in episodes if episode.kind == kind]
         open_episodes = [episode for episode in mine if episode.ended_at is None]
         if open_episodes:
-            started = max(episode.started_at for episode in open_episodes)
-            recovered = _RECOVERY[kind](_after(window, started), baseline, config)
+            if kind is FindingKind.DECLINE:
+                recovered = chart.recovered_at
+            else:
+                started = max(episode.started_at for episode in open_episodes)
+                recovered = _RECOVERY[kind](_after(window, started), config)
             if recovered is not None:
                 recoveries.append(Recovery(kind=kind, at=recovered))
             continue
@@ -258,9 +292,12 @@ def evaluate(
             and any(e.kind is FindingKind.DECLINE and e.ended_at is None for e in episodes)
         ):
             continue
-        ends = [episode.ended_at for episode in mine if episode.ended_at is not None]
-        fresh = _after(window, max(ends)) if ends else window
-        finding = _DETECTORS[kind](window, fresh, baseline, config)
+        if kind is FindingKind.DECLINE:
+            finding = chart.finding
+        else:
+            ends = [episode.ended_at for episode in mine if episode.ended_at is not None]
+            fresh = _after(window, max(ends)) if ends else window
+            finding = _DETECTORS[kind](window, fresh, chart.baseline, config)
         if finding is not None:
             findings.append(finding)
     return findings, recoveries
@@ -298,21 +335,54 @@ def _spans(first: datetime, last: datetime, config: DetectorConfig) -> bool:
     return last - first >= timedelta(hours=config.confirm_min_hours)
 
 
-def _detect_decline(
-    window: Sequence[Observation],
-    fresh: Sequence[Observation],
-    baseline: Baseline | None,
-    config: DetectorConfig,
-) -> Finding | None:
-    if baseline is None:
-        return None
+def _decline_chart(
+    window: Sequence[Observation], episodes: Sequence[Episode], config: DetectorConfig
+) -> _Chart:
+    """Run the self-starting CUSUM chart over the window, through the decline episodes.
+
+    Answers inside a recorded episode (after its start, up to its end) do not move the chart
+    and do not join the level; the chart restarts at zero after each episode's end. Returns
+    the first finding after the last ended episode when none is open, or the recovery of the
+    open one.
+    """
+    spans = [(episode.started_at, episode.ended_at) for episode in episodes]
+    ends = sorted(end for _, end in spans if end is not None)
+    open_since = max((start for start, end in spans if end is None), default=None)
+    fresh_from = ends[-1] if ends else None
+    reference = _Reference()
+    baseline: Baseline | None = None
+    position = 0
+    restarts = 0
     cusum = 0.0
     run_start: datetime | None = None
     low_run: list[Observation] = []
-    for observation in fresh:
-        if observation.score is None or observation.at <= baseline.established_at:
-            continue
+    near = 0
+    for observation in window:
         score = observation.score
+        if score is None:
+            continue
+        position += 1
+        if baseline is None:
+            reference.add(score)
+            if reference.count == config.baseline_answers:
+                baseline = reference.baseline(config)
+            continue
+        passed = bisect.bisect_left(ends, observation.at)
+        inside = any(
+            start < observation.at and (end is None or observation.at <= end)
+            for start, end in spans
+        )
+        if inside or passed != restarts:
+            restarts, cusum, run_start, low_run = passed, 0.0, None, []
+        if inside:
+            if open_since is not None and observation.at > open_since:
+                if score >= baseline.level - config.recovery_margin:
+                    near += 1
+                    if near >= config.recovery_answers:
+                        return _Chart(baseline, recovered_at=observation.at)
+                else:
+                    near = 0
+            continue
         updated = max(0.0, cusum + (baseline.level - score) / baseline.sd - config.cusum_k)
         if updated == 0.0:
             run_start = None
@@ -323,27 +393,55 @@ def _detect_decline(
             low_run.append(observation)
         else:
             low_run = []
+        if cusum == 0.0:
+            if position <= config.baseline_max_answers:
+                reference.add(score)
+                baseline = reference.baseline(config)
+            continue
         if (
-            cusum >= config.cusum_h
-            and len(low_run) >= config.confirm_answers
-            and _spans(low_run[-config.confirm_answers].at, observation.at, config)
+            open_since is None
+            and (fresh_from is None or observation.at > fresh_from)
+            and cusum >= config.cusum_h
+            and _confirmed(low_run, baseline, config)
         ):
-            since = min(low_run[0].at, run_start or low_run[0].at)
-            confirming = low_run[-config.confirm_answers :]
-            recent = sum(item.score or 0 for item in confirming) / len(confirming)
-            explanation = (
-                f"Mood fell from a post-infusion level of {baseline.level:.1f} to {recent:.1f}"
-                f" ({_count(len(confirming), 'answer')} in a row), since {_day(since)}."
+            return _Chart(
+                baseline, finding=_decline_finding(window, low_run, run_start, baseline, config)
             )
-            return Finding(
-                kind=FindingKind.DECLINE,
-                at=observation.at,
-                since=since,
-                evidence=_evidence(window, since, observation.at, config),
-                explanation=explanation,
-                baseline=baseline.level,
-            )
-    return None
+    return _Chart(baseline)
+
+
+def _confirmed(low_run: Sequence[Observation], baseline: Baseline, config: DetectorConfig) -> bool:
+    """Return whether the last answers of a low run confirm a decline."""
+    needed = config.confirm_answers
+    if len(low_run) < needed or not _spans(low_run[-needed].at, low_run[-1].at, config):
+        return False
+    mean = sum(item.score or 0 for item in low_run[-needed:]) / needed
+    return mean <= baseline.level - config.confirm_mean_drop
+
+
+def _decline_finding(
+    window: Sequence[Observation],
+    low_run: Sequence[Observation],
+    run_start: datetime | None,
+    baseline: Baseline,
+    config: DetectorConfig,
+) -> Finding:
+    at = low_run[-1].at
+    since = min(low_run[0].at, run_start or low_run[0].at)
+    confirming = low_run[-config.confirm_answers :]
+    recent = sum(item.score or 0 for item in confirming) / len(confirming)
+    explanation = (
+        f"Mood fell from a post-infusion level of {baseline.level:.1f} to {recent:.1f}"
+        f" ({_count(len(confirming), 'answer')} in a row), since {_day(since)}."
+    )
+    return Finding(
+        kind=FindingKind.DECLINE,
+        at=at,
+        since=since,
+        evidence=_evidence(window, since, at, config),
+        explanation=explanation,
+        baseline=baseline.level,
+    )
 
 
 def _detect_low_mood(
@@ -419,27 +517,7 @@ def _detect_disengagement(
     return None
 
 
-def _recover_decline(
-    after: Sequence[Observation], baseline: Baseline | None, config: DetectorConfig
-) -> datetime | None:
-    if baseline is None:
-        return None
-    near = 0
-    for observation in after:
-        if observation.score is None:
-            continue
-        if observation.score >= baseline.level - config.recovery_margin:
-            near += 1
-            if near >= config.recovery_answers:
-                return observation.at
-        else:
-            near = 0
-    return None
-
-
-def _recover_low_mood(
-    after: Sequence[Observation], baseline: Baseline | None, config: DetectorConfig
-) -> datetime | None:
+def _recover_low_mood(after: Sequence[Observation], config: DetectorConfig) -> datetime | None:
     above = 0
     for observation in after:
         if observation.score is None:
@@ -454,7 +532,7 @@ def _recover_low_mood(
 
 
 def _recover_disengagement(
-    after: Sequence[Observation], baseline: Baseline | None, config: DetectorConfig
+    after: Sequence[Observation], config: DetectorConfig
 ) -> datetime | None:
     for observation in after:
         if observation.score is not None:
@@ -466,15 +544,13 @@ _Detector = Callable[
     [Sequence[Observation], Sequence[Observation], Baseline | None, DetectorConfig],
     Finding | None,
 ]
-_Recoverer = Callable[[Sequence[Observation], Baseline | None, DetectorConfig], datetime | None]
+_Recoverer = Callable[[Sequence[Observation], DetectorConfig], datetime | None]
 
 _DETECTORS: dict[FindingKind, _Detector] = {
-    FindingKind.DECLINE: _detect_decline,
     FindingKind.LOW_MOOD: _detect_low_mood,
     FindingKind.DISENGAGEMENT: _detect_disengagement,
 }
 _RECOVERY: dict[FindingKind, _Recoverer] = {
-    FindingKind.DECLINE: _recover_decline,
     FindingKind.LOW_MOOD: _recover_low_mood,
     FindingKind.DISENGAGEMENT: _recover_disengagement,
 }

@@ -100,9 +100,9 @@ def replay_detector(rows: Sequence[CohortRow], config: DetectorConfig) -> list[t
         window = observations
         if len(window) > OBSERVATION_CAP:
             # Keep the first answers (they define the patient's level) and the latest outcomes.
-            tail = len(window) - OBSERVATION_CAP + config.baseline_answers
+            tail = len(window) - OBSERVATION_CAP + config.baseline_max_answers
             head = [item for item in window[:tail] if item.score is not None]
-            window = [*head[: config.baseline_answers], *window[tail:]]
+            window = [*head[: config.baseline_max_answers], *window[tail:]]
         findings, recoveries = evaluate(
             infusions=infusions, observations=window, episodes=episodes, now=now, config=config
         )

@@ -57,7 +57,7 @@ class TrendService:
             patient.id,
             since=last,
             limit=WINDOW,
-            first_answers=self._config.baseline_answers,
+            first_answers=self._config.baseline_max_answers,
         )
         stored = await self._storage.alerts.episodes_since(patient.id, last)
         tracked = [e for e in stored if e.kind in KINDS]

@@ -17,6 +17,10 @@ from bot.cohort import (
     CohortFormatError,
     CohortRow,
     RowKind,
+    _ceiling_delays,
+    _Relapse,
+    _Segment,
+    oracle_ceiling,
     read_cohort_csv,
     simulate_cohort,
     write_cohort_csv,
@@ -234,6 +238,49 @@ def test_scores_a_hand_made_cohort() -> None:
     )
 
 
+# The ceiling ---------------------------------------------------------------------------
+
+
+def test_ceiling_counts_the_second_answer_given_after_the_true_level_fell_far_enough() -> None:
+    """A 4-point fall over 4 days from day 10: a point down on day 11, two on day 12."""
+    segment = _Segment(start=0.0, end=math.inf, level=8.0, relapse=_Relapse(10.0, 4.0, 4.0))
+    rows = [
+        CohortRow("P1", 0.0, RowKind.INFUSION),
+        CohortRow("P1", 10.0, RowKind.RELAPSE_ONSET),
+        *(CohortRow("P1", day, RowKind.MOOD, 5) for day in (9.5, 10.5, 11.5, 12.5, 13.5)),
+        CohortRow("P1", 14.5, RowKind.MISSED),
+    ]
+
+    assert _ceiling_delays([segment], rows, 1.0, 14.0) == (1, [2.5])
+    assert _ceiling_delays([segment], rows, 2.0, 14.0) == (1, [3.5])
+    assert _ceiling_delays([segment], rows, 3.0, 14.0) == (1, [])
+    assert _ceiling_delays([segment], rows, 1.0, 2.0) == (1, [])
+
+
+def test_ceiling_ignores_answers_after_the_next_infusion_and_unwritten_onsets() -> None:
+    cut_short = _Segment(start=0.0, end=12.0, level=8.0, relapse=_Relapse(10.0, 4.0, 4.0))
+    rows = [
+        CohortRow("P1", 10.0, RowKind.RELAPSE_ONSET),
+        *(CohortRow("P1", day, RowKind.MOOD, 5) for day in (10.5, 11.5, 12.5, 13.5)),
+    ]
+
+    assert _ceiling_delays([cut_short], rows, 1.0, 14.0) == (1, [])
+    assert _ceiling_delays([cut_short], rows[1:], 1.0, 14.0) == (0, [])
+
+
+def test_ceiling_of_a_cohort_counts_its_onsets_and_falls_with_the_drop() -> None:
+    rows = simulate_cohort(80, 3)
+    written = sum(1 for row in rows if row.kind is RowKind.RELAPSE_ONSET)
+
+    ceilings = [oracle_ceiling(80, 3, drop) for drop in (0.5, 1.0, 2.0)]
+
+    assert [ceiling.onsets for ceiling in ceilings] == [written] * 3
+    shares = [ceiling.sensitivity for ceiling in ceilings]
+    assert shares == sorted(shares, reverse=True)
+    assert shares[0] > shares[-1] > 0
+    assert all(0 <= ceiling.median_delay_days <= 14 for ceiling in ceilings)
+
+
 # The CLI -------------------------------------------------------------------------------
 
 
@@ -245,6 +292,11 @@ def test_cli_simulates_and_evaluates_a_small_cohort(tmp_path: Path) -> None:
     )
     assert made.returncode == 0, made.stderr
     assert len(read_cohort_csv(out)) > 60 * 30
+    ceiling = oracle_ceiling(60, 5, 1.0)
+    assert (
+        f"drop >= 1.0 points: {ceiling.detectable}/{ceiling.onsets} = {ceiling.sensitivity:.3f}"
+        in made.stdout
+    )
 
     result = afterglow("evaluate-detector", str(out), cwd=tmp_path)
 

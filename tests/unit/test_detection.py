@@ -113,6 +113,29 @@ def test_eight_eight_seven_then_four_four_is_a_decline_at_the_second_four() -> N
     )
 
 
+def test_the_level_keeps_learning_from_answers_in_control() -> None:
+    """Six more answers of 8 raise the level from 7.3 to 7.8, so three 6s become a decline."""
+    series = [7, 7, 8, *[8] * 6, 6, 6, 6]
+
+    assert replay(series).kinds() == [(11, DECLINE)]
+    assert replay(series, DetectorConfig(baseline_max_answers=3)).kinds() == []
+
+
+def test_answers_after_the_learning_period_do_not_move_the_level() -> None:
+    """Later good days do not make the patient's usual 7 look like a decline."""
+    series = [8, 8, 8, *[8] * 9, *[10] * 10, 7, 7, 7, 7]
+
+    assert replay(series).kinds() == []
+    assert replay(series, DetectorConfig(baseline_max_answers=30)).first(DECLINE) is not None
+
+
+def test_answers_during_a_drop_do_not_join_the_level() -> None:
+    """A slow slide is measured against the level before it, not a level that follows it."""
+    series = [8, 8, 8, 7, 7, 6, 6, 6]
+
+    assert replay(series).first(DECLINE) == 6
+
+
 def test_one_bad_day_is_not_an_alert() -> None:
     assert replay([8, 8, 7, 4, 8, 8, 7]).alerts == []
 
@@ -283,10 +306,12 @@ def test_from_mapping_of_an_empty_table_is_the_defaults() -> None:
 def test_from_mapping_reads_every_key() -> None:
     table = {
         "baseline_answers": 4,
+        "baseline_max_answers": 10,
         "sd_floor": 1,
         "cusum_k": 0.25,
         "cusum_h": 3.5,
         "min_drop": 1.5,
+        "confirm_mean_drop": 2.0,
         "confirm_answers": 3,
         "confirm_min_hours": 20,
         "recovery_answers": 3,
@@ -319,6 +344,8 @@ def test_from_mapping_reads_every_key() -> None:
         ({"low_mood_threshold": 10}, "low_mood_threshold"),
         ({"low_mood_while_declining": 1}, "low_mood_while_declining"),
         ({"cusum_hh": 4}, "cusum_hh"),
+        ({"confirm_mean_drop": 0.1}, "confirm_mean_drop"),
+        ({"baseline_answers": 5, "baseline_max_answers": 4}, "baseline_max_answers"),
     ],
 )
 def test_from_mapping_names_the_bad_key(table: dict[str, object], key: str) -> None:
@@ -377,30 +404,31 @@ def test_a_constant_series_never_alerts(data: st.DataObject, level: int, length:
     assert {kind for _, kind in replay(series).kinds()} <= {DISENGAGEMENT}
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
-    scores=st.lists(ANY_SCORE, min_size=4, max_size=25),
+    scores=st.lists(ANY_SCORE, min_size=4, max_size=30),
     position=st.integers(min_value=0),
     drop=st.integers(min_value=1, max_value=10),
+    config=st.sampled_from([CONFIG, DetectorConfig(baseline_max_answers=3)]),
 )
 def test_lowering_a_later_score_never_removes_or_delays_an_alert(
-    scores: list[int], position: int, drop: int
+    scores: list[int], position: int, drop: int, config: DetectorConfig
 ) -> None:
     """The monotonicity property, stated for the first alert of each mood kind.
 
-    If the series first alerts decline at answer i, lowering any answer after the baseline
-    answers (the first `baseline_answers`, which define the patient's own level) gives a first
-    decline alert at answer i or earlier. If it first alerts low mood at answer i, lowering any
-    answer gives a first low-mood alert at answer i or earlier.
+    If the series first alerts decline at answer i, lowering any answer after the answers
+    that may define the patient's own level (the first `baseline_max_answers`) gives a first
+    decline alert at answer i or earlier. If it first alerts low mood at answer i, lowering
+    any answer gives a first low-mood alert at answer i or earlier.
     """
-    original = replay(scores)
+    original = replay(scores, config)
     index = position % len(scores)
     lowered_scores = list(scores)
     lowered_scores[index] = max(0, scores[index] - drop)
-    lowered = replay(lowered_scores)
+    lowered = replay(lowered_scores, config)
 
     decline_before, decline_after = original.first(DECLINE), lowered.first(DECLINE)
-    if decline_before is not None and index >= CONFIG.baseline_answers:
+    if decline_before is not None and index >= config.baseline_max_answers:
         assert decline_after is not None
         assert decline_after <= decline_before
     low_before, low_after = original.first(LOW_MOOD), lowered.first(LOW_MOOD)
