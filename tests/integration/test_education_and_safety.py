@@ -265,6 +265,43 @@ async def test_idioms_do_not_alarm_and_strangers_get_resources(harness: Harness)
     assert "contact your clinic" in (reply.text or "")
 
 
+async def test_crisis_words_from_a_stranger_still_reach_the_staff(harness: Harness) -> None:
+    """No patient record, no code: the staff are told anyway, without the person's identity."""
+    h = harness
+    pat = h.server.add_user(first_name="Pat", username="pat_in_crisis")
+    told = h.expect(h.staff_group.id, lambda m: "URGENT" in (m.text or ""))
+
+    reply = await h.say(pat, "i want to die")
+    alert = (await told).text or ""
+
+    assert "988" in (reply.text or "")
+    assert "not a patient" in alert
+    assert "\u201ci want to die\u201d" in alert
+    for identity in ("Pat", "pat_in_crisis", str(pat.id)):
+        assert identity not in alert.replace("patient", "")
+    reference = alert.split("(", 1)[1].split(")", 1)[0]
+    assert reference.startswith("ref ")
+
+    # The same person again within 30 minutes: resources again, the staff not told twice.
+    again = await h.say(pat, "i want to kill myself")
+    assert "988" in (again.text or "")
+    await h.say(pat, "hello")
+    stranger_alerts = [
+        m for m in h.server.messages(h.staff_group.id) if "not a patient" in (m.text or "")
+    ]
+    assert len(stranger_alerts) == 1
+
+    # Someone else is told about at once, under another reference; Pat again after 30 min.
+    sam = h.server.add_user(first_name="Sam")
+    told_sam = h.expect(h.staff_group.id, lambda m: "not a patient" in (m.text or ""))
+    await h.say(sam, "i want to end my life")
+    assert reference not in ((await told_sam).text or "")
+    h.clock.advance(timedelta(minutes=31))
+    told_again = h.expect(h.staff_group.id, lambda m: "not a patient" in (m.text or ""))
+    await h.say(pat, "i want to die")
+    assert reference in ((await told_again).text or "")
+
+
 async def test_crisis_words_in_captions_commands_and_edits_are_caught(harness: Harness) -> None:
     h = harness
     quin = h.server.add_user(first_name="Quin")
