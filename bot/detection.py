@@ -250,8 +250,8 @@ def evaluate(
     and the most recent ones; 120 in all is ample for the default plan. `episodes`: this
     patient's episodes since the latest infusion, each with `started_at` set to the Finding's
     `at` and `ended_at` to the Recovery's `at` (or the time staff resolved it). Cost is
-    O(len(observations)) for time-ordered input; no clock is read, `now` only bounds what
-    counts as observed.
+    O(observations * decline episodes since the infusion); no clock is read, `now` only
+    bounds what counts as observed.
     """
     _require_aware(now, "now")
     for infusion in infusions:
@@ -267,7 +267,8 @@ def evaluate(
         if observation.at > now or (last_infusion is not None and observation.at <= last_infusion):
             continue
         window.append(observation)
-    window.sort(key=lambda item: item.at)
+    # Ties in time are put in one fixed order, so the input's order never matters.
+    window.sort(key=lambda item: (item.at, item.score is None, item.score or 0))
     chart = _decline_chart(
         window, [episode for episode in episodes if episode.kind is FindingKind.DECLINE], config
     )
@@ -289,7 +290,10 @@ def evaluate(
         if (
             kind is FindingKind.LOW_MOOD
             and not config.low_mood_while_declining
-            and any(e.kind is FindingKind.DECLINE and e.ended_at is None for e in episodes)
+            and (
+                any(e.kind is FindingKind.DECLINE and e.ended_at is None for e in episodes)
+                or any(f.kind is FindingKind.DECLINE for f in findings)
+            )
         ):
             continue
         if kind is FindingKind.DECLINE:
@@ -394,6 +398,8 @@ def _decline_chart(
         else:
             low_run = []
         if cusum == 0.0:
+            # Back in control: a run of low answers has to start again.
+            low_run = []
             if position <= config.baseline_max_answers:
                 reference.add(score)
                 baseline = reference.baseline(config)
@@ -413,10 +419,13 @@ def _decline_chart(
 def _confirmed(low_run: Sequence[Observation], baseline: Baseline, config: DetectorConfig) -> bool:
     """Return whether the last answers of a low run confirm a decline."""
     needed = config.confirm_answers
-    if len(low_run) < needed or not _spans(low_run[-needed].at, low_run[-1].at, config):
+    if len(low_run) < needed:
         return False
-    mean = sum(item.score or 0 for item in low_run[-needed:]) / needed
-    return mean <= baseline.level - config.confirm_mean_drop
+    if needed > 1 and not _spans(low_run[-needed].at, low_run[-1].at, config):
+        return False
+    total = sum(item.score or 0 for item in low_run[-needed:])
+    # Compared as a sum, with a hair of tolerance, so an exact tie is not lost to rounding.
+    return total <= needed * (baseline.level - config.confirm_mean_drop) + 1e-9
 
 
 def _decline_finding(
@@ -427,8 +436,8 @@ def _decline_finding(
     config: DetectorConfig,
 ) -> Finding:
     at = low_run[-1].at
-    since = min(low_run[0].at, run_start or low_run[0].at)
     confirming = low_run[-config.confirm_answers :]
+    since = min(confirming[0].at, run_start or confirming[0].at)
     recent = sum(item.score or 0 for item in confirming) / len(confirming)
     explanation = (
         f"Mood fell from a post-infusion level of {baseline.level:.1f} to {recent:.1f}"

@@ -136,6 +136,45 @@ def test_answers_during_a_drop_do_not_join_the_level() -> None:
     assert replay(series).first(DECLINE) == 6
 
 
+def test_since_is_not_a_day_the_chart_was_in_control() -> None:
+    """A 7 that left the chart at zero is not when the decline began, even if low-ish."""
+    result = replay([10, 8, 6, 7, 4, 4])
+
+    assert result.kinds() == [(5, DECLINE)]
+    finding = result.alerts[0][1]
+    assert finding.since == checkin(5)
+    assert [o.score for o in finding.evidence] == [4, 4]
+
+
+def test_one_confirming_answer_can_be_configured() -> None:
+    config = DetectorConfig(confirm_answers=1)
+
+    assert replay([8, 8, 7, 1], config).first(DECLINE) == 3
+
+
+def test_an_exact_average_drop_is_enough() -> None:
+    """A level of 26/3 and three answers averaging exactly 2 below it."""
+    config = DetectorConfig(baseline_max_answers=3, confirm_answers=3, confirm_mean_drop=2.0)
+
+    assert replay([9, 9, 8, 7, 7, 6], config).first(DECLINE) == 5
+
+
+def test_answers_at_the_same_moment_give_the_same_result_in_any_order() -> None:
+    same = checkin(5)
+    base = outcomes([8, 8, 7, 4])
+
+    one_way = check([*base, Observation(same, 4), Observation(same, 8)])
+    other_way = check([*base, Observation(same, 8), Observation(same, 4)])
+
+    assert one_way == other_way
+
+
+def test_no_low_mood_with_a_decline_found_at_the_same_answer_when_left_to_it() -> None:
+    config = DetectorConfig(low_mood_while_declining=False)
+
+    assert replay([8, 8, 8, 2, 2], config).kinds() == [(4, DECLINE)]
+
+
 def test_one_bad_day_is_not_an_alert() -> None:
     assert replay([8, 8, 7, 4, 8, 8, 7]).alerts == []
 
