@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +30,9 @@ class MethodResult:
     detected: int
     alerts: int
     false_alerts: int
+    # False alerts more than 14 days into a relapse (an onset before, no infusion since):
+    # false by the definition, but not an alarm about a patient who is well.
+    late_false_alerts: int
     patient_months: float
     delays: tuple[float, ...]
     delay_by_onset: dict[tuple[str, float], float]
@@ -42,6 +46,12 @@ class MethodResult:
     def false_alerts_per_patient_month(self) -> float:
         """Return alerts with no onset in the 14 days before them, per 30 days of follow-up."""
         return self.false_alerts / self.patient_months if self.patient_months else 0.0
+
+    @property
+    def false_alerts_while_well_per_patient_month(self) -> float:
+        """Return the false alerts that are not late in a relapse, per 30 days of follow-up."""
+        well = self.false_alerts - self.late_false_alerts
+        return well / self.patient_months if self.patient_months else 0.0
 
     @property
     def median_delay_days(self) -> float:
@@ -142,11 +152,12 @@ def _score(
     alerts_by_patient: dict[str, list[tuple[float, str]]],
     patient_months: float,
 ) -> MethodResult:
-    onsets = detected = alerts = false_alerts = 0
+    onsets = detected = alerts = false_alerts = late = 0
     delays: list[float] = []
     by_onset: dict[tuple[str, float], float] = {}
     for patient, rows in patients.items():
         truth = [row.day for row in rows if row.kind is RowKind.RELAPSE_ONSET]
+        infusions = [row.day for row in rows if row.kind is RowKind.INFUSION]
         mood_alerts = [
             day for day, kind in alerts_by_patient[patient] if kind != FindingKind.DISENGAGEMENT
         ]
@@ -161,16 +172,24 @@ def _score(
         for day in mood_alerts:
             if not any(day - ALERT_WINDOW_DAYS <= onset <= day for onset in truth):
                 false_alerts += 1
+                late += _in_an_old_relapse(day, truth, infusions)
     return MethodResult(
         name=name,
         onsets=onsets,
         detected=detected,
         alerts=alerts,
         false_alerts=false_alerts,
+        late_false_alerts=late,
         patient_months=patient_months,
         delays=tuple(delays),
         delay_by_onset=by_onset,
     )
+
+
+def _in_an_old_relapse(day: float, onsets: Sequence[float], infusions: Sequence[float]) -> bool:
+    """Return whether an alert comes after an onset with no infusion between them."""
+    last_infusion = max((at for at in infusions if at <= day), default=-math.inf)
+    return any(last_infusion < onset < day for onset in onsets)
 
 
 def _observable(rows: Sequence[CohortRow]) -> int:
@@ -256,6 +275,13 @@ def format_report(report: Report) -> str:
             "",
             f"median delay on the {paired} onsets both detected:"
             f" detector {detector_delay:.3f}, naive rule {naive_delay:.3f} days",
+            *(
+                f"{result.name} false alerts:"
+                f" {result.false_alerts - result.late_false_alerts} while the patient was well"
+                f" ({result.false_alerts_while_well_per_patient_month:.3f}/pt-month),"
+                f" {result.late_false_alerts} more than 14 days into a relapse"
+                for result in (report.detector, report.naive)
+            ),
             f"detector alerts by kind: {kinds}",
             summary_line(report.detector),
         ]

@@ -233,9 +233,41 @@ def test_scores_a_hand_made_cohort() -> None:
     assert report.naive.detected == 1
     assert list(report.naive.delays) == pytest.approx([1.75])
     assert report.naive.false_alerts == 1
+    assert report.naive.late_false_alerts == 0
     assert format_report(report).splitlines()[-1] == (
         "sensitivity=1.000 false_alerts_per_patient_month=0.000 median_delay_days=1.750"
     )
+
+
+def test_false_alerts_long_into_a_relapse_are_told_apart() -> None:
+    """Relapse, recovery, a second fall 18 days after the onset: false, but late, not well."""
+
+    def row(day: float, kind: RowKind, value: int | None = None) -> CohortRow:
+        return CohortRow("P3", day, kind, value)
+
+    rows = [
+        row(0.4, RowKind.INFUSION),
+        *[row(d + 0.75, RowKind.MOOD, 8) for d in range(1, 4)],
+        row(3.9, RowKind.RELAPSE_ONSET),
+        row(4.75, RowKind.MOOD, 4),
+        row(5.75, RowKind.MOOD, 4),
+        *[row(d + 0.75, RowKind.MOOD, 8) for d in range(6, 20)],
+        row(20.75, RowKind.MOOD, 4),
+        row(21.75, RowKind.MOOD, 4),
+    ]
+
+    report = evaluate_rows(rows)
+
+    assert report.detector.detected == 1
+    assert report.detector.false_alerts == 1
+    assert report.detector.late_false_alerts == 1
+    assert report.detector.false_alerts_while_well_per_patient_month == 0
+    assert report.naive.false_alerts == 0
+    assert "1 more than 14 days into a relapse" in format_report(report)
+
+    rescued = [*rows, row(10.4, RowKind.INFUSION)]
+    again = evaluate_rows(sorted(rescued, key=lambda item: item.day))
+    assert again.detector.late_false_alerts == 0
 
 
 # The ceiling ---------------------------------------------------------------------------
