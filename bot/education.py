@@ -9,7 +9,15 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Protocol as TypingProtocol
 from zoneinfo import ZoneInfo
 
-from storage import Alert, CheckinKind, DueCheckin, Patient, PatientStatus, Storage
+from storage import (
+    Alert,
+    CheckinKind,
+    DueCheckin,
+    Patient,
+    PatientStatus,
+    Storage,
+    WaitingPush,
+)
 
 from .alerts import AlertService
 from .clock import Clock
@@ -187,11 +195,49 @@ class EducationService:
                 await self._storage.explainers.defer(
                     push.delivery_id, not_before=next_morning(now, tz)
                 )
+            elif push.how == "contextual":
+                if await self._retry_contextual(push):
+                    sent += 1
             elif await self._push(
                 push.delivery_id, push.chat_id, push.explainer_id, push.patient_code
             ):
                 sent += 1
         return sent
+
+    async def _retry_contextual(self, push: WaitingPush) -> bool:
+        """Send an episode message again, while its episode is still open."""
+        assert self._sender is not None
+        if (
+            not push.episode_open
+            or push.episode_id is None
+            or push.chat_id is None
+            or self._library.get(push.explainer_id) is None
+        ):
+            # The moment has passed (recovered, resolved, a new infusion): forget it.
+            await self._storage.explainers.release(push.delivery_id)
+            return False
+        delivered = await self._sender.send_contextual(
+            push.chat_id, self._contextual_text(push.explainer_id), episode_id=push.episode_id
+        )
+        await self._after_contextual(push.delivery_id, delivered)
+        log.info("explainer.contextual_retry code=%s delivered=%s", push.patient_code, delivered)
+        return delivered
+
+    async def _after_contextual(self, delivery_id: int, delivered: bool) -> None:
+        now = self._clock.now()
+        if delivered:
+            await self._storage.explainers.mark_sent(delivery_id, now=now)
+        else:
+            await self._storage.explainers.defer(delivery_id, not_before=now + RETRY_PUSH)
+
+    def _contextual_text(self, explainer_id: str | None) -> str:
+        text = GENTLE
+        explainer = self._library.get(explainer_id) if explainer_id is not None else None
+        if explainer is not None and explainer_id is not None:
+            text = f"{GENTLE}\n\n{explainer.title}\n\n{self.render(explainer_id)}"
+        return (
+            text + "\n\nIf you would like someone from the clinic to get in touch, tap the button."
+        )
 
     async def _push(
         self, delivery_id: int, chat_id: int, explainer_id: str, patient_code: str
@@ -229,7 +275,6 @@ class EducationService:
             return
         pushed = await self._storage.explainers.pushed(patient.id)
         fresh = [c for c in choices if c not in pushed and self._library.get(c) is not None]
-        text = GENTLE
         delivery_id = None
         if fresh:
             delivery_id = await self._storage.explainers.claim_push(
@@ -239,17 +284,13 @@ class EducationService:
                 now=self._clock.now(),
                 episode_id=alert.episode_id,
             )
-        if delivery_id is not None:
-            explainer = self._library.get(fresh[0])
-            assert explainer is not None
-            text = f"{GENTLE}\n\n{explainer.title}\n\n{self.render(fresh[0])}"
-        text += "\n\nIf you would like someone from the clinic to get in touch, tap the button."
+        text = self._contextual_text(fresh[0] if delivery_id is not None else None)
         delivered = await self._sender.send_contextual(
             patient.chat_id, text, episode_id=alert.episode_id
         )
-        if not delivered and delivery_id is not None:
-            # Keep the record true: this explainer did not reach the patient.
-            await self._storage.explainers.release(delivery_id)
+        if delivery_id is not None:
+            # Recorded as sent, or left waiting for a retry while the episode lasts.
+            await self._after_contextual(delivery_id, delivered)
         log.info(
             "explainer.contextual code=%s kind=%s delivered=%s", patient.code, kind, delivered
         )

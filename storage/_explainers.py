@@ -53,10 +53,12 @@ class ExplainerDeliveryRepository:
         await self._db.write_one("DELETE FROM explainer_deliveries WHERE id = ?", (delivery_id,))
 
     async def waiting(self, now: datetime, *, limit: int = 50) -> list[WaitingPush]:
-        """Return scheduled pushes whose time has come, with where to send them."""
+        """Return waiting pushes whose time has come, with where to send them."""
         rows = await self._db.fetch_all(
-            "SELECT d.id, d.patient_id, d.explainer_id, p.chat_id, p.code, p.timezone, p.status"
+            "SELECT d.id, d.patient_id, d.explainer_id, p.chat_id, p.code, p.timezone, p.status,"
+            " d.how, d.episode_id, e.id IS NOT NULL AND e.ended_at IS NULL AS episode_open"
             " FROM explainer_deliveries d JOIN patients p ON p.id = d.patient_id"
+            " LEFT JOIN episodes e ON e.id = d.episode_id"
             " WHERE d.sent = 0 AND d.not_before <= ? ORDER BY d.not_before, d.id LIMIT ?",
             (to_ts(now), limit),
         )
@@ -69,6 +71,9 @@ class ExplainerDeliveryRepository:
                 patient_code=row["code"],
                 timezone=row["timezone"],
                 active=row["status"] == "active",
+                how=row["how"],
+                episode_id=row["episode_id"],
+                episode_open=bool(row["episode_open"]),
             )
             for row in rows
         ]

@@ -268,3 +268,7 @@ class WaitingPush:
     patient_code: str
     timezone: str
     active: bool
+    # "scheduled", or "contextual" for the message that goes with an open episode.
+    how: str = "scheduled"
+    episode_id: int | None = None
+    episode_open: bool = False

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.alerts import AlertDelivered, AlertOutcome, AlertService
+from bot.detection import FindingKind
 from bot.education import EducationService
 from bot.explainers import load_explainers
 from bot.texts import SafetyContacts
-from storage import Alert, DueCheckin
+from storage import Alert, DueCheckin, Patient
 from tests.conftest import STAFF_ID, Domain
 
 
@@ -33,7 +34,10 @@ class Patients:
         return True
 
     async def send_contextual(self, chat_id: int, text: str, *, episode_id: int) -> bool:
-        return not self.down
+        if self.down:
+            return False
+        self.sent.append(f"contextual:{episode_id}:{text.split(chr(10) * 2)[1]}")
+        return True
 
 
 def education(domain: Domain, sender: Patients) -> EducationService:
@@ -70,3 +74,62 @@ async def test_failed_push_is_retried_and_recorded_once(domain: Domain) -> None:
     await service.after_checkin(DueCheckin(day3, 1, patient.code))
     assert sender.sent == ["after-infusion"]
     assert await domain.storage.explainers.history(patient.id) == [("after-infusion", "scheduled")]
+
+
+async def decline_episode(domain: Domain, service: EducationService) -> tuple[Patient, Alert]:
+    """Enrol a patient with an infusion, open a decline episode and return both."""
+    enrolled = await domain.enrol(2, time="09:00")
+    await domain.care.record_infusion(args=[enrolled.code], staff_id=STAFF_ID, update_id=None)
+    patient = await domain.storage.patients.get(enrolled.id)
+    assert patient is not None
+    domain.clock.advance(timedelta(days=5))
+    alerts = AlertService(domain.storage, domain.clock, NoStaff(), staff_chat_id=-1)
+    alert = await alerts.open_episode(
+        patient, kind="decline", since=domain.clock.now(), explanation="fell", text="fell"
+    )
+    assert alert is not None
+    return patient, alert
+
+
+async def test_a_failed_episode_message_is_retried_while_the_episode_lasts(
+    domain: Domain,
+) -> None:
+    sender = Patients()
+    service = education(domain, sender)
+    patient, alert = await decline_episode(domain, service)
+    sender.down = True
+
+    await service.on_episode(patient, FindingKind.DECLINE, alert)
+
+    assert sender.sent == []
+    assert await domain.storage.explainers.history(patient.id) == []
+    sender.down = False
+    domain.clock.advance(timedelta(minutes=31))
+    assert await service.deliver_waiting() == 1
+    explainer = load_explainers().get("why-it-fades")
+    assert explainer is not None
+    assert sender.sent == [f"contextual:{alert.episode_id}:{explainer.title}"]
+    assert await domain.storage.explainers.history(patient.id) == [("why-it-fades", "contextual")]
+    domain.clock.advance(timedelta(hours=1))
+    assert await service.deliver_waiting() == 0
+    assert len(sender.sent) == 1
+
+
+async def test_a_failed_episode_message_is_dropped_once_the_episode_ends(
+    domain: Domain,
+) -> None:
+    sender = Patients()
+    service = education(domain, sender)
+    patient, alert = await decline_episode(domain, service)
+    sender.down = True
+    await service.on_episode(patient, FindingKind.DECLINE, alert)
+    assert alert.episode_id is not None
+    await domain.storage.alerts.end_episode(
+        alert.episode_id, reason="recovered", now=domain.clock.now()
+    )
+    sender.down = False
+    domain.clock.advance(timedelta(minutes=31))
+
+    assert await service.deliver_waiting() == 0
+    assert sender.sent == []
+    assert await domain.storage.explainers.pushed(patient.id) == set()
