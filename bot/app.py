@@ -244,11 +244,12 @@ def build_application(
 
 
 async def dispatch_once(svc: Services) -> None:
-    """One pass of the job: pending alerts, due check-ins, the detector on misses, alerts.
+    """One pass of the job: waiting crisis messages, alerts, due check-ins, the detector.
 
     Each step runs even if an earlier one failed: a failing alert send must not hold up the
     check-ins, nor a failing check-in pass the alerts.
     """
+    await _step("safety", svc.safety.retry_direct())
     await _step("alerts", svc.alerts.deliver())
     report = await _step("dispatch", svc.dispatcher.tick())
     if report is not None:

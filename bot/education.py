@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -112,6 +113,7 @@ class EducationService:
         self._schedule = sorted(schedule)
         self._alerts = alerts
         self._sender: ExplainerSender | None = None
+        self._delivering = asyncio.Lock()
 
     def attach(self, sender: ExplainerSender) -> None:
         """Give the service its way to reach patients (set once the bot exists)."""
@@ -180,14 +182,21 @@ class EducationService:
         await self._push(delivery_id, item.chat_id, explainer_id, item.patient_code)
 
     async def deliver_waiting(self) -> int:
-        """Send scheduled explainers that waited for the morning or for a retry."""
+        """Send explainers that waited for the morning or for a retry (one pass at a time)."""
         if self._sender is None:
             return 0
+        async with self._delivering:
+            return await self._deliver_waiting()
+
+    async def _deliver_waiting(self) -> int:
         sent = 0
         now = self._clock.now()
         for push in await self._storage.explainers.waiting(now):
             tz = ZoneInfo(push.timezone)
-            if push.chat_id is None or not push.active:
+            if push.how == "contextual" and not push.active:
+                # Paused, stopped or unreachable: an episode message later would be stale.
+                await self._storage.explainers.release(push.delivery_id)
+            elif push.chat_id is None or not push.active:
                 await self._storage.explainers.defer(
                     push.delivery_id, not_before=next_morning(now + timedelta(days=1), tz)
                 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from bot.alerts import AlertDelivered, AlertOutcome, AlertService
@@ -130,6 +131,49 @@ async def test_a_failed_episode_message_is_dropped_once_the_episode_ends(
     sender.down = False
     domain.clock.advance(timedelta(minutes=31))
 
+    assert await service.deliver_waiting() == 0
+    assert sender.sent == []
+    assert await domain.storage.explainers.pushed(patient.id) == set()
+
+
+class SlowPatients(Patients):
+    """Takes a moment to send, so two passes can overlap."""
+
+    async def send_contextual(self, chat_id: int, text: str, *, episode_id: int) -> bool:
+        await asyncio.sleep(0.01)
+        return await super().send_contextual(chat_id, text, episode_id=episode_id)
+
+
+async def test_two_passes_at_once_send_a_waiting_message_once(domain: Domain) -> None:
+    sender = SlowPatients()
+    service = education(domain, sender)
+    patient, alert = await decline_episode(domain, service)
+    sender.down = True
+    await service.on_episode(patient, FindingKind.DECLINE, alert)
+    sender.down = False
+    domain.clock.advance(timedelta(minutes=31))
+
+    counts = await asyncio.gather(service.deliver_waiting(), service.deliver_waiting())
+
+    assert sorted(counts) == [0, 1]
+    assert len(sender.sent) == 1
+
+
+async def test_a_waiting_episode_message_is_dropped_when_the_patient_pauses(
+    domain: Domain,
+) -> None:
+    sender = Patients()
+    service = education(domain, sender)
+    patient, alert = await decline_episode(domain, service)
+    sender.down = True
+    await service.on_episode(patient, FindingKind.DECLINE, alert)
+    sender.down = False
+    await domain.care.pause(patient)
+    domain.clock.advance(timedelta(minutes=31))
+
+    assert await service.deliver_waiting() == 0
+    await domain.care.resume(patient)
+    domain.clock.advance(timedelta(days=1))
     assert await service.deliver_waiting() == 0
     assert sender.sent == []
     assert await domain.storage.explainers.pushed(patient.id) == set()

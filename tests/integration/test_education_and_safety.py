@@ -282,10 +282,13 @@ async def test_crisis_words_from_a_stranger_still_reach_the_staff(harness: Harne
     reference = alert.split("(", 1)[1].split(")", 1)[0]
     assert reference.startswith("ref ")
 
-    # The same person again within 30 minutes: resources again, the staff not told twice.
+    # The same person again: resources again, and the staff get the new words as a follow-up.
+    follow_up = h.expect(h.staff_group.id, lambda m: "another message" in (m.text or ""))
     again = await h.say(pat, "i want to kill myself")
     assert "988" in (again.text or "")
-    await h.say(pat, "hello")
+    told_again_text = (await follow_up).text or ""
+    assert reference in told_again_text
+    assert "\u201ci want to kill myself\u201d" in told_again_text
     stranger_alerts = [
         m for m in h.server.messages(h.staff_group.id) if "not a patient" in (m.text or "")
     ]
@@ -395,3 +398,24 @@ async def test_learn_is_for_enrolled_patients(harness: Harness) -> None:
     reply = await h.say(stranger, "/learn")
     assert "ask your clinic" in (reply.text or "").lower()
     assert reply.buttons() == []
+
+
+async def test_a_stranger_crisis_message_is_retried_when_the_staff_chat_fails(
+    harness: Harness,
+) -> None:
+    h = harness
+    kit = h.server.add_user(first_name="Kit")
+    h.server.inject_fault(Fault(chat_id=h.staff_group.id, status=502, times=None))
+
+    reply = await h.say(kit, "i want to die")
+    await h.say(kit, "hello")  # the crisis message is fully handled before this reply
+
+    assert "988" in (reply.text or "")
+    assert not [m for m in h.server.messages(h.staff_group.id) if "URGENT" in (m.text or "")]
+    h.server.clear_faults()
+    h.clock.advance(timedelta(minutes=2))
+    await h.tick()
+    told = [m for m in h.server.messages(h.staff_group.id) if "not a patient" in (m.text or "")]
+    assert len(told) == 1
+    await h.tick()
+    assert len(h.server.messages(h.staff_group.id)) == 1
