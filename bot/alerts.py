@@ -116,7 +116,14 @@ class AlertService:
         return int(stored) if stored is not None else self._default_chat
 
     async def open_episode(
-        self, patient: Patient, *, kind: str, since: datetime, explanation: str, text: str
+        self,
+        patient: Patient,
+        *,
+        kind: str,
+        since: datetime,
+        explanation: str,
+        text: str,
+        detected_at: datetime | None = None,
     ) -> Alert | None:
         """Open an episode with its alert (stored before sending); None if one is open."""
         alert = await self._storage.alerts.open_episode(
@@ -125,6 +132,7 @@ class AlertService:
             since=since,
             explanation=explanation,
             now=self._clock.now(),
+            detected_at=detected_at,
             alert=NewAlert(
                 kind=kind,
                 text=text,

@@ -74,8 +74,9 @@ class TrendService:
         for recovery in recoveries:
             for episode in tracked:
                 if episode.kind == recovery.kind.value and episode.ended_at is None:
+                    # Recorded at the answer that ended it, as the detector's contract says.
                     await self._storage.alerts.end_episode(
-                        episode.id, reason="recovered", now=self._clock.now()
+                        episode.id, reason="recovered", now=recovery.at
                     )
                     log.info("episode.recovered code=%s kind=%s", patient.code, episode.kind)
         last_scores = [MoodPoint(at=o.at, score=o.score) for o in outcomes if o.score is not None][
@@ -97,6 +98,7 @@ class TrendService:
                 since=finding.since,
                 explanation=finding.explanation,
                 text=text,
+                detected_at=finding.at,
             )
             if alert is None:
                 continue

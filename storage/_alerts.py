@@ -103,8 +103,13 @@ class AlertRepository:
         explanation: str,
         now: datetime,
         alert: NewAlert,
+        detected_at: datetime | None = None,
     ) -> Alert | None:
-        """Open an episode and store its alert; None if one of that kind is already open."""
+        """Open an episode and store its alert; None if one of that kind is already open.
+
+        `detected_at` is the moment of the observation that confirmed it (default `now`).
+        """
+        detected = now if detected_at is None else detected_at
         async with self._db.write() as conn:
             rows = list(
                 await conn.execute_fetchall(
@@ -112,7 +117,7 @@ class AlertRepository:
                     " VALUES (?, ?, ?, ?, ?)"
                     " ON CONFLICT (patient_id, kind) WHERE ended_at IS NULL DO NOTHING"
                     " RETURNING id",
-                    (patient_id, kind, to_ts(since), to_ts(now), explanation),
+                    (patient_id, kind, to_ts(since), to_ts(detected), explanation),
                 )
             )
             if not rows:

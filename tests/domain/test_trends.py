@@ -1,0 +1,73 @@
+"""TrendService records episodes at the answers the detector names, even on a late review."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.alerts import AlertDelivered, AlertOutcome, AlertService
+from bot.detection import DetectorConfig
+from bot.staff import StaffService
+from bot.trends import TrendService
+from storage import Alert, Patient
+from tests.conftest import STAFF_ID, Domain
+
+
+class NoStaff:
+    async def send_alert(
+        self, chat_id: int, alert: Alert, *, photo: bytes | None, reminder: bool
+    ) -> AlertOutcome:
+        return AlertDelivered(message_id=1, photo=False)
+
+
+def trends(domain: Domain) -> TrendService:
+    alerts = AlertService(domain.storage, domain.clock, NoStaff(), staff_chat_id=-1)
+    return TrendService(
+        domain.storage,
+        domain.clock,
+        alerts=alerts,
+        staff=StaffService(domain.storage, domain.clock, timezone=ZoneInfo("UTC")),
+        config=DetectorConfig(),
+    )
+
+
+async def answer(domain: Domain, patient: Patient, at: datetime, score: int) -> None:
+    """Store an answered check-in at a moment (as if the patient answered then)."""
+    domain.clock.set(at)
+    checkin = await domain.storage.checkins.create_extra(patient.id, now=at, update_id=None)
+    assert checkin is not None
+    await domain.storage.checkins.answer(
+        checkin.id, score=score, now=at, update_id=None, patient_id=patient.id
+    )
+
+
+async def test_a_late_review_records_the_episode_at_the_confirming_answer(
+    domain: Domain,
+) -> None:
+    patient = await domain.enrol(7)
+    await domain.care.record_infusion(args=[patient.code], staff_id=STAFF_ID, update_id=None)
+    start = domain.clock.now()
+    service = trends(domain)
+    day = timedelta(days=1)
+    for number, score in enumerate([8, 8, 7, 4, 4], 1):
+        await answer(domain, patient, start + number * day, score)
+    confirmed = start + 5 * day
+    # A good answer before the review runs (say the bot was down for a while).
+    await answer(domain, patient, start + 5 * day + timedelta(hours=6), 8)
+    domain.clock.advance(timedelta(hours=6))
+
+    opened = await service.review(patient)
+
+    assert [alert.kind for alert in opened] == ["decline"]
+    (episode,) = await domain.storage.alerts.episodes_since(patient.id, start)
+    assert episode.detected_at == confirmed
+    assert episode.ended_at is None
+    # The 8 after the confirming answer counts: one more near the level ends the episode,
+    # and the end is recorded at that answer.
+    recovered = start + 6 * day + timedelta(hours=12)
+    await answer(domain, patient, recovered, 8)
+    domain.clock.advance(timedelta(hours=3))
+    assert await service.review(patient) == []
+    (episode,) = await domain.storage.alerts.episodes_since(patient.id, start)
+    assert episode.ended_at == recovered
+    assert episode.end_reason == "recovered"
