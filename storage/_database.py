@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
 
 import aiosqlite
+
+log = logging.getLogger(__name__)
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -133,13 +137,26 @@ class Database:
         """Run a block as one serialised write transaction (BEGIN IMMEDIATE ... COMMIT)."""
         async with self._write_lock:
             conn = self._require(self._writer)
-            await conn.execute("BEGIN IMMEDIATE")
+            await _heal(conn)
+            try:
+                await _to_the_end(conn.execute("BEGIN IMMEDIATE"))
+            except BaseException:
+                if conn.in_transaction:
+                    await _to_the_end(conn.execute("ROLLBACK"))
+                raise
             try:
                 yield conn
             except BaseException:
-                await conn.execute("ROLLBACK")
+                await _to_the_end(conn.execute("ROLLBACK"))
                 raise
-            await conn.execute("COMMIT")
+            try:
+                await _to_the_end(conn.execute("COMMIT"))
+            except BaseException:
+                # A failed COMMIT leaves the transaction open: end it, so nothing after it
+                # runs inside a transaction that will never be committed.
+                if conn.in_transaction:
+                    await _to_the_end(conn.execute("ROLLBACK"))
+                raise
 
     async def backup(self, target: Path) -> None:
         """Write a consistent copy of the live database to target (SQLite online backup)."""
@@ -163,7 +180,9 @@ class Database:
         other write, so it never meets "database is locked".
         """
         async with self._write_lock:
-            rows = await self._require(self._writer).execute_fetchall(sql, params)
+            conn = self._require(self._writer)
+            await _heal(conn)
+            rows = await conn.execute_fetchall(sql, params)
         return list(rows)
 
     async def fetch_all(self, sql: str, params: Sequence[object] = ()) -> list[aiosqlite.Row]:
@@ -181,3 +200,26 @@ class Database:
         if conn is None:
             raise RuntimeError("database is not open")
         return conn
+
+
+async def _to_the_end(statement: Awaitable[object]) -> None:
+    """Await a transaction-control statement; if cancelled meanwhile, let it finish first.
+
+    The statement runs in aiosqlite's thread whatever happens to the awaiting task, so
+    giving up on it early would release the writer lock with the connection's transaction
+    state unknown.
+    """
+    task = asyncio.ensure_future(statement)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await task
+        raise
+
+
+async def _heal(conn: aiosqlite.Connection) -> None:
+    """Roll back a transaction some interrupted write left open, before the next write."""
+    if conn.in_transaction:
+        log.error("database.rollback_leftover_transaction")
+        await _to_the_end(conn.execute("ROLLBACK"))

@@ -86,6 +86,39 @@ async def test_failed_write_rolls_back_everything(domain: Domain) -> None:
     assert again.label is None
 
 
+@pytest.mark.parametrize("steps", [0, 1, 2, 3])
+async def test_a_write_cancelled_anywhere_leaves_later_writes_committed(
+    tmp_path: Path, steps: int
+) -> None:
+    """Cancelling a writer mid-transaction never leaves the connection inside it."""
+    path = tmp_path / "afterglow.db"
+    storage = await Storage.open(path)
+
+    async def writer() -> None:
+        async with storage.database.write() as conn:
+            await conn.execute("INSERT INTO clinic_values VALUES ('cancelled', '1')")
+            await asyncio.sleep(10)
+
+    task = asyncio.create_task(writer())
+    for _ in range(steps):
+        await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await storage.alerts.set_value("after", "2")
+    async with storage.database.write() as conn:
+        await conn.execute("INSERT INTO clinic_values VALUES ('block', '3')")
+    await storage.close()
+
+    reopened = await Storage.open(path)
+    try:
+        assert await reopened.alerts.value("cancelled") is None
+        assert await reopened.alerts.value("after") == "2"
+        assert await reopened.alerts.value("block") == "3"
+    finally:
+        await reopened.close()
+
+
 async def test_only_the_token_hash_is_stored(domain: Domain) -> None:
     invitation = await domain.enrolment.invite(staff_id=STAFF_ID, label="room 4", update_id=1)
     assert invitation is not None
