@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
@@ -430,6 +431,25 @@ async def non_text(update: Update, context: Context) -> None:
     await update.effective_message.reply_text(texts.text_only(services(context).contacts))
 
 
+# A deep-link payload: machine-made, not the person's words (a random invitation token can
+# happen to contain letters that read like crisis slang).
+_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _own_words(text: str, from_staff: bool) -> str:
+    """Return the part of a private message that is the sender's own words to check."""
+    if not text.startswith("/"):
+        return text
+    if from_staff:
+        # Staff commands describe patients ("/invite history of self-harm"); staff are not
+        # the people this safety net is for.
+        return ""
+    command, _, rest = text.partition(" ")
+    if command.split("@", 1)[0].lower() == "/start" and _PAYLOAD.fullmatch(rest.strip()):
+        return ""
+    return text
+
+
 async def safety_gate(update: Update, context: Context) -> None:
     """Check every private message's words (text, caption, command, edit) for crisis language.
 
@@ -439,8 +459,11 @@ async def safety_gate(update: Update, context: Context) -> None:
     assert update.effective_user is not None
     assert update.effective_message is not None
     message = update.effective_message
-    words = message.text or message.caption or ""
     svc = services(context)
+    words = _own_words(
+        message.text or message.caption or "",
+        svc.is_staff(message.from_user.id if message.from_user else None),
+    )
     signal = svc.safety.check(words)
     if signal is None:
         return

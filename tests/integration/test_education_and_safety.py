@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
+
+from bot import enrolment
 from bot.fake_telegram import FakeUser, Fault, SentMessage
 from storage import Checkin, CheckinState
 from tests.integration.conftest import Harness
@@ -419,3 +422,30 @@ async def test_a_stranger_crisis_message_is_retried_when_the_staff_chat_fails(
     assert len(told) == 1
     await h.tick()
     assert len(h.server.messages(h.staff_group.id)) == 1
+
+
+async def test_staff_commands_about_patients_are_not_crisis_messages(harness: Harness) -> None:
+    h = harness
+
+    reply = await h.say(h.staff, "/invite history of self-harm")
+
+    assert "t.me/" in (reply.text or "")
+    assert "988" not in (reply.text or "")
+    assert not [m for m in h.server.messages(h.staff_group.id) if "URGENT" in (m.text or "")]
+
+
+async def test_an_invitation_token_that_reads_like_slang_still_enrols(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = harness
+    monkeypatch.setattr(enrolment, "new_token", lambda: "kms-5KLQDvFLkVOnBAUusC2Qqp2kPdZQbEO3gT")
+    _code, token = await h.invite()
+    tok = h.server.add_user(first_name="Tok")
+
+    consent = await h.say(tok, f"/start {token}")
+
+    assert "I agree" in consent.buttons()[0][0]
+    assert not [m for m in h.server.messages(h.staff_group.id) if "URGENT" in (m.text or "")]
+    # Words typed after /start are still the person's own and still checked.
+    crisis = await h.say(tok, "/start i want to die")
+    assert "988" in (crisis.text or "")
