@@ -57,6 +57,12 @@ def parse_infusion_args(args: Sequence[str], *, tz: ZoneInfo, now: datetime) -> 
         day = datetime(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     except ValueError:
         raise InputError(f"{args[1]} is not a real date.") from None
+    # Checked on the calendar first: a date near year 1 or 9999 cannot even be converted.
+    today = now.astimezone(tz).date()
+    if day.date() < today - MAX_BACKDATE - timedelta(days=1):
+        raise InputError("That date is more than a year ago.")
+    if day.date() > today + timedelta(days=1):
+        raise InputError("That infusion time is in the future. Record infusions once given.")
     at = time(12, 0)
     if len(args) == 3:
         parsed = parse_hhmm(args[2])

@@ -25,6 +25,18 @@ MAX_MESSAGE = 4000
 MAX_LISTED = 150
 
 
+def _units(text: str) -> int:
+    """Return the length Telegram counts: UTF-16 code units (an emoji can be two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _fit(text: str) -> str:
+    """Cut text to MAX_MESSAGE UTF-16 units, never through a character."""
+    while _units(text) > MAX_MESSAGE:
+        text = text[: -max(1, (_units(text) - MAX_MESSAGE) // 2)]
+    return text
+
+
 def _local(moment: datetime | None, tz: ZoneInfo) -> str:
     return "-" if moment is None else moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
@@ -112,7 +124,7 @@ async def patients(update: Update, context: Context) -> None:
     chunk = f"Patients ({len(rows)}), newest first, times in {tz.key}:"
     for row in rows[:MAX_LISTED]:
         line = _overview_line(row, tz)
-        if len(chunk) + len(line) + 1 > MAX_MESSAGE:
+        if _units(chunk) + _units(line) + 1 > MAX_MESSAGE:
             await update.effective_message.reply_text(chunk)
             chunk = line
         else:
@@ -194,7 +206,7 @@ async def alerts_command(update: Update, context: Context) -> None:
         urgent = "URGENT " if alert.urgent else ""
         headline = alert.text.splitlines()[0] if alert.text else alert.kind
         lines.append(f"· {urgent}{headline} ({_local(alert.created_at, tz)}, {state})")
-    await update.effective_message.reply_text("\n".join(lines)[:MAX_MESSAGE])
+    await update.effective_message.reply_text(_fit("\n".join(lines)))
 
 
 async def _patient_argument(update: Update, context: Context, command: str) -> Patient | None:

@@ -292,3 +292,25 @@ async def test_patients_list_is_capped_for_large_clinics(harness: Harness) -> No
     )
     listed = sum((m.text or "").count("P-") for m in h.server.messages(h.staff.id))
     assert listed == 150
+
+
+async def test_patients_list_is_cut_by_telegram_length_not_python_length(
+    harness: Harness,
+) -> None:
+    """Emoji count twice in Telegram's limit: long emoji labels still list every patient."""
+    h = harness
+    for n in range(30):
+        await h.svc.enrolment.invite(
+            staff_id=h.staff.id, label="\U0001f600" * 60, update_id=20_000 + n
+        )
+    first = h.expect(h.staff.id)
+    h.server.send_message(h.staff, "/patients")
+    await first
+    await h.server.wait_for(
+        lambda: (
+            sum((m.text or "").count("P-") for m in h.server.messages(h.staff.id)) >= 30 or None
+        )
+    )
+    texts = [m.text or "" for m in h.server.messages(h.staff.id)]
+    assert not any("went wrong" in text for text in texts)
+    assert sum(text.count("P-") for text in texts) == 30

@@ -306,6 +306,8 @@ def test_infusion_with_date_and_time_in_clinic_zone(args: list[str], expected: d
         pytest.param(["P-7K3Q", "2026-03-10", "16:30"], "future", id="later-today"),
         pytest.param(["P-7K3Q", "2025-03-09"], "more than a year ago", id="over-a-year"),
         pytest.param(["P-7K3Q", "2020-01-01", "12:00"], "more than a year ago", id="long-ago"),
+        pytest.param(["P-7K3Q", "0001-01-01", "00:10"], "more than a year ago", id="year-1"),
+        pytest.param(["P-7K3Q", "9999-12-31", "23:59"], "future", id="year-9999"),
         pytest.param(["P-7K3Q", "2026-02-30"], "not a real date", id="february-30"),
         pytest.param(["P-7K3Q", "2026-13-01"], "not a real date", id="month-13"),
         pytest.param(["P-7K3Q", "2026-1-5"], "is not a date", id="unpadded-date"),
