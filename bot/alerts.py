@@ -105,6 +105,13 @@ class AlertService:
             listener(new_chat_id)
         log.warning("alert.staff_chat_migrated")
 
+    async def group_migrated(self, old_chat_id: int, new_chat_id: int) -> bool:
+        """Follow the staff group to its supergroup when Telegram says it moved."""
+        if old_chat_id != await self.staff_chat_id():
+            return False
+        await self._migrated(new_chat_id)
+        return True
+
     @property
     def configured_staff_chat_id(self) -> int:
         """Return the staff chat from the settings (no database involved)."""

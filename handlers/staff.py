@@ -9,7 +9,13 @@ from zoneinfo import ZoneInfo
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot import texts
 from bot.errors import InputError
@@ -264,6 +270,20 @@ async def not_authorised(update: Update, context: Context) -> None:
     await update.effective_message.reply_text(texts.NOT_AUTHORISED)
 
 
+async def group_migrated(update: Update, context: Context) -> None:
+    """Follow the staff group when Telegram upgrades it to a supergroup."""
+    message = update.effective_message
+    if message is None:
+        return
+    if message.migrate_to_chat_id is not None:
+        old, new = message.chat_id, message.migrate_to_chat_id
+    elif message.migrate_from_chat_id is not None:
+        old, new = message.migrate_from_chat_id, message.chat_id
+    else:
+        return
+    await services(context).alerts.group_migrated(old, new)
+
+
 def staff_handlers(
     admin_ids: Collection[int], staff_chats: filters.Chat
 ) -> list[BaseHandler[Update, Context, None]]:
@@ -277,6 +297,7 @@ def staff_handlers(
         & filters.UpdateType.MESSAGE
     )
     return [
+        MessageHandler(filters.StatusUpdate.MIGRATE, group_migrated),
         CommandHandler("invite", invite, filters=staff),
         CommandHandler("infusion", infusion, filters=staff),
         CommandHandler("patients", patients, filters=staff),

@@ -113,6 +113,21 @@ async def test_group_migration_is_followed(harness: Harness) -> None:
     assert await h.svc.alerts.staff_chat_id() == new_group.id
 
 
+async def test_staff_commands_work_in_the_supergroup_before_any_alert(harness: Harness) -> None:
+    """Telegram's migration notice is enough: no alert has to fail first."""
+    h = harness
+    new_group = h.server.migrate_group(h.staff_group)
+    for _ in range(200):
+        if await h.svc.alerts.staff_chat_id() == new_group.id:
+            break
+        await asyncio.sleep(0.01)
+
+    reply = await h.say(h.staff, "/alerts", chat=new_group)
+
+    assert await h.svc.alerts.staff_chat_id() == new_group.id
+    assert "alert" in (reply.text or "").lower()
+
+
 async def test_acknowledge_and_resolve_buttons(harness: Harness) -> None:
     h = harness
     eve = h.server.add_user(first_name="Eve")
