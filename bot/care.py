@@ -40,6 +40,8 @@ class RecordedInfusion:
     infusion: Infusion
     planned: int
     first_due: datetime | None
+    # A later infusion already recorded: this one is history, that one's plan stays.
+    newer: Infusion | None = None
 
 
 def parse_infusion_args(args: Sequence[str], *, tz: ZoneInfo, now: datetime) -> InfusionRequest:
@@ -109,12 +111,18 @@ class CareService:
         patient = await self._storage.patients.by_code(request.code)
         if patient is None:
             raise InputError(f"There is no patient {request.code}.")
-        plan = plan_checkins(
-            request.given_at,
-            days=self._protocol.days,
-            at=self._patient_time(patient),
-            tz=ZoneInfo(patient.timezone),
-            not_before=now,
+        latest = await self._storage.infusions.recent(patient.id, limit=1)
+        newer = latest[-1] if latest and latest[-1].given_at > request.given_at else None
+        plan = (
+            []
+            if newer is not None
+            else plan_checkins(
+                request.given_at,
+                days=self._protocol.days,
+                at=self._patient_time(patient),
+                tz=ZoneInfo(patient.timezone),
+                not_before=now,
+            )
         )
         infusion = await self._storage.infusions.record(
             patient_id=patient.id,
@@ -123,6 +131,7 @@ class CareService:
             recorded_by=staff_id,
             update_id=update_id,
             plan=plan,
+            history_only=newer is not None,
         )
         if infusion is None:
             return None
@@ -139,6 +148,7 @@ class CareService:
             infusion=infusion,
             planned=len(plan),
             first_due=plan[0].due_at if plan else None,
+            newer=newer,
         )
 
     def time_choices(self) -> tuple[time, ...]:

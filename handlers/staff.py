@@ -91,7 +91,12 @@ async def infusion(update: Update, context: Context) -> None:
     patient = recorded.patient
     given = _local(recorded.infusion.given_at, tz)
     lines = [f"Infusion recorded for {patient.code} at {given} ({tz.key})."]
-    if recorded.first_due is not None:
+    if recorded.newer is not None:
+        lines.append(
+            f"A later infusion ({_local(recorded.newer.given_at, tz)}) is already recorded, so"
+            " its check-in plan stays as it is."
+        )
+    elif recorded.first_due is not None:
         first = recorded.first_due.astimezone(ZoneInfo(patient.timezone))
         lines.append(
             f"{recorded.planned} check-ins planned; the first on {first:%Y-%m-%d at %H:%M} "

@@ -39,9 +39,12 @@ class InfusionRepository:
         recorded_by: int,
         update_id: int | None,
         plan: Sequence[PlannedCheckin],
+        history_only: bool = False,
     ) -> Infusion | None:
         """Store an infusion and its plan, cancelling pending planned check-ins.
 
+        With `history_only` (an earlier infusion recorded late, when a newer one exists) only
+        the infusion is stored: the newer infusion's plan and episodes stay as they are.
         Returns None when this update was already recorded.
         """
         async with self._db.write() as conn:
@@ -51,6 +54,15 @@ class InfusionRepository:
                 )
                 if list(seen):
                     return None
+            if history_only:
+                rows = list(
+                    await conn.execute_fetchall(
+                        "INSERT INTO infusions (patient_id, given_at, recorded_at, recorded_by,"
+                        f" update_id) VALUES (?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
+                        (patient_id, to_ts(given_at), to_ts(now), recorded_by, update_id),
+                    )
+                )
+                return _infusion_from_row(rows[0])
             # A new infusion starts a new course: every open episode of concern ends.
             await conn.execute(
                 "UPDATE episodes SET ended_at = ?, end_reason = 'new infusion'"

@@ -96,6 +96,29 @@ async def test_backdated_infusion_plans_only_future_checkins(domain: Domain) -> 
     assert all(c.due_at > domain.clock.now() for c in rows)
 
 
+async def test_an_earlier_infusion_recorded_late_keeps_the_newer_plan(domain: Domain) -> None:
+    patient = await domain.enrol(1, time="09:00")
+    latest = await domain.care.record_infusion(
+        args=[patient.code], staff_id=STAFF_ID, update_id=None
+    )
+    assert latest is not None
+    before = await domain.storage.checkins.for_patient(patient.id)
+    six_days_ago = (domain.clock.now() - timedelta(days=6)).astimezone(CLINIC_TZ)
+
+    forgotten = await domain.care.record_infusion(
+        args=[patient.code, six_days_ago.strftime("%Y-%m-%d"), "10:00"],
+        staff_id=STAFF_ID,
+        update_id=None,
+    )
+
+    assert forgotten is not None
+    assert forgotten.newer == latest.infusion
+    assert forgotten.planned == 0
+    assert await domain.storage.checkins.for_patient(patient.id) == before
+    recent = await domain.storage.infusions.recent(patient.id, limit=2)
+    assert [infusion.id for infusion in recent] == [forgotten.infusion.id, latest.infusion.id]
+
+
 async def test_unknown_patient_and_bad_arguments(domain: Domain) -> None:
     with pytest.raises(InputError, match="no patient"):
         await domain.care.record_infusion(args=["P-ZZZZ"], staff_id=STAFF_ID, update_id=None)
