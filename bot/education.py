@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 EARLIEST = time(8, 0)
 LATEST = time(21, 30)
 RETRY_PUSH = timedelta(minutes=30)
+# A claimed push not marked sent by then (the bot stopped mid-send) is sent again; longer
+# than any send can wait in the flood queue, so it never races a send still under way.
+CLAIM_LEASE = timedelta(hours=1)
 
 
 def in_daytime(moment: datetime, tz: ZoneInfo) -> bool:
@@ -169,7 +172,11 @@ class EducationService:
         explainer_id = due[0]
         now = self._clock.now()
         delivery_id = await self._storage.explainers.claim_push(
-            patient_id=patient.id, explainer_id=explainer_id, how="scheduled", now=now
+            patient_id=patient.id,
+            explainer_id=explainer_id,
+            how="scheduled",
+            now=now,
+            retry_at=now + CLAIM_LEASE,
         )
         if delivery_id is None:
             return
@@ -291,6 +298,7 @@ class EducationService:
                 explainer_id=fresh[0],
                 how="contextual",
                 now=self._clock.now(),
+                retry_at=self._clock.now() + CLAIM_LEASE,
                 episode_id=alert.episode_id,
             )
         text = self._contextual_text(fresh[0] if delivery_id is not None else None)

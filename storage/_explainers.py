@@ -22,15 +22,21 @@ class ExplainerDeliveryRepository:
         explainer_id: str,
         how: str,
         now: datetime,
+        retry_at: datetime,
         episode_id: int | None = None,
     ) -> int | None:
-        """Record a push before sending it; its id, or None if it was pushed before."""
+        """Record a push before sending it; its id, or None if it was pushed before.
+
+        It stays waiting (not sent) until `mark_sent`, so a crash between this and the send
+        leaves it to be sent from `retry_at` on rather than recorded as delivered.
+        """
         rows = await self._db.write_one(
-            "INSERT INTO explainer_deliveries (patient_id, explainer_id, how, at, episode_id)"
-            " VALUES (?, ?, ?, ?, ?)"
+            "INSERT INTO explainer_deliveries"
+            " (patient_id, explainer_id, how, at, episode_id, sent, not_before)"
+            " VALUES (?, ?, ?, ?, ?, 0, ?)"
             " ON CONFLICT (patient_id, explainer_id) WHERE how != 'requested' DO NOTHING"
             " RETURNING id",
-            (patient_id, explainer_id, how, to_ts(now), episode_id),
+            (patient_id, explainer_id, how, to_ts(now), episode_id, to_ts(retry_at)),
         )
         return int(rows[0]["id"]) if rows else None
 

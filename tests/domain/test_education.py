@@ -7,11 +7,11 @@ from datetime import timedelta
 
 from bot.alerts import AlertDelivered, AlertOutcome, AlertService
 from bot.detection import FindingKind
-from bot.education import EducationService
+from bot.education import CLAIM_LEASE, EducationService, next_morning
 from bot.explainers import load_explainers
 from bot.texts import SafetyContacts
 from storage import Alert, DueCheckin, Patient
-from tests.conftest import STAFF_ID, Domain
+from tests.conftest import CLINIC_TZ, STAFF_ID, Domain
 
 
 class NoStaff:
@@ -177,3 +177,28 @@ async def test_a_waiting_episode_message_is_dropped_when_the_patient_pauses(
     assert await service.deliver_waiting() == 0
     assert sender.sent == []
     assert await domain.storage.explainers.pushed(patient.id) == set()
+
+
+async def test_a_push_claimed_just_before_a_crash_is_sent_after_the_lease(
+    domain: Domain,
+) -> None:
+    patient = await domain.enrol(3, time="09:00")
+    now = domain.clock.now()
+    claimed = await domain.storage.explainers.claim_push(
+        patient_id=patient.id,
+        explainer_id="what-helps",
+        how="scheduled",
+        now=now,
+        retry_at=now + CLAIM_LEASE,
+    )
+    assert claimed is not None
+    # The bot stopped here, before the send: nothing says it was delivered.
+    assert await domain.storage.explainers.history(patient.id) == []
+    sender = Patients()
+    service = education(domain, sender)
+    assert await service.deliver_waiting() == 0
+    domain.clock.set(next_morning(now + CLAIM_LEASE, CLINIC_TZ) + timedelta(hours=2))
+
+    assert await service.deliver_waiting() == 1
+    assert sender.sent == ["what-helps"]
+    assert await domain.storage.explainers.history(patient.id) == [("what-helps", "scheduled")]
