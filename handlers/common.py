@@ -37,6 +37,12 @@ async def on_error(update: object, context: Context) -> None:
         type(error).__name__,
         exc_info=(type(error), error, error.__traceback__) if error is not None else None,
     )
+    if isinstance(update, Update) and update.callback_query is not None:
+        # Otherwise the button keeps spinning in the presser's app.
+        try:
+            await update.callback_query.answer("Sorry, something went wrong. Please try again.")
+        except TelegramError:
+            log.warning("handler.error_answer_failed")
     if isinstance(update, Update) and update.effective_chat is not None:
         if update.effective_chat.type != "private":
             return

@@ -113,7 +113,8 @@ async def consent_pressed(update: Update, context: Context) -> None:
         await query.answer(texts.BUTTON_INVALID)
         return
     if not new:
-        await query.answer(texts.CONSENT_ALREADY)
+        stopped = patient.status is PatientStatus.STOPPED
+        await query.answer(texts.ALREADY_STOPPED if stopped else texts.CONSENT_ALREADY)
         return
     await query.answer(texts.CONSENT_RECORDED)
     if query.message is not None:
@@ -209,7 +210,9 @@ async def mood_pressed(update: Update, context: Context) -> None:
             score = result.checkin.score if result.checkin is not None else None
             await query.answer(texts.already_answered(score))
         case AnswerOutcome.CLOSED:
-            await query.answer(texts.CHECKIN_CLOSED)
+            patient = await services(context).checkins.patient_for(update.effective_user.id)
+            stopped = patient is not None and patient.status is PatientStatus.STOPPED
+            await query.answer(texts.ALREADY_STOPPED if stopped else texts.CHECKIN_CLOSED)
         case AnswerOutcome.NOT_FOUND:
             await query.answer(texts.BUTTON_INVALID)
 
@@ -398,10 +401,14 @@ async def pause_command(update: Update, context: Context) -> None:
 
 async def resume_command(update: Update, context: Context) -> None:
     """Resume paused check-ins."""
+    assert update.effective_user is not None
     assert update.effective_message is not None
+    before = await services(context).checkins.patient_for(update.effective_user.id)
     patient = await _current_patient(update, context)
     if patient is None:
         return
+    if before is not None and before.status is PatientStatus.UNREACHABLE:
+        return  # _current_patient has just brought them back and said so
     resumed = await services(context).care.resume(patient)
     await update.effective_message.reply_text(texts.RESUMED if resumed else texts.NOT_PAUSED)
 

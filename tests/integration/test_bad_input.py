@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
+
 from storage import CheckinState, PatientStatus
 from tests.integration.conftest import Harness
 
@@ -248,8 +250,10 @@ async def test_checkin_time_pause_resume_stop(harness: Harness) -> None:
     assert "on again" in ((await h.say(uma, "/resume")).text or "")
     assert "not paused" in ((await h.say(uma, "/resume")).text or "")
 
+    open_one = await h.say(uma, "/checkin")
     stopped = await h.say(uma, "/stop")
     assert "will not message you again" in (stopped.text or "")
+    assert "stopped" in await h.press(uma, open_one, open_one.button("7"))
     rows = await h.svc.storage.checkins.for_patient(patient.id)
     assert not [c for c in rows if c.state is CheckinState.PENDING]
     h.clock.advance(timedelta(days=3))
@@ -314,3 +318,35 @@ async def test_patients_list_is_cut_by_telegram_length_not_python_length(
     texts = [m.text or "" for m in h.server.messages(h.staff.id)]
     assert not any("went wrong" in text for text in texts)
     assert sum(text.count("P-") for text in texts) == 30
+
+
+async def test_stopping_before_consent_then_agreeing_says_stopped(harness: Harness) -> None:
+    h = harness
+    wes = h.server.add_user(first_name="Wes")
+    _code, token = await h.invite()
+    consent = await h.say(wes, f"/start {token}")
+    await h.say(wes, "/stop")
+
+    answer = await h.press(wes, consent, consent.button("I agree"))
+
+    assert "stopped" in answer
+    assert "already recorded" not in answer
+
+
+async def test_a_failing_button_handler_still_answers_the_press(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The button does not keep spinning: the error handler answers the callback."""
+    h = harness
+    xia = h.server.add_user(first_name="Xia")
+    await h.enrol(xia)
+    prompt = await h.say(xia, "/checkin")
+
+    async def broken(**_: object) -> None:
+        raise RuntimeError("database unavailable")
+
+    monkeypatch.setattr(h.svc.checkins, "answer_button", broken)
+
+    answer = await h.press(xia, prompt, prompt.button("6"))
+
+    assert "went wrong" in answer

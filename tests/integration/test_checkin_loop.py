@@ -188,8 +188,11 @@ async def test_blocked_patient_is_marked_unreachable(harness: Harness) -> None:
     assert len(h.server.calls_to("sendMessage")) == attempts
     # The patient unblocks and writes again: they are welcomed back.
     h.server.clear_faults()
-    reply = await h.say(hank, "hello")
+    reply = await h.say(hank, "/resume")
     assert "again" in (reply.text or "").lower()
+    await h.say(hank, "hello")  # replies in order: whatever /resume said came before this
+    said = [m.text or "" for m in h.server.messages(h.server.private_chat(hank).id)]
+    assert not any("not paused" in text for text in said)
     back = await h.svc.storage.patients.by_code(code)
     assert back is not None
     assert back.status is PatientStatus.ACTIVE
