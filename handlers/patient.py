@@ -82,7 +82,7 @@ async def start(update: Update, context: Context) -> None:
             await message.reply_text(
                 texts.consent_text(svc.contacts), reply_markup=consent_keyboard()
             )
-        case RedeemOutcome.ALREADY_ENROLLED:
+        case RedeemOutcome.ALREADY_ENROLLED | RedeemOutcome.OWN_LINK:
             patient = result.patient
             if patient is not None and patient.status is PatientStatus.CONSENT_PENDING:
                 await message.reply_text(
@@ -90,7 +90,7 @@ async def start(update: Update, context: Context) -> None:
                 )
             elif patient is not None and patient.status is PatientStatus.STOPPED:
                 await message.reply_text(texts.ALREADY_STOPPED)
-            elif payload is not None:
+            elif payload is not None and result.outcome is RedeemOutcome.ALREADY_ENROLLED:
                 await message.reply_text(texts.ENROLLED_ELSEWHERE)
             else:
                 await message.reply_text(texts.ALREADY_ENROLLED)

@@ -275,6 +275,12 @@ async def not_authorised(update: Update, context: Context) -> None:
     await update.effective_message.reply_text(texts.NOT_AUTHORISED)
 
 
+async def staff_group_help(update: Update, context: Context) -> None:
+    """Answer /help in the staff group with the staff commands."""
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(texts.STAFF_HELP)
+
+
 async def group_migrated(update: Update, context: Context) -> None:
     """Follow the staff group when Telegram upgrades it to a supergroup."""
     message = update.effective_message
@@ -309,6 +315,7 @@ def staff_handlers(
         CommandHandler("alerts", alerts_command, filters=staff),
         CommandHandler("patient", patient_command, filters=staff),
         CommandHandler("resolve", resolve_command, filters=staff),
+        CommandHandler("help", staff_group_help, filters=staff_chats & filters.UpdateType.MESSAGE),
         CallbackQueryHandler(alert_pressed, pattern=r"^al:"),
         # Non-staff get a refusal in private; in groups they are ignored.
         CommandHandler(

@@ -52,6 +52,8 @@ class RedeemOutcome(StrEnum):
     USED = "used"
     EXPIRED = "expired"
     ALREADY_ENROLLED = "already_enrolled"
+    # The user opened the invitation they had already used themselves.
+    OWN_LINK = "own_link"
 
 
 class AnswerOutcome(StrEnum):

@@ -115,7 +115,14 @@ class PatientRepository:
             # A patient who stopped may start again with a new invitation from the clinic;
             # anyone else bound to a record keeps it.
             if existing is not None and existing.status is not PatientStatus.STOPPED:
-                return Redemption(RedeemOutcome.ALREADY_ENROLLED, existing)
+                own = list(
+                    await conn.execute_fetchall(
+                        "SELECT 1 FROM invites WHERE token_hash = ? AND patient_id = ?",
+                        (token_hash, existing.id),
+                    )
+                )
+                outcome = RedeemOutcome.OWN_LINK if own else RedeemOutcome.ALREADY_ENROLLED
+                return Redemption(outcome, existing)
             rows = list(
                 await conn.execute_fetchall(
                     "SELECT i.id, i.patient_id, i.expires_at, i.used_at, p.status"

@@ -350,3 +350,29 @@ async def test_a_failing_button_handler_still_answers_the_press(
     answer = await h.press(xia, prompt, prompt.button("6"))
 
     assert "went wrong" in answer
+
+
+async def test_a_patient_reopening_their_own_link_is_told_they_are_set_up(
+    harness: Harness,
+) -> None:
+    h = harness
+    yan = h.server.add_user(first_name="Yan")
+    _code, token = await h.invite()
+    consent = await h.say(yan, f"/start {token}")
+    chat = h.server.private_chat(yan)
+    recorded = h.expect(chat.id, lambda m: "consent is recorded" in (m.text or ""))
+    await h.press(yan, consent, consent.button("I agree"))
+    await recorded
+
+    again = await h.say(yan, f"/start {token}")
+
+    assert "already set up" in (again.text or "")
+
+
+async def test_help_in_the_staff_group_lists_the_staff_commands(harness: Harness) -> None:
+    h = harness
+
+    reply = await h.say(h.staff, "/help", chat=h.staff_group)
+
+    assert "/patient" in (reply.text or "")
+    assert "988" not in (reply.text or "")
