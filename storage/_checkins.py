@@ -244,8 +244,13 @@ class CheckinRepository:
             )
 
     async def release(self, checkin_id: int, *, retry_at: datetime, reason: str) -> None:
-        """Return a check-in that certainly was not delivered to pending, to retry later."""
+        """Return a check-in that certainly was not delivered to pending, to retry later.
+
+        The check-in its claim closed as superseded is open again: the patient can still
+        answer it, since nothing newer reached them.
+        """
         async with self._db.write() as conn:
+            await _reopen_superseded(conn, checkin_id)
             await conn.execute(
                 "UPDATE checkins SET state = 'pending', delivery = NULL, sent_at = NULL,"
                 " next_attempt_at = ?, reason = ? WHERE id = ? AND state = 'sent'"
@@ -263,6 +268,7 @@ class CheckinRepository:
     ) -> None:
         """Record a check-in that can never be delivered, optionally changing the patient."""
         async with self._db.write() as conn:
+            await _reopen_superseded(conn, checkin_id)
             await conn.execute(
                 "UPDATE checkins SET state = 'failed', delivery = NULL, reason = ?,"
                 " closed_at = ? WHERE id = ? AND state = 'sent'",
@@ -422,3 +428,20 @@ class CheckinRepository:
             (patient_id,),
         )
         return [(from_ts(row["created_at"]), row["text"]) for row in rows]
+
+
+async def _reopen_superseded(conn: aiosqlite.Connection, checkin_id: int) -> None:
+    """Reopen what claiming this (still unconfirmed) check-in closed as superseded.
+
+    Claiming closes the patient's open check-in at the claim's `sent_at`; when the new one
+    certainly did not go out, that closing is undone (unless it was itself uncertain).
+    """
+    await conn.execute(
+        "UPDATE checkins AS old SET state = 'sent', closed_at = NULL, reason = NULL"
+        " FROM checkins AS new"
+        " WHERE new.id = ? AND new.state = 'sent' AND new.delivery = 'unconfirmed'"
+        " AND old.patient_id = new.patient_id AND old.id != new.id"
+        " AND old.state = 'missed' AND old.closed_at = new.sent_at"
+        " AND old.reason IN ('no answer before the next check-in', 'extra check-in left open')",
+        (checkin_id,),
+    )

@@ -411,3 +411,48 @@ async def test_every_due_checkin_ends_in_a_recorded_state(domain: Domain) -> Non
         if row.delivery is Delivery.UNCERTAIN
     ]
     assert all(sent_ids.count(row.id) == row.attempts for row in uncertain)
+
+
+async def test_a_send_that_fails_reopens_the_check_in_its_claim_closed(domain: Domain) -> None:
+    """Nothing newer reached the patient, so the open check-in stays answerable."""
+    patient = await domain.enrol(1)
+    now = domain.clock.now()
+    plan = [
+        PlannedCheckin(day=1, due_at=now + timedelta(hours=1)),
+        PlannedCheckin(day=2, due_at=now + timedelta(hours=13)),
+    ]
+    await domain.storage.infusions.record(
+        patient_id=patient.id,
+        given_at=now,
+        now=now,
+        recorded_by=STAFF_ID,
+        update_id=None,
+        plan=plan,
+    )
+    first, second = await domain.storage.checkins.for_patient(patient.id)
+    sender = ScriptedSender()
+    dispatcher = make_dispatcher(domain, sender)
+    domain.clock.set(first.due_at)
+    await dispatcher.tick()
+    domain.clock.set(second.due_at)
+    sender.script.append(NotDelivered(reason="network error"))
+
+    await dispatcher.tick()
+
+    reopened = await domain.storage.checkins.get(first.id)
+    retry = await domain.storage.checkins.get(second.id)
+    assert reopened is not None
+    assert retry is not None
+    assert reopened.state is CheckinState.SENT
+    assert reopened.reason is None
+    assert retry.state is CheckinState.PENDING
+    stored = await domain.checkins.answer_button(
+        user_id=1, checkin_id=first.id, score=6, update_id=None
+    )
+    assert stored.outcome.value == "stored"
+    # When the retry does go out, the first one is closed again as superseded.
+    domain.clock.advance(timedelta(minutes=10))
+    await dispatcher.tick()
+    final = await domain.storage.checkins.get(second.id)
+    assert final is not None
+    assert final.state is CheckinState.SENT
