@@ -33,7 +33,7 @@ from bot.ui import (
     parse_time,
     time_keyboard,
 )
-from storage import AnswerOutcome, Patient, PatientStatus, RedeemOutcome
+from storage import AnswerOutcome, CheckinKind, Patient, PatientStatus, RedeemOutcome
 
 from .common import Context, services, update_id
 
@@ -238,6 +238,12 @@ async def checkin_command(update: Update, context: Context) -> None:
         return
     checkin = await svc.checkins.create_extra(patient, update_id=update_id(update))
     if checkin is None:
+        # A repeated update, or a planned check-in went out meanwhile: show that one.
+        sent_meanwhile = await svc.checkins.open_checkin(patient)
+        if sent_meanwhile is not None and sent_meanwhile.kind is CheckinKind.PLANNED:
+            await update.effective_message.reply_text(
+                texts.OPEN_CHECKIN_EXISTS, reply_markup=mood_keyboard(sent_meanwhile.id)
+            )
         return
     try:
         sent = await update.effective_message.reply_text(

@@ -294,15 +294,21 @@ class CheckinRepository:
     async def create_extra(
         self, patient_id: int, *, now: datetime, update_id: int | None
     ) -> Checkin | None:
-        """Create an extra check-in claimed for immediate sending; None for a repeated update."""
+        """Create an extra check-in claimed for immediate sending.
+
+        None for a repeated update, or when the patient already has an open check-in (the
+        dispatcher may have sent one since the caller looked).
+        """
         async with self._db.write() as conn:
             rows = list(
                 await conn.execute_fetchall(
                     "INSERT INTO checkins (patient_id, kind, due_at, state, attempts, sent_at,"
-                    " delivery, created_update_id) VALUES (?, 'extra', ?, 'sent', 1, ?,"
-                    " 'unconfirmed', ?) ON CONFLICT (created_update_id) DO NOTHING"
+                    " delivery, created_update_id) SELECT ?, 'extra', ?, 'sent', 1, ?,"
+                    " 'unconfirmed', ? WHERE NOT EXISTS (SELECT 1 FROM checkins"
+                    " WHERE patient_id = ? AND state = 'sent')"
+                    " ON CONFLICT (created_update_id) DO NOTHING"
                     f" RETURNING {_RETURNING}",
-                    (patient_id, to_ts(now), to_ts(now), update_id),
+                    (patient_id, to_ts(now), to_ts(now), update_id, patient_id),
                 )
             )
         return _checkin_from_row(rows[0]) if rows else None

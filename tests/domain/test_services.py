@@ -256,6 +256,17 @@ async def test_extra_checkin_is_created_once_per_update(domain: Domain) -> None:
     assert first.state is CheckinState.SENT
 
 
+async def test_no_extra_check_in_while_another_is_open(domain: Domain) -> None:
+    """The dispatcher may send a planned one between /checkin's look and its insert."""
+    patient = await domain.enrol(1)
+    first = await domain.checkins.create_extra(patient, update_id=81)
+    assert first is not None
+
+    assert await domain.checkins.create_extra(patient, update_id=82) is None
+    await domain.checkins.answer_button(user_id=1, checkin_id=first.id, score=5, update_id=83)
+    assert await domain.checkins.create_extra(patient, update_id=84) is not None
+
+
 async def test_stop_cancels_everything_pending(domain: Domain) -> None:
     patient = await domain.enrol(1)
     await domain.care.record_infusion(args=[patient.code], staff_id=STAFF_ID, update_id=None)
