@@ -131,6 +131,13 @@ def parse_protocol(text: str, *, source: str) -> Protocol:
 
     send_hours = _int(dispatch, "send_window_hours", f"{source}: [dispatch]", 1, 24)
     answer_hours = _int(dispatch, "answer_window_hours", f"{source}: [dispatch]", 1, 72)
+    if answer_hours <= send_hours:
+        # Both count from the due time: a check-in sent late in its send window must still
+        # leave the patient time to answer.
+        raise ProtocolError(
+            f"{source}: [dispatch] answer_window_hours ({answer_hours}) must be longer than"
+            f" send_window_hours ({send_hours})"
+        )
     return Protocol(
         days=tuple(sorted(days)),
         default_time=default_time,

@@ -278,6 +278,11 @@ def test_max_day_is_accepted() -> None:
         pytest.param(
             protocol_text(send="false"), "'send_window_hours' must be", id="send-window-bool"
         ),
+        pytest.param(
+            protocol_text(send="12", answer="8"),
+            "answer_window_hours (8) must be longer than send_window_hours (12)",
+            id="answer-window-shorter-than-send-window",
+        ),
     ],
 )
 def test_invalid_protocol_is_rejected_with_a_clear_message(text: str, expected: str) -> None:
