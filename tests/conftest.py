@@ -11,12 +11,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.alerts import AlertDelivered, AlertOutcome
 from bot.care import CareService
 from bot.checkins import CheckinService
 from bot.clock import ManualClock
 from bot.enrolment import EnrolmentService
 from bot.protocol import Protocol, load_protocol
-from storage import Patient, Storage
+from storage import Alert, Patient, Storage
 
 # python-telegram-bot's opt-in to timedelta periods; without it RetryAfter warns.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -46,6 +47,15 @@ async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
         yield opened
     finally:
         await opened.close()
+
+
+class NoStaff:
+    """A staff chat that accepts every alert (for services that raise alerts on the side)."""
+
+    async def send_alert(
+        self, chat_id: int, alert: Alert, *, photo: bytes | None, reminder: bool
+    ) -> AlertOutcome:
+        return AlertDelivered(message_id=1, photo=False)
 
 
 @dataclass

@@ -15,7 +15,7 @@ from bot.dispatcher import (
     Undeliverable,
     Unknown,
 )
-from storage import CheckinState, Delivery, PatientStatus, PlannedCheckin
+from storage import CheckinState, Delivery, Patient, PatientStatus, PlannedCheckin
 from tests.conftest import STAFF_ID, Domain
 
 FINAL = {
@@ -119,21 +119,27 @@ async def test_after_downtime_only_the_newest_in_window_is_sent(domain: Domain) 
     ]
 
 
-async def test_two_due_within_window_send_only_the_newer(domain: Domain) -> None:
+async def two_checkins(domain: Domain, hours: tuple[int, int]) -> Patient:
+    """Enrol a patient with an infusion now and check-ins this many hours from now."""
     patient = await domain.enrol(1)
     now = domain.clock.now()
-    plan = [
-        PlannedCheckin(day=1, due_at=now + timedelta(hours=1)),
-        PlannedCheckin(day=2, due_at=now + timedelta(hours=3)),
-    ]
     await domain.storage.infusions.record(
         patient_id=patient.id,
         given_at=now,
         now=now,
         recorded_by=STAFF_ID,
         update_id=None,
-        plan=plan,
+        plan=[
+            PlannedCheckin(day=day, due_at=now + timedelta(hours=hour))
+            for day, hour in enumerate(hours, 1)
+        ],
     )
+    return patient
+
+
+async def test_two_due_within_window_send_only_the_newer(domain: Domain) -> None:
+    patient = await two_checkins(domain, (1, 3))
+    now = domain.clock.now()
     rows = await domain.storage.checkins.for_patient(patient.id)
     sender = ScriptedSender()
     domain.clock.set(now + timedelta(hours=4))  # both due, both inside the 6 h window
@@ -415,20 +421,7 @@ async def test_every_due_checkin_ends_in_a_recorded_state(domain: Domain) -> Non
 
 async def test_a_send_that_fails_reopens_the_check_in_its_claim_closed(domain: Domain) -> None:
     """Nothing newer reached the patient, so the open check-in stays answerable."""
-    patient = await domain.enrol(1)
-    now = domain.clock.now()
-    plan = [
-        PlannedCheckin(day=1, due_at=now + timedelta(hours=1)),
-        PlannedCheckin(day=2, due_at=now + timedelta(hours=13)),
-    ]
-    await domain.storage.infusions.record(
-        patient_id=patient.id,
-        given_at=now,
-        now=now,
-        recorded_by=STAFF_ID,
-        update_id=None,
-        plan=plan,
-    )
+    patient = await two_checkins(domain, (1, 13))
     first, second = await domain.storage.checkins.for_patient(patient.id)
     sender = ScriptedSender()
     dispatcher = make_dispatcher(domain, sender)

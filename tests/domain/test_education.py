@@ -5,20 +5,13 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from bot.alerts import AlertDelivered, AlertOutcome, AlertService
+from bot.alerts import AlertService
 from bot.detection import FindingKind
 from bot.education import CLAIM_LEASE, EducationService, next_morning
 from bot.explainers import load_explainers
 from bot.texts import SafetyContacts
 from storage import Alert, DueCheckin, Patient
-from tests.conftest import CLINIC_TZ, STAFF_ID, Domain
-
-
-class NoStaff:
-    async def send_alert(
-        self, chat_id: int, alert: Alert, *, photo: bytes | None, reminder: bool
-    ) -> AlertOutcome:
-        return AlertDelivered(message_id=1, photo=False)
+from tests.conftest import CLINIC_TZ, STAFF_ID, Domain, NoStaff
 
 
 class Patients:
@@ -92,19 +85,27 @@ async def decline_episode(domain: Domain, service: EducationService) -> tuple[Pa
     return patient, alert
 
 
+async def failed_episode_message(
+    domain: Domain, sender: Patients
+) -> tuple[EducationService, Patient, Alert]:
+    """Open a decline episode whose message to the patient fails to send."""
+    service = education(domain, sender)
+    patient, alert = await decline_episode(domain, service)
+    sender.down = True
+    await service.on_episode(patient, FindingKind.DECLINE, alert)
+    sender.down = False
+    return service, patient, alert
+
+
 async def test_a_failed_episode_message_is_retried_while_the_episode_lasts(
     domain: Domain,
 ) -> None:
     sender = Patients()
-    service = education(domain, sender)
-    patient, alert = await decline_episode(domain, service)
-    sender.down = True
 
-    await service.on_episode(patient, FindingKind.DECLINE, alert)
+    service, patient, alert = await failed_episode_message(domain, sender)
 
     assert sender.sent == []
     assert await domain.storage.explainers.history(patient.id) == []
-    sender.down = False
     domain.clock.advance(timedelta(minutes=31))
     assert await service.deliver_waiting() == 1
     explainer = load_explainers().get("why-it-fades")
@@ -120,15 +121,11 @@ async def test_a_failed_episode_message_is_dropped_once_the_episode_ends(
     domain: Domain,
 ) -> None:
     sender = Patients()
-    service = education(domain, sender)
-    patient, alert = await decline_episode(domain, service)
-    sender.down = True
-    await service.on_episode(patient, FindingKind.DECLINE, alert)
+    service, patient, alert = await failed_episode_message(domain, sender)
     assert alert.episode_id is not None
     await domain.storage.alerts.end_episode(
         alert.episode_id, reason="recovered", now=domain.clock.now()
     )
-    sender.down = False
     domain.clock.advance(timedelta(minutes=31))
 
     assert await service.deliver_waiting() == 0
@@ -146,11 +143,7 @@ class SlowPatients(Patients):
 
 async def test_two_passes_at_once_send_a_waiting_message_once(domain: Domain) -> None:
     sender = SlowPatients()
-    service = education(domain, sender)
-    patient, alert = await decline_episode(domain, service)
-    sender.down = True
-    await service.on_episode(patient, FindingKind.DECLINE, alert)
-    sender.down = False
+    service, _patient, _alert = await failed_episode_message(domain, sender)
     domain.clock.advance(timedelta(minutes=31))
 
     counts = await asyncio.gather(service.deliver_waiting(), service.deliver_waiting())
@@ -163,11 +156,7 @@ async def test_a_waiting_episode_message_is_dropped_when_the_patient_pauses(
     domain: Domain,
 ) -> None:
     sender = Patients()
-    service = education(domain, sender)
-    patient, alert = await decline_episode(domain, service)
-    sender.down = True
-    await service.on_episode(patient, FindingKind.DECLINE, alert)
-    sender.down = False
+    service, patient, _alert = await failed_episode_message(domain, sender)
     await domain.care.pause(patient)
     domain.clock.advance(timedelta(minutes=31))
 

@@ -6,22 +6,15 @@ from datetime import timedelta
 
 import pytest
 
-from bot.alerts import AlertDelivered, AlertOutcome, AlertService
+from bot.alerts import AlertService
 from bot.crisis import CrisisDetector, CrisisSignal
 from bot.safety import STRANGER_FOLLOW_UPS, SafetyService
 from bot.texts import SafetyContacts
-from storage import Alert, Storage
-from tests.conftest import Domain
+from storage import Storage
+from tests.conftest import Domain, NoStaff
 
 STAFF_CHAT = -100
 SIGNAL = CrisisSignal(category="suicidal-ideation", matched="want to die")
-
-
-class NoStaff:
-    async def send_alert(
-        self, chat_id: int, alert: Alert, *, photo: bytes | None, reminder: bool
-    ) -> AlertOutcome:
-        return AlertDelivered(message_id=1, photo=False)
 
 
 class Messenger:

@@ -5,19 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.alerts import AlertDelivered, AlertOutcome, AlertService
+from bot.alerts import AlertService
 from bot.detection import DetectorConfig
 from bot.staff import StaffService
 from bot.trends import TrendService
-from storage import Alert, Patient
-from tests.conftest import STAFF_ID, Domain
-
-
-class NoStaff:
-    async def send_alert(
-        self, chat_id: int, alert: Alert, *, photo: bytes | None, reminder: bool
-    ) -> AlertOutcome:
-        return AlertDelivered(message_id=1, photo=False)
+from storage import Patient
+from tests.conftest import STAFF_ID, Domain, NoStaff
 
 
 def trends(domain: Domain) -> TrendService:
