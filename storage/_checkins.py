@@ -311,6 +311,13 @@ class CheckinRepository:
                     (patient_id, to_ts(now), to_ts(now), update_id, patient_id),
                 )
             )
+            if rows:
+                # As with a planned check-in: a new one supersedes the offer of a note about
+                # an earlier one, so text now answers this one.
+                await conn.execute(
+                    "UPDATE patients SET awaiting_note_checkin_id = NULL WHERE id = ?",
+                    (patient_id,),
+                )
         return _checkin_from_row(rows[0]) if rows else None
 
     async def answer(

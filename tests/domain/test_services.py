@@ -235,6 +235,25 @@ async def test_typed_answers_notes_and_reprompts(domain: Domain) -> None:
     assert after.outcome is TextOutcome.UNRECOGNISED
 
 
+async def test_an_extra_check_in_takes_over_from_the_note_offer(domain: Domain) -> None:
+    """After /checkin, typed words answer the new check-in; they are not a note on the old."""
+    patient = await domain.enrol(1)
+    await domain.care.record_infusion(args=[patient.code], staff_id=STAFF_ID, update_id=None)
+    checkin_id = await send_next(domain, patient.id)
+    await domain.checkins.answer_button(user_id=1, checkin_id=checkin_id, score=4, update_id=20)
+    extra = await domain.checkins.create_extra(patient, update_id=21)
+    assert extra is not None
+
+    words = await domain.checkins.handle_text(user_id=1, text="feeling meh", update_id=22)
+    number = await domain.checkins.handle_text(user_id=1, text="5", update_id=23)
+
+    assert words.outcome is TextOutcome.REPROMPT
+    assert await domain.storage.checkins.notes_for_patient(patient.id) == []
+    assert number.outcome is TextOutcome.ANSWER_STORED
+    assert number.checkin is not None
+    assert number.checkin.id == extra.id
+
+
 async def test_skip_clears_the_note_request(domain: Domain) -> None:
     patient = await domain.enrol(1)
     await domain.care.record_infusion(args=[patient.code], staff_id=STAFF_ID, update_id=None)
