@@ -235,11 +235,12 @@ class EducationService:
         delivered = await self._sender.send_contextual(
             push.chat_id, self._contextual_text(push.explainer_id), episode_id=push.episode_id
         )
-        await self._after_contextual(push.delivery_id, delivered)
+        await self._record_push(push.delivery_id, delivered)
         log.info("explainer.contextual_retry code=%s delivered=%s", push.patient_code, delivered)
         return delivered
 
-    async def _after_contextual(self, delivery_id: int, delivered: bool) -> None:
+    async def _record_push(self, delivery_id: int, delivered: bool) -> None:
+        """Mark a claimed push sent, or leave it waiting for a retry."""
         now = self._clock.now()
         if delivered:
             await self._storage.explainers.mark_sent(delivery_id, now=now)
@@ -247,9 +248,9 @@ class EducationService:
             await self._storage.explainers.defer(delivery_id, not_before=now + RETRY_PUSH)
 
     def _contextual_text(self, explainer_id: str | None) -> str:
-        text = GENTLE
-        explainer = self._library.get(explainer_id) if explainer_id is not None else None
-        if explainer is not None and explainer_id is not None:
+        if explainer_id is None or (explainer := self._library.get(explainer_id)) is None:
+            text = GENTLE
+        else:
             text = f"{GENTLE}\n\n{explainer.title}\n\n{self.render(explainer_id)}"
         return (
             text + "\n\nIf you would like someone from the clinic to get in touch, tap the button."
@@ -265,11 +266,7 @@ class EducationService:
             return False
         text = f"{explainer.title}\n\n{self.render(explainer_id)}"
         delivered = await self._sender.send_explainer(chat_id, text, explainer_id=explainer_id)
-        now = self._clock.now()
-        if delivered:
-            await self._storage.explainers.mark_sent(delivery_id, now=now)
-        else:
-            await self._storage.explainers.defer(delivery_id, not_before=now + RETRY_PUSH)
+        await self._record_push(delivery_id, delivered)
         log.info(
             "explainer.scheduled code=%s explainer=%s delivered=%s",
             patient_code,
@@ -307,7 +304,7 @@ class EducationService:
         )
         if delivery_id is not None:
             # Recorded as sent, or left waiting for a retry while the episode lasts.
-            await self._after_contextual(delivery_id, delivered)
+            await self._record_push(delivery_id, delivered)
         log.info(
             "explainer.contextual code=%s kind=%s delivered=%s", patient.code, kind, delivered
         )
