@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
@@ -19,6 +18,7 @@ from telegram.ext import (
 from bot import texts
 from bot.checkins import TextOutcome
 from bot.dispatcher import Unknown
+from bot.enrolment import GENERATED_TOKEN
 from bot.errors import InputError
 from bot.telegram_sender import classify
 from bot.ui import (
@@ -36,6 +36,7 @@ from bot.ui import (
 from storage import AnswerOutcome, CheckinKind, Patient, PatientStatus, RedeemOutcome
 
 from .common import Context, services, update_id
+from .staff import STAFF_COMMANDS
 
 log = logging.getLogger(__name__)
 
@@ -444,21 +445,21 @@ async def non_text(update: Update, context: Context) -> None:
     await update.effective_message.reply_text(texts.text_only(services(context).contacts))
 
 
-# A deep-link payload: machine-made, not the person's words (a random invitation token can
-# happen to contain letters that read like crisis slang).
-_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
 def _own_words(text: str, from_staff: bool) -> str:
-    """Return the part of a private message that is the sender's own words to check."""
+    """Return the part of a private message that is the sender's own words to check.
+
+    Two kinds of text are not: a staff command from staff (it describes a patient, as in
+    "/invite history of self-harm"), and an invitation token after /start (machine-made,
+    and 43 random characters can happen to read like crisis slang). Everything else is
+    checked, including other commands and any words after /start.
+    """
     if not text.startswith("/"):
         return text
-    if from_staff:
-        # Staff commands describe patients ("/invite history of self-harm"); staff are not
-        # the people this safety net is for.
-        return ""
     command, _, rest = text.partition(" ")
-    if command.split("@", 1)[0].lower() == "/start" and _PAYLOAD.fullmatch(rest.strip()):
+    name = command[1:].split("@", 1)[0].lower()
+    if from_staff and name in STAFF_COMMANDS:
+        return ""
+    if name == "start" and GENERATED_TOKEN.fullmatch(rest.strip()):
         return ""
     return text
 

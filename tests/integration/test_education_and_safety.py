@@ -438,7 +438,9 @@ async def test_an_invitation_token_that_reads_like_slang_still_enrols(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     h = harness
-    monkeypatch.setattr(enrolment, "new_token", lambda: "kms-5KLQDvFLkVOnBAUusC2Qqp2kPdZQbEO3gT")
+    monkeypatch.setattr(
+        enrolment, "new_token", lambda: "kms-5KLQDvFLkVOnBAUusC2Qqp2kPdZQbEO3gTW_R48"
+    )
     _code, token = await h.invite()
     tok = h.server.add_user(first_name="Tok")
 
@@ -447,5 +449,18 @@ async def test_an_invitation_token_that_reads_like_slang_still_enrols(
     assert "I agree" in consent.buttons()[0][0]
     assert not [m for m in h.server.messages(h.staff_group.id) if "URGENT" in (m.text or "")]
     # Words typed after /start are still the person's own and still checked.
-    crisis = await h.say(tok, "/start i want to die")
-    assert "988" in (crisis.text or "")
+    for text in ("/start i want to die", "/start suicidal", "/START  kms", "/start@bot unalive"):
+        crisis = await h.say(tok, text)
+        assert "988" in (crisis.text or ""), text
+
+
+async def test_a_staff_member_who_is_also_a_patient_is_still_heard(harness: Harness) -> None:
+    """Only staff commands are exempt, not everything a staff member starts with a slash."""
+    h = harness
+    code = await h.enrol(h.staff)
+    told = h.expect(h.staff_group.id, lambda m: "URGENT" in (m.text or ""))
+
+    reply = await h.say(h.staff, "/stop i am going to kill myself")
+
+    assert "988" in (reply.text or "")
+    assert code in ((await told).text or "")
