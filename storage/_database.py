@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -141,21 +142,19 @@ class Database:
             try:
                 await _to_the_end(conn.execute("BEGIN IMMEDIATE"))
             except BaseException:
-                if conn.in_transaction:
-                    await _to_the_end(conn.execute("ROLLBACK"))
+                await _rollback(conn)
                 raise
             try:
                 yield conn
             except BaseException:
-                await _to_the_end(conn.execute("ROLLBACK"))
+                await _rollback(conn)
                 raise
             try:
                 await _to_the_end(conn.execute("COMMIT"))
             except BaseException:
                 # A failed COMMIT leaves the transaction open: end it, so nothing after it
                 # runs inside a transaction that will never be committed.
-                if conn.in_transaction:
-                    await _to_the_end(conn.execute("ROLLBACK"))
+                await _rollback(conn)
                 raise
 
     async def backup(self, target: Path) -> None:
@@ -222,4 +221,20 @@ async def _heal(conn: aiosqlite.Connection) -> None:
     """Roll back a transaction some interrupted write left open, before the next write."""
     if conn.in_transaction:
         log.error("database.rollback_leftover_transaction")
+        await _rollback(conn)
+
+
+async def _rollback(conn: aiosqlite.Connection) -> None:
+    """Roll back if a transaction is open; one that already ended is not an error.
+
+    Statements run in order in aiosqlite's thread, so a ROLLBACK still queued by an
+    interrupted write may end the transaction just before this one runs; and SQLite itself
+    rolls back on some errors (a full disk). Neither must hide the error being handled.
+    """
+    if not conn.in_transaction:
+        return
+    try:
         await _to_the_end(conn.execute("ROLLBACK"))
+    except sqlite3.OperationalError:
+        if conn.in_transaction:
+            raise

@@ -119,6 +119,22 @@ async def test_a_write_cancelled_anywhere_leaves_later_writes_committed(
         await reopened.close()
 
 
+async def test_a_transaction_that_already_ended_does_not_hide_the_error(
+    storage: Storage,
+) -> None:
+    """SQLite can end a transaction itself (a full disk): the caller still sees its error."""
+
+    async def ended_then_failed() -> None:
+        async with storage.database.write() as conn:
+            await conn.execute("ROLLBACK")
+            raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        await ended_then_failed()
+    await storage.alerts.set_value("after", "1")
+    assert await storage.alerts.value("after") == "1"
+
+
 async def test_only_the_token_hash_is_stored(domain: Domain) -> None:
     invitation = await domain.enrolment.invite(staff_id=STAFF_ID, label="room 4", update_id=1)
     assert invitation is not None
