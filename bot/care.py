@@ -111,30 +111,26 @@ class CareService:
         patient = await self._storage.patients.by_code(request.code)
         if patient is None:
             raise InputError(f"There is no patient {request.code}.")
-        latest = await self._storage.infusions.recent(patient.id, limit=1)
-        newer = latest[-1] if latest and latest[-1].given_at > request.given_at else None
-        plan = (
-            []
-            if newer is not None
-            else plan_checkins(
-                request.given_at,
-                days=self._protocol.days,
-                at=self._patient_time(patient),
-                tz=ZoneInfo(patient.timezone),
-                not_before=now,
-            )
+        plan = plan_checkins(
+            request.given_at,
+            days=self._protocol.days,
+            at=self._patient_time(patient),
+            tz=ZoneInfo(patient.timezone),
+            not_before=now,
         )
-        infusion = await self._storage.infusions.record(
+        recorded = await self._storage.infusions.record(
             patient_id=patient.id,
             given_at=request.given_at,
             now=now,
             recorded_by=staff_id,
             update_id=update_id,
             plan=plan,
-            history_only=newer is not None,
         )
-        if infusion is None:
+        if recorded is None:
             return None
+        infusion, newer = recorded
+        if newer is not None:
+            plan = []
         await self._storage.alerts.audit(
             actor=staff_id,
             action="infusion",

@@ -39,13 +39,14 @@ class InfusionRepository:
         recorded_by: int,
         update_id: int | None,
         plan: Sequence[PlannedCheckin],
-        history_only: bool = False,
-    ) -> Infusion | None:
+    ) -> tuple[Infusion, Infusion | None] | None:
         """Store an infusion and its plan, cancelling pending planned check-ins.
 
-        With `history_only` (an earlier infusion recorded late, when a newer one exists) only
-        the infusion is stored: the newer infusion's plan and episodes stay as they are.
-        Returns None when this update was already recorded.
+        Returns the infusion and, when a later one is already recorded (an earlier infusion
+        entered late), that later one: then only the infusion is stored, and the later one's
+        plan and episodes stay as they are. Decided inside the transaction, so two staff
+        recording at once cannot both replace the plan. None when this update was already
+        recorded.
         """
         async with self._db.write() as conn:
             if update_id is not None:
@@ -54,7 +55,14 @@ class InfusionRepository:
                 )
                 if list(seen):
                     return None
-            if history_only:
+            later = list(
+                await conn.execute_fetchall(
+                    f"SELECT {_COLUMNS} FROM infusions WHERE patient_id = ? AND given_at > ?"
+                    " ORDER BY given_at DESC, id DESC LIMIT 1",
+                    (patient_id, to_ts(given_at)),
+                )
+            )
+            if later:
                 rows = list(
                     await conn.execute_fetchall(
                         "INSERT INTO infusions (patient_id, given_at, recorded_at, recorded_by,"
@@ -62,7 +70,7 @@ class InfusionRepository:
                         (patient_id, to_ts(given_at), to_ts(now), recorded_by, update_id),
                     )
                 )
-                return _infusion_from_row(rows[0])
+                return _infusion_from_row(rows[0]), _infusion_from_row(later[0])
             # A new infusion starts a new course: every open episode of concern ends.
             await conn.execute(
                 "UPDATE episodes SET ended_at = ?, end_reason = 'new infusion'"
@@ -93,7 +101,7 @@ class InfusionRepository:
                 " VALUES (?, ?, 'planned', ?, ?, 'pending')",
                 [(patient_id, infusion.id, item.day, to_ts(item.due_at)) for item in plan],
             )
-        return infusion
+        return infusion, None
 
     async def recent(self, patient_id: int, *, limit: int = 2) -> list[Infusion]:
         """Return the patient's most recent infusions, oldest first."""

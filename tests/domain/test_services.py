@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -117,6 +118,27 @@ async def test_an_earlier_infusion_recorded_late_keeps_the_newer_plan(domain: Do
     assert await domain.storage.checkins.for_patient(patient.id) == before
     recent = await domain.storage.infusions.recent(patient.id, limit=2)
     assert [infusion.id for infusion in recent] == [forgotten.infusion.id, latest.infusion.id]
+
+
+async def test_two_infusions_recorded_at_once_keep_the_later_plan(domain: Domain) -> None:
+    """Two staff members entering infusions together: the later infusion's plan wins."""
+    patient = await domain.enrol(1, time="09:00")
+    today = domain.clock.now().astimezone(CLINIC_TZ).date().isoformat()
+
+    later, earlier = await asyncio.gather(
+        domain.care.record_infusion(
+            args=[patient.code, today, "07:30"], staff_id=STAFF_ID, update_id=1
+        ),
+        domain.care.record_infusion(
+            args=[patient.code, today, "07:00"], staff_id=STAFF_ID, update_id=2
+        ),
+    )
+
+    assert later is not None
+    assert earlier is not None
+    rows = await domain.storage.checkins.for_patient(patient.id)
+    pending = {c.infusion_id for c in rows if c.state is CheckinState.PENDING}
+    assert pending == {later.infusion.id}
 
 
 async def test_unknown_patient_and_bad_arguments(domain: Domain) -> None:
