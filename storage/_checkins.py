@@ -453,8 +453,13 @@ async def _reopen_superseded(conn: aiosqlite.Connection, checkin_id: int) -> Non
         "UPDATE checkins AS old SET state = 'sent', closed_at = NULL, reason = NULL"
         " FROM checkins AS new"
         " WHERE new.id = ? AND new.state = 'sent' AND new.delivery = 'unconfirmed'"
+        # Only the dispatcher's claims close others (an extra is refused while one is open),
+        # and never so as to leave two open.
+        " AND new.kind = 'planned'"
         " AND old.patient_id = new.patient_id AND old.id != new.id"
         " AND old.state = 'missed' AND old.closed_at = new.sent_at"
-        " AND old.reason IN ('no answer before the next check-in', 'extra check-in left open')",
+        " AND old.reason IN ('no answer before the next check-in', 'extra check-in left open')"
+        " AND NOT EXISTS (SELECT 1 FROM checkins other WHERE other.patient_id = new.patient_id"
+        "   AND other.state = 'sent' AND other.id != new.id)",
         (checkin_id,),
     )

@@ -449,3 +449,23 @@ async def test_a_send_that_fails_reopens_the_check_in_its_claim_closed(domain: D
     final = await domain.storage.checkins.get(second.id)
     assert final is not None
     assert final.state is CheckinState.SENT
+
+
+async def test_a_failed_extra_never_reopens_what_a_claim_closed(domain: Domain) -> None:
+    """All in one second: a claim closes A, B is answered, /checkin's extra fails."""
+    patient = await two_checkins(domain, (1, 13))
+    first, second = await domain.storage.checkins.for_patient(patient.id)
+    dispatcher = make_dispatcher(domain, ScriptedSender())
+    domain.clock.set(first.due_at)
+    await dispatcher.tick()
+    domain.clock.set(second.due_at)
+    await dispatcher.tick()
+    await domain.checkins.answer_button(user_id=1, checkin_id=second.id, score=6, update_id=1)
+    extra = await domain.checkins.create_extra(patient, update_id=2)
+    assert extra is not None
+
+    await domain.checkins.extra_not_sent(extra, reason="Undeliverable")
+
+    closed = await domain.storage.checkins.get(first.id)
+    assert closed is not None
+    assert closed.state is CheckinState.MISSED
