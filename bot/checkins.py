@@ -167,6 +167,10 @@ class CheckinService:
         """Return the patient's open, unanswered check-in."""
         return await self._storage.checkins.open_for_patient(patient.id)
 
+    async def seen_extra_request(self, update_id: int) -> bool:
+        """Return whether this /checkin update already created its check-in (a redelivery)."""
+        return await self._storage.checkins.created_by_update(update_id)
+
     async def create_extra(self, patient: Patient, *, update_id: int | None) -> Checkin | None:
         """Create an extra check-in the patient asked for; None for a repeated update."""
         checkin = await self._storage.checkins.create_extra(

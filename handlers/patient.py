@@ -233,6 +233,8 @@ async def checkin_command(update: Update, context: Context) -> None:
     svc = services(context)
     open_checkin = await svc.checkins.open_checkin(patient)
     if open_checkin is not None:
+        if await svc.checkins.seen_extra_request(update_id(update)):
+            return  # the same update again: its prompt went out the first time
         await update.effective_message.reply_text(
             texts.OPEN_CHECKIN_EXISTS, reply_markup=mood_keyboard(open_checkin.id)
         )

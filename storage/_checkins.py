@@ -106,6 +106,13 @@ class CheckinRepository:
         )
         return None if row is None else _checkin_from_row(row)
 
+    async def created_by_update(self, update_id: int) -> bool:
+        """Return whether an extra check-in was already created for this Telegram update."""
+        row = await self._db.fetch_one(
+            "SELECT 1 FROM checkins WHERE created_update_id = ?", (update_id,)
+        )
+        return row is not None
+
     async def has_work(self, now: datetime, answer_window: timedelta) -> bool:
         """Tell cheaply whether a dispatcher pass has anything to do."""
         row = await self._db.fetch_one(

@@ -146,6 +146,25 @@ async def test_redelivered_update_is_stored_once(harness: Harness) -> None:
     assert [text for _, text in notes] == ["a note about today"]
 
 
+async def test_a_redelivered_checkin_command_prompts_once(harness: Harness) -> None:
+    h = harness
+    gus = h.server.add_user(first_name="Gus")
+    await h.enrol(gus)
+    chat = h.server.private_chat(gus)
+    waiting = h.expect(chat.id)
+    command = h.server.send_message(gus, "/checkin")
+    await waiting
+    before = len(h.server.messages(chat.id))
+
+    h.server.inject_update(command)  # Telegram delivers the very same update again
+    reprompt = h.expect(chat.id, lambda m: "number from 0 to 10" in (m.text or ""))
+    h.server.send_message(gus, "hello")  # handled after the redelivery, in order
+    await reprompt
+
+    after = [m.text or "" for m in h.server.messages(chat.id)[before:]]
+    assert len(after) == 1, after
+
+
 async def test_stale_checkins_are_missed_after_downtime(harness: Harness) -> None:
     h = harness
     gina = h.server.add_user(first_name="Gina")
