@@ -200,7 +200,6 @@ class Baseline:
 
     level: float
     sd: float
-    answers: int
 
 
 class _Reference:
@@ -219,9 +218,7 @@ class _Reference:
     def baseline(self, config: DetectorConfig) -> Baseline:
         level = self._total / self.count
         variance = max(0.0, self._squares - self.count * level * level) / (self.count - 1)
-        return Baseline(
-            level=level, sd=max(math.sqrt(variance), config.sd_floor), answers=self.count
-        )
+        return Baseline(level=level, sd=max(math.sqrt(variance), config.sd_floor))
 
 
 @dataclass(frozen=True, slots=True)
