@@ -36,15 +36,15 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.app import build_application, running, services_of
-from bot.care import CareService
-from bot.clock import ManualClock
-from bot.dispatcher import Dispatcher
-from bot.enrolment import EnrolmentService
+from bot.domain.clock import ManualClock
+from bot.domain.protocol import load_protocol
 from bot.fake_telegram import FakeTelegramServer
-from bot.protocol import load_protocol
-from bot.settings import Settings
-from bot.telegram_sender import TelegramCheckinSender
+from bot.runtime.application import build_application, running, services_of
+from bot.runtime.settings import Settings
+from bot.services.care import CareService
+from bot.services.dispatcher import Dispatcher
+from bot.services.enrolment import EnrolmentService
+from bot.telegram.senders import TelegramCheckinSender
 from storage import Storage
 
 TOKEN = "123456:BENCHMARK-token"

@@ -25,14 +25,14 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
-from bot.app import SAFE_RATE, flood_limiter
-from bot.care import CareService
-from bot.clock import ManualClock
-from bot.dispatcher import Dispatcher
-from bot.enrolment import EnrolmentService
+from bot.domain.clock import ManualClock
+from bot.domain.protocol import load_protocol
 from bot.fake_telegram import FakeTelegramServer
-from bot.protocol import load_protocol
-from bot.telegram_sender import TelegramCheckinSender
+from bot.runtime.application import SAFE_RATE, flood_limiter
+from bot.services.care import CareService
+from bot.services.dispatcher import Dispatcher
+from bot.services.enrolment import EnrolmentService
+from bot.telegram.senders import TelegramCheckinSender
 from storage import Storage
 
 TOKEN = "123456:FLOOD-benchmark"

@@ -12,11 +12,11 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from .crisis import CrisisDetector, CrisisPatternError
-from .detection import DetectorConfig
-from .explainers import ContentError, load_explainers
-from .protocol import ProtocolError, check_schedule, load_protocol
-from .settings import ConfigError, Settings, load_settings, load_webhook_settings
+from bot.domain.crisis import CrisisDetector, CrisisPatternError
+from bot.domain.detection import DetectorConfig
+from bot.domain.explainers import ContentError, load_explainers
+from bot.domain.protocol import ProtocolError, check_schedule, load_protocol
+from bot.runtime.settings import ConfigError, Settings, load_settings, load_webhook_settings
 
 EXIT_CONFIG = 2
 
@@ -53,9 +53,9 @@ def run(args: argparse.Namespace) -> int:
     except (ContentError, CrisisPatternError) as err:
         return _fail(f"content error: {err}")
 
-    from .app import ALLOWED_UPDATES, build_application
-    from .instance import AlreadyRunningError
-    from .logs import configure_logging
+    from bot.runtime.application import ALLOWED_UPDATES, build_application
+    from bot.runtime.instance import AlreadyRunningError
+    from bot.runtime.logs import configure_logging
 
     configure_logging(
         token=settings.token,
@@ -172,7 +172,7 @@ CEILING_DROPS = (0.5, 1.0, 1.5, 2.0)
 
 def simulate_cohort_command(args: argparse.Namespace) -> int:
     """Write a synthetic cohort CSV (docs/detection.md describes the model)."""
-    from .cohort import oracle_ceiling, simulate_cohort, write_cohort_csv
+    from bot.research.cohort import oracle_ceiling, simulate_cohort, write_cohort_csv
 
     if args.patients < 1:
         return _fail("--patients must be at least 1")
@@ -215,8 +215,8 @@ def _detector_config(path: Path | None) -> DetectorConfig:
 
 def evaluate_detector_command(args: argparse.Namespace) -> int:
     """Replay a cohort CSV through the detector and the naive rule and print the table."""
-    from .cohort import CohortFormatError
-    from .evaluation import evaluate_cohort, format_report
+    from bot.research.cohort import CohortFormatError
+    from bot.research.evaluation import evaluate_cohort, format_report
 
     try:
         config = _detector_config(args.protocol)
@@ -232,7 +232,7 @@ def evaluate_detector_command(args: argparse.Namespace) -> int:
 
 def demo(args: argparse.Namespace) -> int:
     """Run the whole product against the embedded fake Telegram, in accelerated time."""
-    from .demo import run_demo
+    from bot.demo import run_demo
 
     return run_demo(out=args.out, days=args.days, patients=args.patients)
 

@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.services import Services
+from bot.services.container import Services
 
 log = logging.getLogger(__name__)
 

@@ -15,13 +15,13 @@ from telegram.ext import (
     filters,
 )
 
-from bot import texts
-from bot.checkins import TextOutcome
-from bot.dispatcher import Unknown
-from bot.enrolment import GENERATED_TOKEN
-from bot.errors import InputError
-from bot.telegram_sender import classify
-from bot.ui import (
+from bot.domain.entities import AnswerOutcome, CheckinKind, Patient, PatientStatus, RedeemOutcome
+from bot.domain.errors import InputError
+from bot.services.checkins import TextOutcome
+from bot.services.dispatcher import Unknown
+from bot.services.enrolment import GENERATED_TOKEN
+from bot.telegram import texts
+from bot.telegram.keyboards import (
     CONSENT_DATA,
     consent_keyboard,
     learn_menu,
@@ -33,7 +33,7 @@ from bot.ui import (
     parse_time,
     time_keyboard,
 )
-from storage import AnswerOutcome, CheckinKind, Patient, PatientStatus, RedeemOutcome
+from bot.telegram.senders import classify
 
 from .common import Context, services, update_id
 from .staff import STAFF_COMMANDS

@@ -17,10 +17,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot import texts
-from bot.errors import InputError
-from bot.ui import alert_keyboard, parse_alert_action
-from storage import Alert, Patient, PatientOverview
+from bot.domain.entities import Alert, Patient, PatientOverview
+from bot.domain.errors import InputError
+from bot.telegram import texts
+from bot.telegram.keyboards import alert_keyboard, parse_alert_action
 
 from .common import Context, services, update_id
 

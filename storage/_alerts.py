@@ -7,8 +7,9 @@ from datetime import datetime
 
 import aiosqlite
 
+from bot.domain.entities import Alert, AuditEntry, EpisodeRecord, NewAlert
+
 from ._database import Database
-from ._models import Alert, AuditEntry, EpisodeRecord, NewAlert
 from ._time import from_ts, opt_from_ts, to_ts
 
 _ALERT_COLUMNS = (

@@ -6,8 +6,7 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
-from ._database import Database
-from ._models import (
+from bot.domain.entities import (
     AnswerOutcome,
     AnswerResult,
     Checkin,
@@ -20,6 +19,8 @@ from ._models import (
     Outcome,
     PatientStatus,
 )
+
+from ._database import Database
 from ._time import from_ts, opt_from_ts, to_ts
 
 _CHECKIN_COLUMNS = (

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.domain.entities import WaitingPush
+
 from ._database import Database
-from ._models import WaitingPush
 from ._time import to_ts
 
 

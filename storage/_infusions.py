@@ -7,8 +7,9 @@ from datetime import datetime
 
 import aiosqlite
 
+from bot.domain.entities import Infusion, PlannedCheckin
+
 from ._database import Database
-from ._models import Infusion, PlannedCheckin
 from ._time import from_ts, to_ts
 
 _COLUMNS = "id, patient_id, given_at, recorded_at, recorded_by"

@@ -7,8 +7,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from ._database import Database
-from ._models import (
+from bot.domain.entities import (
     CheckinState,
     Patient,
     PatientOverview,
@@ -17,6 +16,8 @@ from ._models import (
     Redemption,
     TextContext,
 )
+
+from ._database import Database
 from ._time import from_ts, opt_from_ts, to_ts
 
 PATIENT_COLUMNS = (

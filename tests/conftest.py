@@ -11,13 +11,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.alerts import AlertDelivered, AlertOutcome
-from bot.care import CareService
-from bot.checkins import CheckinService
-from bot.clock import ManualClock
-from bot.enrolment import EnrolmentService
-from bot.protocol import Protocol, load_protocol
-from storage import Alert, Patient, Storage
+from bot.domain.clock import ManualClock
+from bot.domain.entities import Alert, Patient
+from bot.domain.protocol import Protocol, load_protocol
+from bot.services.alerts import AlertDelivered, AlertOutcome
+from bot.services.care import CareService
+from bot.services.checkins import CheckinService
+from bot.services.enrolment import EnrolmentService
+from storage import Storage
 
 # python-telegram-bot's opt-in to timedelta periods; without it RetryAfter warns.
 os.environ.setdefault("PTB_TIMEDELTA", "true")

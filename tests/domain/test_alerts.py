@@ -5,8 +5,14 @@ from __future__ import annotations
 from collections import deque
 from datetime import timedelta
 
-from bot.alerts import AlertDelivered, AlertMigrated, AlertOutcome, AlertRetry, AlertService
-from storage import Alert, Patient
+from bot.domain.entities import Alert, Patient
+from bot.services.alerts import (
+    AlertDelivered,
+    AlertMigrated,
+    AlertOutcome,
+    AlertRetry,
+    AlertService,
+)
 from tests.conftest import STAFF_ID, Domain
 
 STAFF_CHAT = -100

@@ -6,7 +6,8 @@ import random
 from collections import deque
 from datetime import timedelta
 
-from bot.dispatcher import (
+from bot.domain.entities import CheckinState, Delivery, Patient, PatientStatus, PlannedCheckin
+from bot.services.dispatcher import (
     Delivered,
     Dispatcher,
     NotDelivered,
@@ -15,7 +16,6 @@ from bot.dispatcher import (
     Undeliverable,
     Unknown,
 )
-from storage import CheckinState, Delivery, Patient, PatientStatus, PlannedCheckin
 from tests.conftest import STAFF_ID, Domain
 
 FINAL = {

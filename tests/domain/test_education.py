@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from bot.alerts import AlertService
-from bot.detection import FindingKind
-from bot.education import CLAIM_LEASE, EducationService, next_morning
-from bot.explainers import load_explainers
-from bot.texts import SafetyContacts
-from storage import Alert, DueCheckin, Patient
+from bot.domain.detection import FindingKind
+from bot.domain.entities import Alert, DueCheckin, Patient
+from bot.domain.explainers import load_explainers
+from bot.services.alerts import AlertService
+from bot.services.education import CLAIM_LEASE, EducationService, next_morning
+from bot.telegram.texts import SafetyContacts
 from tests.conftest import CLINIC_TZ, STAFF_ID, Domain, NoStaff
 
 

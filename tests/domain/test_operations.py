@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.instance import AlreadyRunningError, InstanceLock
+from bot.runtime.instance import AlreadyRunningError, InstanceLock
 from storage import Storage, open_storage
 from tests.conftest import STAFF_ID, Domain
 

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from bot.alerts import AlertService
-from bot.crisis import CrisisDetector, CrisisSignal
-from bot.safety import STRANGER_FOLLOW_UPS, SafetyService
-from bot.texts import SafetyContacts
+from bot.domain.crisis import CrisisDetector, CrisisSignal
+from bot.services.alerts import AlertService
+from bot.services.safety import STRANGER_FOLLOW_UPS, SafetyService
+from bot.telegram.texts import SafetyContacts
 from storage import Storage
 from tests.conftest import Domain, NoStaff
 

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.checkins import TextOutcome
-from bot.errors import InputError
-from storage import AnswerOutcome, CheckinKind, CheckinState, PatientStatus
+from bot.domain.entities import AnswerOutcome, CheckinKind, CheckinState, PatientStatus
+from bot.domain.errors import InputError
+from bot.services.checkins import TextOutcome
 from tests.conftest import CLINIC_TZ, STAFF_ID, Domain
 
 

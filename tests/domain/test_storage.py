@@ -14,16 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.enrolment import hash_token
-from storage import (
-    AnswerOutcome,
-    CheckinState,
-    PatientStatus,
-    RedeemOutcome,
-    SchemaError,
-    Storage,
-    latest_schema_version,
-)
+from bot.domain.entities import AnswerOutcome, CheckinState, PatientStatus, RedeemOutcome
+from bot.services.enrolment import hash_token
+from storage import SchemaError, Storage, latest_schema_version
 from tests.conftest import STAFF_ID, Domain
 
 

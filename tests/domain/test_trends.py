@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.alerts import AlertService
-from bot.detection import DetectorConfig
-from bot.staff import StaffService
-from bot.trends import TrendService
-from storage import Patient
+from bot.domain.detection import DetectorConfig
+from bot.domain.entities import Patient
+from bot.services.alerts import AlertService
+from bot.services.staff import StaffService
+from bot.services.trends import TrendService
 from tests.conftest import STAFF_ID, Domain, NoStaff
 
 

@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from telegram.ext import Application
 
-from bot.app import build_application, dispatch_once, running, services_of
-from bot.clock import ManualClock
+from bot.domain.clock import ManualClock
 from bot.fake_telegram import FakeChat, FakeTelegramServer, FakeUser, SentMessage
-from bot.services import Services
-from bot.settings import Settings
+from bot.runtime.application import build_application, dispatch_once, running, services_of
+from bot.runtime.settings import Settings
+from bot.services.container import Services
 from tests.conftest import START
 
 TOKEN = "123456:TEST-fake-token-for-integration"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from bot.domain.entities import Alert
 from bot.fake_telegram import Fault, SentMessage
-from storage import Alert
 from tests.integration.conftest import Harness
 
 

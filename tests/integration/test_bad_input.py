@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from storage import CheckinState, PatientStatus
+from bot.domain.entities import CheckinState, PatientStatus
 from tests.integration.conftest import Harness
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from bot.domain.entities import CheckinState, Delivery, PatientStatus
 from bot.fake_telegram import Fault
-from storage import CheckinState, Delivery, PatientStatus
 from tests.integration.conftest import Harness
 
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from bot import enrolment
+from bot.domain.entities import Checkin, CheckinState
 from bot.fake_telegram import FakeUser, Fault, SentMessage
-from storage import Checkin, CheckinState
+from bot.services import enrolment
 from tests.integration.conftest import Harness
 
 CRISIS = "honestly i just want to kill myself tonight"

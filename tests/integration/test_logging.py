@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.logs import configure_logging
+from bot.runtime.logs import configure_logging
 from tests.integration.conftest import TOKEN, Harness
 
 NOTE = "my neighbour Gerald keeps me awake"

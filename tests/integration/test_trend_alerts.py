@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from bot.domain.entities import Checkin
 from bot.fake_telegram import FakeUser, SentMessage
-from storage import Checkin
 from tests.integration.conftest import Harness
 
 

@@ -8,9 +8,9 @@ import socket
 import httpx
 import pytest
 
-from bot.app import build_application, running_webhook, services_of
-from bot.instance import AlreadyRunningError
-from bot.settings import WebhookSettings
+from bot.runtime.application import build_application, running_webhook, services_of
+from bot.runtime.instance import AlreadyRunningError
+from bot.runtime.settings import WebhookSettings
 from tests.integration.conftest import Harness
 
 SECRET = "s3cret-token_for-webhook-tests"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.logs import RedactFilter, configure_logging
+from bot.runtime.logs import RedactFilter, configure_logging
 
 TOKEN = "987654321:AAHsecretPart-of_the_Token0123456789xyz"
 SECRET = TOKEN.split(":", 1)[1]

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cohort import (
+from bot.domain.protocol import load_protocol
+from bot.research.cohort import (
     PLAN_DAYS,
     CohortFormatError,
     CohortRow,
@@ -25,8 +26,7 @@ from bot.cohort import (
     simulate_cohort,
     write_cohort_csv,
 )
-from bot.evaluation import evaluate_cohort, evaluate_rows, format_report
-from bot.protocol import load_protocol
+from bot.research.evaluation import evaluate_cohort, evaluate_rows, format_report
 
 KEPT_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR", "PYTHONPATH")
 LAST_LINE = re.compile(

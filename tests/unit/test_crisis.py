@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.crisis import (
+from bot.domain.crisis import (
     CATEGORIES,
     CrisisDetector,
     CrisisPatternError,

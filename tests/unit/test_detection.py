@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.detection import (
+from bot.domain.detection import (
     DetectorConfig,
     Episode,
     Finding,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.explainers import (
+from bot.domain.explainers import (
     DEFAULT_SCHEDULE,
     GROUPS,
     MAX_TEXT,
@@ -18,7 +18,7 @@ from bot.explainers import (
     ExplainerLibrary,
     load_explainers,
 )
-from bot.settings import DEFAULT_CRISIS_LINE, DEFAULT_EMERGENCY_NUMBER
+from bot.runtime.settings import DEFAULT_CRISIS_LINE, DEFAULT_EMERGENCY_NUMBER
 
 SEED_NAME = "why-ketamine-requires-ongoing-treatment.txt"
 SEED_CANDIDATES = (

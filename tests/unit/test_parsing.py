@@ -21,9 +21,10 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.care import parse_infusion_args
-from bot.checkins import parse_score
-from bot.dispatcher import (
+from bot.domain.errors import InputError
+from bot.services.care import parse_infusion_args
+from bot.services.checkins import parse_score
+from bot.services.dispatcher import (
     RETRY_BASE,
     RETRY_MAX,
     NotDelivered,
@@ -32,7 +33,7 @@ from bot.dispatcher import (
     Unknown,
     retry_delay,
 )
-from bot.enrolment import (
+from bot.services.enrolment import (
     CODE_ALPHABET,
     TOKEN_PATTERN,
     hash_token,
@@ -40,9 +41,7 @@ from bot.enrolment import (
     new_token,
     normalise_code,
 )
-from bot.errors import InputError
-from bot.telegram_sender import classify, retry_after_of
-from bot.ui import (
+from bot.telegram.keyboards import (
     CONSENT_DATA,
     MoodChoice,
     consent_keyboard,
@@ -50,6 +49,7 @@ from bot.ui import (
     parse_mood,
     parse_time,
 )
+from bot.telegram.senders import classify, retry_after_of
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # Tuesday 10 March 2026, 16:00:42 in Berlin (CET, UTC+1).

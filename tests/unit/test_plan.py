@@ -11,9 +11,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bot.plan import local_due, plan_checkins
-from bot.protocol import load_protocol
-from storage import PlannedCheckin
+from bot.domain.entities import PlannedCheckin
+from bot.domain.plan import local_due, plan_checkins
+from bot.domain.protocol import load_protocol
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.protocol import (
+from bot.domain.protocol import (
     MAX_DAY,
     ProtocolError,
     default_protocol_text,

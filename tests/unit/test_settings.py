@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.settings import (
+from bot.runtime.settings import (
     DEFAULT_API_BASE_URL,
     DEFAULT_CRISIS_LINE,
     DEFAULT_EMERGENCY_NUMBER,

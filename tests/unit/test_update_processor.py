@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from telegram import Chat, Message, Update
 
-from bot.app import PerChatUpdateProcessor
+from bot.runtime.application import PerChatUpdateProcessor
 
 
 def update(update_id: int, chat_id: int) -> Update:

@@ -22,22 +22,21 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from handlers import PATIENT_HANDLERS, SAFETY_HANDLERS, on_error, staff_handlers
-from handlers.common import SERVICES_KEY
-
-from .clock import Clock, SystemClock
-from .crisis import CrisisDetector
-from .explainers import ExplainerLibrary, load_explainers
-from .instance import InstanceLock
-from .protocol import Protocol, check_schedule, load_protocol
-from .services import Services, open_services
-from .settings import Settings, WebhookSettings
-from .telegram_sender import (
+from bot.domain.clock import Clock, SystemClock
+from bot.domain.crisis import CrisisDetector
+from bot.domain.explainers import ExplainerLibrary, load_explainers
+from bot.domain.protocol import Protocol, check_schedule, load_protocol
+from bot.runtime.instance import InstanceLock
+from bot.runtime.settings import Settings, WebhookSettings
+from bot.services.container import Services, open_services
+from bot.telegram.senders import (
     TelegramCheckinSender,
     TelegramPatientSender,
     TelegramStaffSender,
     TelegramUrgentMessenger,
 )
+from handlers import PATIENT_HANDLERS, SAFETY_HANDLERS, on_error, staff_handlers
+from handlers.common import SERVICES_KEY
 
 log = logging.getLogger(__name__)
 

@@ -6,12 +6,12 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 
-from storage import Alert, MoodPoint, Patient, Storage
-
-from .alerts import AlertService
-from .clock import Clock
-from .detection import DetectorConfig, Episode, FindingKind, Observation, evaluate
-from .staff import StaffService
+from bot.domain.clock import Clock
+from bot.domain.detection import DetectorConfig, Episode, FindingKind, Observation, evaluate
+from bot.domain.entities import Alert, MoodPoint, Patient
+from bot.services.alerts import AlertService
+from bot.services.staff import StaffService
+from storage import Storage
 
 log = logging.getLogger(__name__)
 

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol as TypingProtocol
 
-from storage import Patient, Storage
-
-from .alerts import AlertService
-from .clock import Clock
-from .crisis import CrisisDetector, CrisisSignal
-from .texts import SafetyContacts
+from bot.domain.clock import Clock
+from bot.domain.crisis import CrisisDetector, CrisisSignal
+from bot.domain.entities import Patient
+from bot.services.alerts import AlertService
+from bot.telegram.texts import SafetyContacts
+from storage import Storage
 
 log = logging.getLogger(__name__)
 

@@ -10,21 +10,13 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Protocol as TypingProtocol
 from zoneinfo import ZoneInfo
 
-from storage import (
-    Alert,
-    CheckinKind,
-    DueCheckin,
-    Patient,
-    PatientStatus,
-    Storage,
-    WaitingPush,
-)
-
-from .alerts import AlertService
-from .clock import Clock
-from .detection import FindingKind
-from .explainers import Explainer, ExplainerLibrary
-from .texts import SafetyContacts
+from bot.domain.clock import Clock
+from bot.domain.detection import FindingKind
+from bot.domain.entities import Alert, CheckinKind, DueCheckin, Patient, PatientStatus, WaitingPush
+from bot.domain.explainers import Explainer, ExplainerLibrary
+from bot.services.alerts import AlertService
+from bot.telegram.texts import SafetyContacts
+from storage import Storage
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from .cohort import CohortRow, RowKind, read_cohort_csv, sort_key
-from .detection import DetectorConfig, Episode, FindingKind, Observation, evaluate
+from bot.domain.detection import DetectorConfig, Episode, FindingKind, Observation, evaluate
+from bot.research.cohort import CohortRow, RowKind, read_cohort_csv, sort_key
 
 # Cohort days count from this moment; any fixed aware moment would do.
 EPOCH = datetime(2026, 1, 5, tzinfo=UTC)

@@ -10,8 +10,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .detection import DetectorConfig
-from .explainers import ExplainerLibrary
+from bot.domain.detection import DetectorConfig
+from bot.domain.explainers import ExplainerLibrary
 
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 MAX_DAY = 366

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol as TypingProtocol
 
-from storage import Alert, NewAlert, Patient, Storage
-
-from .clock import Clock
+from bot.domain.clock import Clock
+from bot.domain.entities import Alert, NewAlert, Patient
+from storage import Storage
 
 log = logging.getLogger(__name__)
 

@@ -17,11 +17,9 @@ from telegram.error import (
     TimedOut,
 )
 
-from storage import Alert
-
-from . import texts
-from .alerts import AlertDelivered, AlertMigrated, AlertOutcome, AlertRetry
-from .dispatcher import (
+from bot.domain.entities import Alert
+from bot.services.alerts import AlertDelivered, AlertMigrated, AlertOutcome, AlertRetry
+from bot.services.dispatcher import (
     Delivered,
     NotDelivered,
     RateLimited,
@@ -29,7 +27,8 @@ from .dispatcher import (
     Undeliverable,
     Unknown,
 )
-from .ui import alert_keyboard, contact_keyboard, mood_keyboard, more_topics
+from bot.telegram import texts
+from bot.telegram.keyboards import alert_keyboard, contact_keyboard, mood_keyboard, more_topics
 
 # httpx errors raised before any byte of the request could have reached the server.
 _NOT_SENT_CAUSES = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)

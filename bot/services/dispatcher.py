@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol as TypingProtocol
 
-from storage import DueCheckin, PatientStatus, Storage
-
-from .clock import Clock
-from .protocol import Protocol
+from bot.domain.clock import Clock
+from bot.domain.entities import DueCheckin, PatientStatus
+from bot.domain.protocol import Protocol
+from storage import Storage
 
 log = logging.getLogger(__name__)
 

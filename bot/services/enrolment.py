@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from storage import CodeTakenError, Patient, PatientStatus, RedeemOutcome, Redemption, Storage
-
-from .clock import Clock
-from .errors import InputError
+from bot.domain.clock import Clock
+from bot.domain.entities import Patient, PatientStatus, RedeemOutcome, Redemption
+from bot.domain.errors import InputError
+from storage import CodeTakenError, Storage
 
 log = logging.getLogger(__name__)
 

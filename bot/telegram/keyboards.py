@@ -9,7 +9,7 @@ from datetime import time
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from . import texts
+from bot.telegram import texts
 
 CONSENT_DATA = "c:agree"
 _MOOD = re.compile(r"m:([1-9][0-9]{0,17}):(10|[0-9])")

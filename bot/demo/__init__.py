@@ -26,14 +26,14 @@ from zoneinfo import ZoneInfo
 from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from storage import Alert, CheckinState, backup_database
-
-from .app import build_application, dispatch_once, running, services_of
-from .clock import ManualClock
-from .fake_telegram import FakeTelegramServer, FakeUser, SentMessage
-from .logs import configure_logging
-from .services import Services
-from .settings import Settings
+from bot.domain.clock import ManualClock
+from bot.domain.entities import Alert, CheckinState
+from bot.fake_telegram import FakeTelegramServer, FakeUser, SentMessage
+from bot.runtime.application import build_application, dispatch_once, running, services_of
+from bot.runtime.logs import configure_logging
+from bot.runtime.settings import Settings
+from bot.services.container import Services
+from storage import backup_database
 
 EXIT_OK = 0
 EXIT_STORY_FAILED = 1

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from storage import Infusion, Patient, PatientOverview, PatientStatus, Storage
-
-from .clock import Clock
-from .enrolment import normalise_code
-from .errors import InputError
-from .plan import local_due, plan_checkins
-from .protocol import Protocol, parse_hhmm
+from bot.domain.clock import Clock
+from bot.domain.entities import Infusion, Patient, PatientOverview, PatientStatus
+from bot.domain.errors import InputError
+from bot.domain.plan import local_due, plan_checkins
+from bot.domain.protocol import Protocol, parse_hhmm
+from bot.services.enrolment import normalise_code
+from storage import Storage
 
 log = logging.getLogger(__name__)
 

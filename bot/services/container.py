@@ -4,23 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.domain.clock import Clock
+from bot.domain.crisis import CrisisDetector
+from bot.domain.explainers import ExplainerLibrary
+from bot.domain.protocol import Protocol
+from bot.runtime.settings import Settings
+from bot.services.alerts import AlertService, StaffSender
+from bot.services.care import CareService
+from bot.services.checkins import CheckinService
+from bot.services.dispatcher import CheckinSender, Dispatcher
+from bot.services.education import EducationService
+from bot.services.enrolment import EnrolmentService
+from bot.services.safety import SafetyService
+from bot.services.staff import StaffService
+from bot.services.trends import TrendService
+from bot.telegram.texts import SafetyContacts
 from storage import Storage
-
-from .alerts import AlertService, StaffSender
-from .care import CareService
-from .checkins import CheckinService
-from .clock import Clock
-from .crisis import CrisisDetector
-from .dispatcher import CheckinSender, Dispatcher
-from .education import EducationService
-from .enrolment import EnrolmentService
-from .explainers import ExplainerLibrary
-from .protocol import Protocol
-from .safety import SafetyService
-from .settings import Settings
-from .staff import StaffService
-from .texts import SafetyContacts
-from .trends import TrendService
 
 
 @dataclass(frozen=True, slots=True)

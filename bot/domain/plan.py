@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from storage import PlannedCheckin
+from bot.domain.entities import PlannedCheckin
 
 
 def local_due(infusion_at: datetime, day: int, at: time, tz: ZoneInfo) -> datetime:

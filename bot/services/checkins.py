@@ -8,9 +8,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum, auto
 
-from storage import AnswerOutcome, Checkin, Patient, PatientStatus, Storage
-
-from .clock import Clock
+from bot.domain.clock import Clock
+from bot.domain.entities import AnswerOutcome, Checkin, Patient, PatientStatus
+from storage import Storage
 
 log = logging.getLogger(__name__)
 

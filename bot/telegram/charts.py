@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from storage import MoodPoint
+from bot.domain.entities import MoodPoint
 
 _WIDTH_IN, _HEIGHT_IN, _DPI = 7.0, 3.2, 110
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from storage import (
+from bot.domain.clock import Clock
+from bot.domain.entities import (
     Alert,
     Checkin,
     CheckinState,
@@ -15,13 +16,11 @@ from storage import (
     Infusion,
     MoodPoint,
     Patient,
-    Storage,
 )
-
-from .charts import render_mood_chart
-from .clock import Clock
-from .enrolment import normalise_code
-from .errors import InputError
+from bot.domain.errors import InputError
+from bot.services.enrolment import normalise_code
+from bot.telegram.charts import render_mood_chart
+from storage import Storage
 
 RECENT_NOTES = 5
 RECENT_SCORES = 10
