@@ -14,7 +14,7 @@ from dotenv import dotenv_values
 
 from bot.domain.crisis import CrisisDetector, CrisisPatternError
 from bot.domain.detection import DetectorConfig
-from bot.domain.explainers import ContentError, load_explainers
+from bot.domain.explainers import ExplainerError, load_explainers
 from bot.domain.protocol import ProtocolError, check_schedule, load_protocol
 from bot.runtime.settings import ConfigError, Settings, load_settings, load_webhook_settings
 
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         return _fail(f"configuration error: {err}")
     except ProtocolError as err:
         return _fail(f"protocol error: {err}")
-    except (ContentError, CrisisPatternError) as err:
+    except (ExplainerError, CrisisPatternError) as err:
         return _fail(f"content error: {err}")
 
     from bot.runtime.application import ALLOWED_UPDATES, build_application
@@ -138,9 +138,9 @@ def _content_checks(settings: Settings) -> list[tuple[str, bool]]:
         lines.append((f"explainers: ok ({len(library)} topics)", True))
         try:
             check_schedule(load_protocol(settings.protocol_path), library)
-        except (ContentError, ProtocolError) as err:
+        except (ExplainerError, ProtocolError) as err:
             lines.append((f"explainer schedule: ERROR {err}", False))
-    except ContentError as err:
+    except ExplainerError as err:
         lines.append((f"explainers: ERROR {err}", False))
     try:
         detector = CrisisDetector.from_file()

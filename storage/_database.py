@@ -15,6 +15,8 @@ from types import TracebackType
 
 import aiosqlite
 
+from bot.domain.errors import AfterglowError
+
 log = logging.getLogger(__name__)
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -27,7 +29,7 @@ _PRAGMAS = (
 )
 
 
-class SchemaError(Exception):
+class SchemaError(AfterglowError):
     """The database was written by a newer Afterglow or its migrations are inconsistent."""
 
 

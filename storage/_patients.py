@@ -16,6 +16,7 @@ from bot.domain.entities import (
     Redemption,
     TextContext,
 )
+from bot.domain.errors import AfterglowError
 
 from ._database import Database
 from ._time import from_ts, opt_from_ts, to_ts
@@ -26,7 +27,7 @@ PATIENT_COLUMNS = (
 )
 
 
-class CodeTakenError(Exception):
+class CodeTakenError(AfterglowError):
     """The generated patient code already exists; generate another."""
 
 

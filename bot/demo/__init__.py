@@ -28,6 +28,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.domain.clock import ManualClock
 from bot.domain.entities import Alert, CheckinState
+from bot.domain.errors import AfterglowError
 from bot.fake_telegram import FakeTelegramServer, FakeUser, SentMessage
 from bot.runtime.application import build_application, dispatch_once, running, services_of
 from bot.runtime.logs import configure_logging
@@ -63,7 +64,7 @@ _EDIT_METHODS = frozenset({"editMessageText", "editMessageCaption"})
 JSONDict = dict[str, Any]
 
 
-class DemoError(Exception):
+class DemoError(AfterglowError):
     """Something in the story did not happen."""
 
 

@@ -11,6 +11,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from bot.domain.errors import ContentError
+
 CATEGORIES = (
     "plan-or-intent",
     "suicidal-ideation",
@@ -72,7 +74,7 @@ _TRIE_DEPTH = 4
 _QUANTIFIERS = frozenset("?*+{")
 
 
-class CrisisPatternError(Exception):
+class CrisisPatternError(ContentError):
     """The crisis patterns file is missing, not TOML, or invalid; the message names the file."""
 
 

@@ -11,6 +11,8 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from bot.domain.errors import ContentError
+
 GROUPS = ("how-it-works", "why-it-fades", "what-helps", "after-infusion")
 MAX_TITLE = 40
 MAX_TEXT = 700
@@ -26,7 +28,7 @@ _ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _BRACES = re.compile(r"\{([^{}]*)\}")
 
 
-class ContentError(Exception):
+class ExplainerError(ContentError):
     """An explainer file is missing, unreadable or invalid; the message names the file."""
 
 
@@ -108,7 +110,7 @@ def load_explainers(folder: Path | None = None) -> ExplainerLibrary:
     """Load and validate every *.toml file in folder, or the shipped set when folder is None."""
     where: Traversable = shipped_folder() if folder is None else folder
     if not where.is_dir():
-        raise ContentError(f"{where}: explainer folder not found")
+        raise ExplainerError(f"{where}: explainer folder not found")
     files = sorted(
         (
             entry
@@ -120,7 +122,7 @@ def load_explainers(folder: Path | None = None) -> ExplainerLibrary:
         key=lambda entry: entry.name,
     )
     if not files:
-        raise ContentError(f"{where}: no explainer files (*.toml) in the folder")
+        raise ExplainerError(f"{where}: no explainer files (*.toml) in the folder")
     explainers: list[Explainer] = []
     seen_ids: dict[str, str] = {}
     seen_orders: dict[tuple[str, int], str] = {}
@@ -128,12 +130,12 @@ def load_explainers(folder: Path | None = None) -> ExplainerLibrary:
         explainer = _parse_file(entry)
         source = str(entry)
         if explainer.id in seen_ids:
-            raise ContentError(
+            raise ExplainerError(
                 f"{source}: id '{explainer.id}' is also used by {seen_ids[explainer.id]}"
             )
         slot = (explainer.group, explainer.order)
         if slot in seen_orders:
-            raise ContentError(
+            raise ExplainerError(
                 f"{source}: order {explainer.order} in group '{explainer.group}' "
                 f"is also used by {seen_orders[slot]}"
             )
@@ -148,26 +150,26 @@ def _parse_file(entry: Traversable) -> Explainer:
     try:
         raw = entry.read_text(encoding="utf-8")
     except OSError as err:
-        raise ContentError(f"{source}: cannot read ({err.strerror})") from None
+        raise ExplainerError(f"{source}: cannot read ({err.strerror})") from None
     except UnicodeDecodeError:
-        raise ContentError(f"{source}: not UTF-8 text") from None
+        raise ExplainerError(f"{source}: not UTF-8 text") from None
     try:
         data = tomllib.loads(raw)
     except tomllib.TOMLDecodeError as err:
-        raise ContentError(f"{source}: not valid TOML ({err})") from None
+        raise ExplainerError(f"{source}: not valid TOML ({err})") from None
     return parse_explainer(data, source=source, stem=entry.name[: -len(".toml")])
 
 
 def _field(data: dict[str, Any], key: str, source: str) -> Any:
     if key not in data:
-        raise ContentError(f"{source}: missing field '{key}'")
+        raise ExplainerError(f"{source}: missing field '{key}'")
     value = data[key]
     kind = FIELDS[key]
     if not isinstance(value, kind) or isinstance(value, bool):
         expected = "a whole number" if kind is int else "a string"
-        raise ContentError(f"{source}: field '{key}' must be {expected}")
+        raise ExplainerError(f"{source}: field '{key}' must be {expected}")
     if isinstance(value, str) and not value.strip():
-        raise ContentError(f"{source}: field '{key}' is empty")
+        raise ExplainerError(f"{source}: field '{key}' is empty")
     return value
 
 
@@ -175,7 +177,7 @@ def parse_explainer(data: dict[str, Any], *, source: str, stem: str) -> Explaine
     """Validate one parsed explainer file; stem is the file name without '.toml'."""
     unknown = sorted(set(data) - set(FIELDS))
     if unknown:
-        raise ContentError(f"{source}: unknown field(s) {', '.join(unknown)}")
+        raise ExplainerError(f"{source}: unknown field(s) {', '.join(unknown)}")
     explainer_id: str = _field(data, "id", source)
     title: str = _field(data, "title", source).strip()
     group: str = _field(data, "group", source)
@@ -183,21 +185,23 @@ def parse_explainer(data: dict[str, Any], *, source: str, stem: str) -> Explaine
     text: str = _field(data, "text", source).strip()
 
     if not explainer_id.isascii() or _ID.fullmatch(explainer_id) is None:
-        raise ContentError(
+        raise ExplainerError(
             f"{source}: id '{explainer_id}' must be lowercase-kebab (a-z, 0-9 and single hyphens)"
         )
     if len(explainer_id) > MAX_ID:
-        raise ContentError(f"{source}: id is {len(explainer_id)} characters, at most {MAX_ID}")
+        raise ExplainerError(f"{source}: id is {len(explainer_id)} characters, at most {MAX_ID}")
     if explainer_id != stem:
-        raise ContentError(f"{source}: id '{explainer_id}' does not match the file name '{stem}'")
+        raise ExplainerError(
+            f"{source}: id '{explainer_id}' does not match the file name '{stem}'"
+        )
     if "\n" in title:
-        raise ContentError(f"{source}: title must be one line")
+        raise ExplainerError(f"{source}: title must be one line")
     if len(title) > MAX_TITLE:
-        raise ContentError(f"{source}: title is {len(title)} characters, at most {MAX_TITLE}")
+        raise ExplainerError(f"{source}: title is {len(title)} characters, at most {MAX_TITLE}")
     if group not in GROUPS:
-        raise ContentError(f"{source}: group '{group}' is not one of {', '.join(GROUPS)}")
+        raise ExplainerError(f"{source}: group '{group}' is not one of {', '.join(GROUPS)}")
     if order < 0:
-        raise ContentError(f"{source}: order must be 0 or more")
+        raise ExplainerError(f"{source}: order must be 0 or more")
     _check_text(text, source)
     return Explainer(id=explainer_id, title=title, group=group, order=order, text=text)
 
@@ -207,21 +211,23 @@ def _check_text(text: str, source: str) -> None:
     if unknown:
         names = ", ".join("{" + name + "}" for name in unknown)
         allowed = ", ".join("{" + name + "}" for name in PLACEHOLDERS)
-        raise ContentError(f"{source}: unknown placeholder(s) {names}; only {allowed} are filled")
+        raise ExplainerError(
+            f"{source}: unknown placeholder(s) {names}; only {allowed} are filled"
+        )
     outside = _BRACES.sub("", text)
     if "{" in outside or "}" in outside:
-        raise ContentError(f"{source}: text has an unmatched '{{' or '}}'")
+        raise ExplainerError(f"{source}: text has an unmatched '{{' or '}}'")
     lines = text.splitlines()
     body = "\n".join(lines[:-1]).strip()
     last = lines[-1].strip().lower()
     if not body or not all(words in last for words in REMINDER_WORDS):
-        raise ContentError(
+        raise ExplainerError(
             f"{source}: text must end with a one-line reminder that it is general "
             "information, not medical advice, after the explainer itself"
         )
     filled = fill(text, crisis_line=PLACEHOLDER_STAND_IN, emergency_number=PLACEHOLDER_STAND_IN)
     if len(filled) > MAX_TEXT:
-        raise ContentError(
+        raise ExplainerError(
             f"{source}: text is {len(filled)} characters with placeholders filled, "
             f"at most {MAX_TEXT}"
         )

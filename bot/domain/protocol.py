@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from bot.domain.detection import DetectorConfig
+from bot.domain.errors import ContentError
 from bot.domain.explainers import ExplainerLibrary
 
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 MAX_DAY = 366
 
 
-class ProtocolError(Exception):
+class ProtocolError(ContentError):
     """The protocol file is missing, not TOML, or does not describe a usable plan."""
 
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from bot.domain.errors import AfterglowError
+
 HEADER = ("patient", "day", "kind", "value")
 
 # The shipped default check-in plan (bot/data/protocol.toml): days after each infusion.
@@ -87,7 +89,7 @@ class CohortRow:
     value: int | None = None
 
 
-class CohortFormatError(ValueError):
+class CohortFormatError(AfterglowError, ValueError):
     """A cohort CSV line that cannot be read; the message names the line."""
 
 

@@ -7,8 +7,10 @@ import os
 from pathlib import Path
 from types import TracebackType
 
+from bot.domain.errors import AfterglowError
 
-class AlreadyRunningError(Exception):
+
+class AlreadyRunningError(AfterglowError):
     """Another Afterglow process holds the lock for this database."""
 
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.domain.errors import AfterglowError
+
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_CRISIS_LINE = "call or text 988 (Suicide & Crisis Lifeline, US)"
 DEFAULT_EMERGENCY_NUMBER = "911"
@@ -18,7 +20,7 @@ _PUBLIC_URL = re.compile(r"https://[^\s/]+(/\S*)?")
 _BASE_URL = re.compile(r"https?://[^\s/]+(/\S*)?")
 
 
-class ConfigError(Exception):
+class ConfigError(AfterglowError):
     """A configuration value is missing or malformed."""
 
     def __init__(self, variable: str, problem: str) -> None:

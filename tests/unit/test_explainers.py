@@ -13,8 +13,8 @@ from bot.domain.explainers import (
     MAX_TEXT,
     MAX_TITLE,
     PLACEHOLDER_STAND_IN,
-    ContentError,
     Explainer,
+    ExplainerError,
     ExplainerLibrary,
     load_explainers,
 )
@@ -89,7 +89,7 @@ def write(folder: Path, name: str, **fields: object) -> Path:
 
 
 def content_error(folder: Path) -> str:
-    with pytest.raises(ContentError) as info:
+    with pytest.raises(ExplainerError) as info:
         load_explainers(folder)
     return str(info.value)
 
