@@ -1,0 +1,24 @@
+"""The shipped crisis detector and the example messages, shared by the crisis tests."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from bot.domain.crisis import CrisisDetector
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "data" / "crisis_examples.toml"
+
+
+@pytest.fixture(scope="module")
+def detector() -> CrisisDetector:
+    return CrisisDetector.from_file()
+
+
+@pytest.fixture(scope="module")
+def examples() -> dict[str, list[str]]:
+    with EXAMPLES.open("rb") as file:
+        data = tomllib.load(file)
+    return {"positive": data["positive"], "negative": data["negative"]}
