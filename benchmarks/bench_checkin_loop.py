@@ -39,7 +39,8 @@ from telegram.request import HTTPXRequest
 from bot.domain.clock import ManualClock
 from bot.domain.protocol import load_protocol
 from bot.fake_telegram import FakeTelegramServer
-from bot.runtime.application import build_application, running, services_of
+from bot.runtime.application import build_application, services_of
+from bot.runtime.lifecycle import running
 from bot.runtime.settings import Settings
 from bot.services.care import CareService
 from bot.services.dispatcher import Dispatcher
@@ -237,7 +238,7 @@ async def main(patients: int, db: Path) -> None:
         for user_id in users[:: len(TIMES)]:
             patient = await svc.storage.patients.by_user(user_id)
             assert patient is not None
-            stored_notes += len(await svc.storage.checkins.notes_for_patient(patient.id))
+            stored_notes += len(await svc.storage.answers.notes_for_patient(patient.id))
             rows_ = await svc.storage.checkins.for_patient(patient.id)
             stored_scores += sum(1 for c in rows_ if c.score is not None)
         print(f"cpu during that run: bot process {bot_cpu:.2f} s, fake server {server_cpu} s")

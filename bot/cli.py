@@ -39,13 +39,12 @@ def _fail(message: str) -> int:
 def run(args: argparse.Namespace) -> int:
     """Start the bot (long polling, or webhook with --webhook) until stopped."""
     env = environment(Path.cwd())
+    from bot.runtime.application import build_application, load_content
+
     try:
         settings = load_settings(env)
-        protocol = load_protocol(settings.protocol_path)
         webhook = load_webhook_settings(env) if args.webhook else None
-        library = load_explainers(settings.content_dir)
-        check_schedule(protocol, library)
-        detector = CrisisDetector.from_file()
+        content = load_content(settings)
     except ConfigError as err:
         return _fail(f"configuration error: {err}")
     except ProtocolError as err:
@@ -53,8 +52,8 @@ def run(args: argparse.Namespace) -> int:
     except (ExplainerError, CrisisPatternError) as err:
         return _fail(f"content error: {err}")
 
-    from bot.runtime.application import ALLOWED_UPDATES, build_application
     from bot.runtime.instance import AlreadyRunningError
+    from bot.runtime.lifecycle import ALLOWED_UPDATES
     from bot.runtime.logs import configure_logging
 
     configure_logging(
@@ -62,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         json_lines=settings.log_json,
     )
-    app = build_application(settings, protocol=protocol, library=library, detector=detector)
+    app = build_application(settings, content=content)
     # SIGINT and SIGTERM stop taking updates, let handlers and the current dispatcher pass
     # finish, close the database, and return here: exit code 0.
     try:

@@ -1,7 +1,18 @@
-"""Telegram handlers: thin adapters from updates to services, one module per audience."""
+"""Telegram in: thin handlers per audience, the typed context and the error handler."""
 
-from .common import on_error
-from .patient import PATIENT_HANDLERS, SAFETY_HANDLERS
-from .staff import staff_handlers
+from handlers.context import CONTEXT_TYPES, AfterglowApp, BotData, Context
+from handlers.errors import on_error
+from handlers.patient import PATIENT_HANDLERS
+from handlers.safety import SAFETY_HANDLERS
+from handlers.staff import staff_handlers
 
-__all__ = ["PATIENT_HANDLERS", "SAFETY_HANDLERS", "on_error", "staff_handlers"]
+__all__ = [
+    "CONTEXT_TYPES",
+    "PATIENT_HANDLERS",
+    "SAFETY_HANDLERS",
+    "AfterglowApp",
+    "BotData",
+    "Context",
+    "on_error",
+    "staff_handlers",
+]

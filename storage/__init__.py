@@ -4,8 +4,11 @@ Repositories return the entities of `bot.domain.entities`.
 """
 
 from ._alerts import AlertRepository
+from ._answers import AnswerRepository
 from ._checkins import CheckinRepository
+from ._clinic import ClinicRepository
 from ._database import Database, SchemaError, latest_schema_version
+from ._episodes import EpisodeRepository
 from ._explainers import ExplainerDeliveryRepository
 from ._infusions import InfusionRepository
 from ._maintenance import DatabaseReport, backup_database, inspect_database
@@ -14,10 +17,13 @@ from ._store import Storage, open_storage
 
 __all__ = [
     "AlertRepository",
+    "AnswerRepository",
     "CheckinRepository",
+    "ClinicRepository",
     "CodeTakenError",
     "Database",
     "DatabaseReport",
+    "EpisodeRepository",
     "ExplainerDeliveryRepository",
     "InfusionRepository",
     "PatientRepository",

@@ -1,13 +1,13 @@
-"""Episodes, staff alerts and their delivery bookkeeping, clinic values and the audit log."""
+"""Staff alerts and their delivery bookkeeping; opening and resolving episodes with them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 import aiosqlite
 
-from bot.domain.entities import Alert, AuditEntry, EpisodeRecord, NewAlert
+from bot.domain.codes import AlertKind, DeliveryProblem, EpisodeEndReason, EpisodeKind
+from bot.domain.entities import Alert, NewAlert
 
 from ._database import Database
 from ._time import from_ts, opt_from_ts, to_ts
@@ -18,7 +18,6 @@ _ALERT_COLUMNS = (
     " a.photo, a.acknowledged_at, a.acknowledged_by, a.resolved_at, a.reminders_sent"
 )
 _ALERTS_FROM = "alerts a JOIN patients p ON p.id = a.patient_id"
-_EPISODE_COLUMNS = "id, patient_id, kind, since, detected_at, explanation, ended_at, end_reason"
 
 
 def _alert(row: aiosqlite.Row) -> Alert:
@@ -27,14 +26,14 @@ def _alert(row: aiosqlite.Row) -> Alert:
         patient_id=row["patient_id"],
         patient_code=row["patient_code"],
         episode_id=row["episode_id"],
-        kind=row["kind"],
+        kind=AlertKind(row["kind"]),
         urgent=bool(row["urgent"]),
         text=row["text"],
         with_chart=bool(row["with_chart"]),
         created_at=from_ts(row["created_at"]),
         sent=row["state"] == "sent",
         attempts=row["attempts"],
-        last_error=row["last_error"],
+        last_error=None if row["last_error"] is None else DeliveryProblem(row["last_error"]),
         chat_id=row["chat_id"],
         message_id=row["message_id"],
         photo=bool(row["photo"]),
@@ -42,19 +41,6 @@ def _alert(row: aiosqlite.Row) -> Alert:
         acknowledged_by=row["acknowledged_by"],
         resolved_at=opt_from_ts(row["resolved_at"]),
         reminders_sent=row["reminders_sent"],
-    )
-
-
-def _episode(row: aiosqlite.Row) -> EpisodeRecord:
-    return EpisodeRecord(
-        id=row["id"],
-        patient_id=row["patient_id"],
-        kind=row["kind"],
-        since=from_ts(row["since"]),
-        detected_at=from_ts(row["detected_at"]),
-        explanation=row["explanation"],
-        ended_at=opt_from_ts(row["ended_at"]),
-        end_reason=row["end_reason"],
     )
 
 
@@ -99,7 +85,7 @@ class AlertRepository:
         self,
         *,
         patient_id: int,
-        kind: str,
+        kind: EpisodeKind,
         since: datetime,
         explanation: str,
         now: datetime,
@@ -242,12 +228,14 @@ class AlertRepository:
             (to_ts(now), chat_id, message_id, int(photo), alert_id),
         )
 
-    async def mark_retry(self, alert_id: int, *, retry_at: datetime, error: str) -> None:
+    async def mark_retry(
+        self, alert_id: int, *, retry_at: datetime, problem: DeliveryProblem
+    ) -> None:
         """Record a failed attempt and when to try again."""
         await self._db.write_one(
             "UPDATE alerts SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?"
             " WHERE id = ? AND state = 'pending'",
-            (error, to_ts(retry_at), alert_id),
+            (problem, to_ts(retry_at), alert_id),
         )
 
     async def reminders_due(self, now: datetime, *, limit: int = 20) -> list[Alert]:
@@ -301,9 +289,14 @@ class AlertRepository:
                 return None
             if rows[0]["episode_id"] is not None:
                 await conn.execute(
-                    "UPDATE episodes SET ended_at = ?, end_reason = 'resolved by staff',"
+                    "UPDATE episodes SET ended_at = ?, end_reason = ?,"
                     " ended_by = ? WHERE id = ? AND ended_at IS NULL",
-                    (to_ts(now), staff_id, rows[0]["episode_id"]),
+                    (
+                        to_ts(now),
+                        EpisodeEndReason.RESOLVED_BY_STAFF,
+                        staff_id,
+                        rows[0]["episode_id"],
+                    ),
                 )
         return await self.get(alert_id)
 
@@ -312,9 +305,9 @@ class AlertRepository:
         async with self._db.write() as conn:
             ended = list(
                 await conn.execute_fetchall(
-                    "UPDATE episodes SET ended_at = ?, end_reason = 'resolved by staff',"
+                    "UPDATE episodes SET ended_at = ?, end_reason = ?,"
                     " ended_by = ? WHERE patient_id = ? AND ended_at IS NULL RETURNING id",
-                    (to_ts(now), staff_id, patient_id),
+                    (to_ts(now), EpisodeEndReason.RESOLVED_BY_STAFF, staff_id, patient_id),
                 )
             )
             await conn.execute(
@@ -325,38 +318,6 @@ class AlertRepository:
                 (to_ts(now), to_ts(now), staff_id, patient_id),
             )
         return len(ended)
-
-    async def end_episode(self, episode_id: int, *, reason: str, now: datetime) -> bool:
-        """End an open episode (recovered by the method's own definition)."""
-        async with self._db.write() as conn:
-            ended = list(
-                await conn.execute_fetchall(
-                    "UPDATE episodes SET ended_at = ?, end_reason = ?"
-                    " WHERE id = ? AND ended_at IS NULL RETURNING id",
-                    (to_ts(now), reason, episode_id),
-                )
-            )
-            if ended:
-                await conn.execute(
-                    "UPDATE alerts SET remind_at = NULL WHERE episode_id = ?", (episode_id,)
-                )
-        return bool(ended)
-
-    async def episode(self, episode_id: int) -> EpisodeRecord | None:
-        """Return an episode by id."""
-        row = await self._db.fetch_one(
-            f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE id = ?", (episode_id,)
-        )
-        return None if row is None else _episode(row)
-
-    async def episodes_since(self, patient_id: int, since: datetime) -> list[EpisodeRecord]:
-        """Return the patient's episodes detected since a moment, and any still open."""
-        rows = await self._db.fetch_all(
-            f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE patient_id = ?"
-            " AND (detected_at >= ? OR ended_at IS NULL) ORDER BY detected_at, id",
-            (patient_id, to_ts(since)),
-        )
-        return [_episode(row) for row in rows]
 
     async def open_alerts(self) -> list[Alert]:
         """Return alerts not yet resolved, urgent and newest first."""
@@ -377,48 +338,3 @@ class AlertRepository:
             (patient_id, limit),
         )
         return [_alert(row) for row in rows]
-
-    async def value(self, key: str) -> str | None:
-        """Return a clinic value set at run time."""
-        row = await self._db.fetch_one("SELECT value FROM clinic_values WHERE key = ?", (key,))
-        return None if row is None else str(row["value"])
-
-    async def set_value(self, key: str, value: str) -> None:
-        """Set a clinic value (for example the staff chat after a migration)."""
-        await self._db.write_one(
-            "INSERT INTO clinic_values (key, value) VALUES (?, ?)"
-            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (key, value),
-        )
-
-    async def audit(
-        self, *, actor: int, action: str, now: datetime, patient_id: int | None, detail: str | None
-    ) -> None:
-        """Append one staff action to the audit log."""
-        await self._db.write_one(
-            "INSERT INTO audit_log (at, actor, action, patient_id, detail) VALUES (?, ?, ?, ?, ?)",
-            (to_ts(now), actor, action, patient_id, detail),
-        )
-
-    async def audit_log(
-        self, *, patient_id: int | None = None, limit: int = 100
-    ) -> list[AuditEntry]:
-        """Return recent audit entries, newest first, optionally for one patient."""
-        where = "" if patient_id is None else "WHERE l.patient_id = ?"
-        params: Sequence[object] = () if patient_id is None else (patient_id,)
-        rows = await self._db.fetch_all(
-            "SELECT l.at, l.actor, l.action, p.code, l.detail FROM audit_log l"
-            f" LEFT JOIN patients p ON p.id = l.patient_id {where}"
-            " ORDER BY l.at DESC, l.id DESC LIMIT ?",
-            (*params, limit),
-        )
-        return [
-            AuditEntry(
-                at=from_ts(row["at"]),
-                actor=row["actor"],
-                action=row["action"],
-                patient_code=row["code"],
-                detail=row["detail"],
-            )
-            for row in rows
-        ]

@@ -1,4 +1,4 @@
-"""Check-ins: planning, dispatch bookkeeping, answers and notes."""
+"""Check-ins through dispatch: planned rows, claims, confirmations and closings."""
 
 from __future__ import annotations
 
@@ -6,64 +6,25 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
-from bot.domain.entities import (
-    AnswerOutcome,
-    AnswerResult,
-    Checkin,
+from bot.domain.codes import (
     CheckinKind,
     CheckinState,
+    CloseReason,
     Delivery,
-    DueCheckin,
-    HousekeepingCounts,
-    MoodPoint,
-    Outcome,
+    DeliveryProblem,
     PatientStatus,
 )
+from bot.domain.entities import Checkin, DueCheckin, HousekeepingCounts
 
+from ._checkin_rows import CHECKIN_COLUMNS, RETURNING, checkin_from_row
 from ._database import Database
-from ._time import from_ts, opt_from_ts, to_ts
-
-_CHECKIN_COLUMNS = (
-    "c.id, c.patient_id, c.infusion_id, c.kind, c.day, c.due_at, c.state, c.reason,"
-    " c.attempts, c.next_attempt_at, c.sent_at, c.delivery, c.message_id, c.score,"
-    " c.answered_at"
-)
-
-_RETURNING = _CHECKIN_COLUMNS.replace("c.", "")
-
-_PATIENT_OF_USER = "(SELECT p.id FROM patients p WHERE p.telegram_user_id = ?)"
+from ._time import from_ts, to_ts
 
 _PENDING = CheckinState.PENDING.value
 _SENT = CheckinState.SENT.value
-
-
-def _checkin_from_row(row: aiosqlite.Row) -> Checkin:
-    return Checkin(
-        id=row["id"],
-        patient_id=row["patient_id"],
-        infusion_id=row["infusion_id"],
-        kind=CheckinKind(row["kind"]),
-        day=row["day"],
-        due_at=from_ts(row["due_at"]),
-        state=CheckinState(row["state"]),
-        reason=row["reason"],
-        attempts=row["attempts"],
-        next_attempt_at=opt_from_ts(row["next_attempt_at"]),
-        sent_at=opt_from_ts(row["sent_at"]),
-        delivery=None if row["delivery"] is None else Delivery(row["delivery"]),
-        message_id=row["message_id"],
-        score=row["score"],
-        answered_at=opt_from_ts(row["answered_at"]),
-    )
-
-
-async def _fetch(conn: aiosqlite.Connection, checkin_id: int) -> Checkin | None:
-    rows = list(
-        await conn.execute_fetchall(
-            f"SELECT {_CHECKIN_COLUMNS} FROM checkins c WHERE c.id = ?", (checkin_id,)
-        )
-    )
-    return _checkin_from_row(rows[0]) if rows else None
+_MISSED = CheckinState.MISSED.value
+# The reasons a claim closes the patient's open check-in with, which a failed send undoes.
+_REOPENABLE = (CloseReason.NO_ANSWER_BEFORE_NEXT.value, CloseReason.EXTRA_LEFT_OPEN.value)
 
 
 class CheckinRepository:
@@ -75,37 +36,37 @@ class CheckinRepository:
     async def get(self, checkin_id: int) -> Checkin | None:
         """Return a check-in by id."""
         row = await self._db.fetch_one(
-            f"SELECT {_CHECKIN_COLUMNS} FROM checkins c WHERE c.id = ?", (checkin_id,)
+            f"SELECT {CHECKIN_COLUMNS} FROM checkins c WHERE c.id = ?", (checkin_id,)
         )
-        return None if row is None else _checkin_from_row(row)
+        return None if row is None else checkin_from_row(row)
 
     async def for_patient(self, patient_id: int) -> list[Checkin]:
         """Return all of a patient's check-ins in due order."""
         rows = await self._db.fetch_all(
-            f"SELECT {_CHECKIN_COLUMNS} FROM checkins c WHERE c.patient_id = ?"
+            f"SELECT {CHECKIN_COLUMNS} FROM checkins c WHERE c.patient_id = ?"
             " ORDER BY c.due_at, c.id",
             (patient_id,),
         )
-        return [_checkin_from_row(row) for row in rows]
+        return [checkin_from_row(row) for row in rows]
 
     async def pending_planned(self, patient_id: int) -> list[tuple[Checkin, datetime]]:
         """Return pending planned check-ins with the time of the infusion they follow."""
         rows = await self._db.fetch_all(
-            f"SELECT {_CHECKIN_COLUMNS}, i.given_at AS infusion_at FROM checkins c"
+            f"SELECT {CHECKIN_COLUMNS}, i.given_at AS infusion_at FROM checkins c"
             " JOIN infusions i ON i.id = c.infusion_id"
             " WHERE c.patient_id = ? AND c.state = ? AND c.kind = ? ORDER BY c.due_at",
             (patient_id, _PENDING, CheckinKind.PLANNED),
         )
-        return [(_checkin_from_row(row), from_ts(row["infusion_at"])) for row in rows]
+        return [(checkin_from_row(row), from_ts(row["infusion_at"])) for row in rows]
 
     async def open_for_patient(self, patient_id: int) -> Checkin | None:
         """Return the newest sent and unanswered check-in of a patient."""
         row = await self._db.fetch_one(
-            f"SELECT {_CHECKIN_COLUMNS} FROM checkins c WHERE c.patient_id = ?"
+            f"SELECT {CHECKIN_COLUMNS} FROM checkins c WHERE c.patient_id = ?"
             " AND c.state = ? ORDER BY c.due_at DESC, c.id DESC LIMIT 1",
             (patient_id, _SENT),
         )
-        return None if row is None else _checkin_from_row(row)
+        return None if row is None else checkin_from_row(row)
 
     async def created_by_update(self, update_id: int) -> bool:
         """Return whether an extra check-in was already created for this Telegram update."""
@@ -131,38 +92,48 @@ class CheckinRepository:
         async with self._db.write() as conn:
             unanswered = list(
                 await conn.execute_fetchall(
-                    "UPDATE checkins SET state = 'missed', closed_at = ?, reason = CASE"
-                    "   WHEN delivery = 'uncertain' THEN 'unanswered; delivery uncertain'"
-                    "   ELSE 'no answer' END"
-                    " WHERE state = 'sent' AND due_at <= ? RETURNING patient_id",
-                    (now_ts, to_ts(now - answer_window)),
+                    "UPDATE checkins SET state = ?, closed_at = ?,"
+                    " close_reason = CASE WHEN delivery = ? THEN ? ELSE ? END"
+                    " WHERE state = ? AND due_at <= ? RETURNING patient_id",
+                    (
+                        _MISSED,
+                        now_ts,
+                        Delivery.UNCERTAIN,
+                        CloseReason.UNANSWERED_UNCERTAIN,
+                        CloseReason.NO_ANSWER,
+                        _SENT,
+                        to_ts(now - answer_window),
+                    ),
                 )
             )
             # Patients who cannot receive anything: their due check-ins are cancelled.
             cancelled = await conn.execute(
-                "UPDATE checkins SET state = 'cancelled', closed_at = ?,"
-                " reason = 'patient ' || (SELECT replace(p.status, '_', ' ') FROM patients p"
+                "UPDATE checkins SET state = ?, closed_at = ?,"
+                " close_reason = 'patient_' || (SELECT p.status FROM patients p"
                 "   WHERE p.id = checkins.patient_id)"
-                " WHERE state = 'pending' AND due_at <= ? AND patient_id IN ("
+                " WHERE state = ? AND due_at <= ? AND patient_id IN ("
                 "   SELECT id FROM patients WHERE status != ?)",
-                (now_ts, now_ts, PatientStatus.ACTIVE),
+                (CheckinState.CANCELLED, now_ts, _PENDING, now_ts, PatientStatus.ACTIVE),
             )
             not_sent = await conn.execute(
-                "UPDATE checkins SET state = 'missed', closed_at = ?,"
-                " reason = 'not sent within the send window'"
-                "   || coalesce(' (last error: ' || reason || ')', '')"
-                " WHERE state = 'pending' AND due_at <= ?",
-                (now_ts, to_ts(now - send_window)),
+                "UPDATE checkins SET state = ?, closed_at = ?, close_reason = ?"
+                " WHERE state = ? AND due_at <= ?",
+                (
+                    _MISSED,
+                    now_ts,
+                    CloseReason.NOT_SENT_IN_WINDOW,
+                    _PENDING,
+                    to_ts(now - send_window),
+                ),
             )
             superseded = await conn.execute(
-                "UPDATE checkins SET state = 'missed', closed_at = ?,"
-                " reason = 'superseded by a newer due check-in'"
-                " WHERE state = 'pending' AND due_at <= ? AND EXISTS ("
+                "UPDATE checkins SET state = ?, closed_at = ?, close_reason = ?"
+                " WHERE state = ? AND due_at <= ? AND EXISTS ("
                 "   SELECT 1 FROM checkins newer WHERE newer.patient_id = checkins.patient_id"
-                "   AND newer.state = 'pending' AND newer.due_at <= ?"
+                "   AND newer.state = ? AND newer.due_at <= ?"
                 "   AND (newer.due_at > checkins.due_at"
                 "        OR (newer.due_at = checkins.due_at AND newer.id > checkins.id)))",
-                (now_ts, now_ts, now_ts),
+                (_MISSED, now_ts, CloseReason.SUPERSEDED, _PENDING, now_ts, _PENDING, now_ts),
             )
             return HousekeepingCounts(
                 missed_unanswered=len(unanswered),
@@ -177,6 +148,7 @@ class CheckinRepository:
 
         Claiming before sending is what makes sending at-most-once: a row is sent only by the
         pass that moved it from pending to sent, and an unconfirmed row is never sent again.
+        Claiming one closes the patient's earlier open check-in, if any.
         """
         now_ts = to_ts(now)
         async with self._db.write() as conn:
@@ -184,44 +156,26 @@ class CheckinRepository:
                 await conn.execute_fetchall(
                     "SELECT c.id, c.patient_id, p.chat_id, p.code FROM checkins c"
                     " JOIN patients p ON p.id = c.patient_id"
-                    " WHERE c.state = 'pending' AND c.due_at <= ?"
+                    " WHERE c.state = ? AND c.due_at <= ?"
                     " AND (c.next_attempt_at IS NULL OR c.next_attempt_at <= ?)"
                     " AND p.status = ? AND p.chat_id IS NOT NULL"
                     " ORDER BY c.due_at, c.id LIMIT ?",
-                    (now_ts, now_ts, PatientStatus.ACTIVE, limit),
+                    (_PENDING, now_ts, now_ts, PatientStatus.ACTIVE, limit),
                 )
             )
             if not rows:
                 return []
             ids = [row["id"] for row in rows]
-            marks = ",".join("?" for _ in ids)
             patient_ids = sorted({row["patient_id"] for row in rows})
-            patient_marks = ",".join("?" for _ in patient_ids)
-            superseded = list(
-                await conn.execute_fetchall(
-                    "UPDATE checkins SET state = 'missed', closed_at = ?, reason = CASE"
-                    "   WHEN kind = 'extra' THEN 'extra check-in left open'"
-                    "   WHEN delivery = 'uncertain' THEN 'unanswered; delivery uncertain'"
-                    "   ELSE 'no answer before the next check-in' END"
-                    f" WHERE state = 'sent' AND patient_id IN ({patient_marks})"
-                    f" AND id NOT IN ({marks}) RETURNING patient_id",
-                    (now_ts, *patient_ids, *ids),
-                )
-            )
-            # A new check-in supersedes the offer of a note about an earlier one.
-            await conn.execute(
-                "UPDATE patients SET awaiting_note_checkin_id = NULL"
-                f" WHERE id IN ({patient_marks}) AND awaiting_note_checkin_id IS NOT NULL",
-                patient_ids,
-            )
-            closed_for = {row["patient_id"] for row in superseded}
+            closed_for = await _close_open_before_claim(conn, now_ts, ids, patient_ids)
+            marks = ",".join("?" for _ in ids)
             claimed = list(
                 await conn.execute_fetchall(
-                    "UPDATE checkins AS c SET state = 'sent', delivery = 'unconfirmed',"
-                    " sent_at = ?, attempts = attempts + 1, reason = NULL"
-                    f" WHERE c.id IN ({marks}) AND c.state = 'pending'"
-                    f" RETURNING {_RETURNING}",
-                    (now_ts, *ids),
+                    "UPDATE checkins AS c SET state = ?, delivery = ?,"
+                    " sent_at = ?, attempts = attempts + 1, last_error = NULL"
+                    f" WHERE c.id IN ({marks}) AND c.state = ?"
+                    f" RETURNING {RETURNING}",
+                    (_SENT, Delivery.UNCONFIRMED, now_ts, *ids, _PENDING),
                 )
             )
         where = {row["id"]: (row["chat_id"], row["code"]) for row in rows}
@@ -229,29 +183,28 @@ class CheckinRepository:
             DueCheckin(
                 checkin, *where[checkin.id], closed_previous=checkin.patient_id in closed_for
             )
-            for checkin in map(_checkin_from_row, claimed)
+            for checkin in map(checkin_from_row, claimed)
         ]
         result.sort(key=lambda item: (item.checkin.due_at, item.checkin.id))
         return result
 
     async def confirm_sent(self, checkin_id: int, *, message_id: int) -> None:
         """Record that Telegram accepted the check-in message."""
-        async with self._db.write() as conn:
-            await conn.execute(
-                "UPDATE checkins SET delivery = 'confirmed', message_id = ? WHERE id = ?",
-                (message_id, checkin_id),
-            )
+        await self._db.write_one(
+            "UPDATE checkins SET delivery = ?, message_id = ? WHERE id = ?",
+            (Delivery.CONFIRMED, message_id, checkin_id),
+        )
 
-    async def mark_uncertain(self, checkin_id: int, *, reason: str) -> None:
+    async def mark_uncertain(self, checkin_id: int, *, problem: DeliveryProblem) -> None:
         """Keep a send whose outcome is unknown as sent, flagged uncertain; it is never resent."""
-        async with self._db.write() as conn:
-            await conn.execute(
-                "UPDATE checkins SET delivery = 'uncertain', reason = ?"
-                " WHERE id = ? AND delivery = 'unconfirmed'",
-                (reason, checkin_id),
-            )
+        await self._db.write_one(
+            "UPDATE checkins SET delivery = ?, last_error = ? WHERE id = ? AND delivery = ?",
+            (Delivery.UNCERTAIN, problem, checkin_id, Delivery.UNCONFIRMED),
+        )
 
-    async def release(self, checkin_id: int, *, retry_at: datetime, reason: str) -> None:
+    async def release(
+        self, checkin_id: int, *, retry_at: datetime, problem: DeliveryProblem
+    ) -> None:
         """Return a check-in that certainly was not delivered to pending, to retry later.
 
         The check-in its claim closed as superseded is open again: the patient can still
@@ -260,27 +213,34 @@ class CheckinRepository:
         async with self._db.write() as conn:
             await _reopen_superseded(conn, checkin_id)
             await conn.execute(
-                "UPDATE checkins SET state = 'pending', delivery = NULL, sent_at = NULL,"
-                " next_attempt_at = ?, reason = ? WHERE id = ? AND state = 'sent'"
-                " AND delivery = 'unconfirmed'",
-                (to_ts(retry_at), reason, checkin_id),
+                "UPDATE checkins SET state = ?, delivery = NULL, sent_at = NULL,"
+                " next_attempt_at = ?, last_error = ? WHERE id = ? AND state = ?"
+                " AND delivery = ?",
+                (_PENDING, to_ts(retry_at), problem, checkin_id, _SENT, Delivery.UNCONFIRMED),
             )
 
     async def fail(
         self,
         checkin_id: int,
         *,
-        reason: str,
+        problem: DeliveryProblem,
         now: datetime,
         patient_status: PatientStatus | None = None,
     ) -> None:
-        """Record a check-in that can never be delivered, optionally changing the patient."""
+        """Record a check-in whose send was refused, optionally changing the patient."""
         async with self._db.write() as conn:
             await _reopen_superseded(conn, checkin_id)
             await conn.execute(
-                "UPDATE checkins SET state = 'failed', delivery = NULL, reason = ?,"
-                " closed_at = ? WHERE id = ? AND state = 'sent'",
-                (reason, to_ts(now), checkin_id),
+                "UPDATE checkins SET state = ?, delivery = NULL, close_reason = ?,"
+                " last_error = ?, closed_at = ? WHERE id = ? AND state = ?",
+                (
+                    CheckinState.FAILED,
+                    CloseReason.SEND_FAILED,
+                    problem,
+                    to_ts(now),
+                    checkin_id,
+                    _SENT,
+                ),
             )
             if patient_status is not None:
                 await conn.execute(
@@ -291,13 +251,12 @@ class CheckinRepository:
 
     async def recover_unconfirmed(self) -> int:
         """At start-up, flag sends cut short by a stop or crash as uncertain; never resend."""
-        async with self._db.write() as conn:
-            cursor = await conn.execute(
-                "UPDATE checkins SET delivery = 'uncertain',"
-                " reason = 'process stopped before the send was confirmed'"
-                " WHERE state = 'sent' AND delivery = 'unconfirmed'"
-            )
-            return cursor.rowcount
+        rows = await self._db.write_one(
+            "UPDATE checkins SET delivery = ?, last_error = ?"
+            " WHERE state = ? AND delivery = ? RETURNING id",
+            (Delivery.UNCERTAIN, DeliveryProblem.PROCESS_STOPPED, _SENT, Delivery.UNCONFIRMED),
+        )
+        return len(rows)
 
     async def create_extra(
         self, patient_id: int, *, now: datetime, update_id: int | None
@@ -311,12 +270,22 @@ class CheckinRepository:
             rows = list(
                 await conn.execute_fetchall(
                     "INSERT INTO checkins (patient_id, kind, due_at, state, attempts, sent_at,"
-                    " delivery, created_update_id) SELECT ?, 'extra', ?, 'sent', 1, ?,"
-                    " 'unconfirmed', ? WHERE NOT EXISTS (SELECT 1 FROM checkins"
-                    " WHERE patient_id = ? AND state = 'sent')"
+                    " delivery, created_update_id) SELECT ?, ?, ?, ?, 1, ?, ?, ?"
+                    " WHERE NOT EXISTS (SELECT 1 FROM checkins"
+                    " WHERE patient_id = ? AND state = ?)"
                     " ON CONFLICT (created_update_id) DO NOTHING"
-                    f" RETURNING {_RETURNING}",
-                    (patient_id, to_ts(now), to_ts(now), update_id, patient_id),
+                    f" RETURNING {RETURNING}",
+                    (
+                        patient_id,
+                        CheckinKind.EXTRA,
+                        to_ts(now),
+                        _SENT,
+                        to_ts(now),
+                        Delivery.UNCONFIRMED,
+                        update_id,
+                        patient_id,
+                        _SENT,
+                    ),
                 )
             )
             if rows:
@@ -326,129 +295,44 @@ class CheckinRepository:
                     "UPDATE patients SET awaiting_note_checkin_id = NULL WHERE id = ?",
                     (patient_id,),
                 )
-        return _checkin_from_row(rows[0]) if rows else None
+        return checkin_from_row(rows[0]) if rows else None
 
-    async def answer(
-        self,
-        checkin_id: int,
-        *,
-        score: int,
-        now: datetime,
-        update_id: int | None,
-        patient_id: int | None = None,
-        user_id: int | None = None,
-    ) -> AnswerResult:
-        """Store a score on an open check-in of this patient (by id or by Telegram user).
 
-        One statement: the answer, and (by trigger) awaiting the optional note.
-        """
-        if not 0 <= score <= 10:
-            raise ValueError("score out of range")
-        if (patient_id is None) == (user_id is None):
-            raise ValueError("give exactly one of patient_id and user_id")
-        owner = "?" if patient_id is not None else _PATIENT_OF_USER
-        owner_param = patient_id if patient_id is not None else user_id
-        stored = await self._db.write_one(
-            "UPDATE checkins SET state = 'answered', score = ?, answered_at = ?,"
-            " answer_update_id = ?, closed_at = ?"
-            f" WHERE id = ? AND state = 'sent' AND patient_id = {owner}"
-            " AND NOT EXISTS (SELECT 1 FROM checkins d WHERE d.answer_update_id = ?)"
-            f" RETURNING {_RETURNING}",
-            (score, to_ts(now), update_id, to_ts(now), checkin_id, owner_param, update_id),
-        )
-        if stored:
-            return AnswerResult(AnswerOutcome.STORED, _checkin_from_row(stored[0]))
-        if update_id is not None:
-            duplicate = await self._db.fetch_one(
-                f"SELECT {_CHECKIN_COLUMNS} FROM checkins c WHERE c.answer_update_id = ?",
-                (update_id,),
-            )
-            if duplicate is not None:
-                return AnswerResult(AnswerOutcome.DUPLICATE, _checkin_from_row(duplicate))
-        row = await self._db.fetch_one(
-            f"SELECT {_CHECKIN_COLUMNS}, p.telegram_user_id FROM checkins c"
-            " JOIN patients p ON p.id = c.patient_id WHERE c.id = ?",
-            (checkin_id,),
-        )
-        if row is None:
-            return AnswerResult(AnswerOutcome.NOT_FOUND, None)
-        checkin = _checkin_from_row(row)
-        mine = (
-            checkin.patient_id == patient_id
-            if patient_id is not None
-            else row["telegram_user_id"] == user_id
-        )
-        if not mine:
-            return AnswerResult(AnswerOutcome.NOT_FOUND, None)
-        if checkin.state is CheckinState.ANSWERED:
-            return AnswerResult(AnswerOutcome.ALREADY_ANSWERED, checkin)
-        return AnswerResult(AnswerOutcome.CLOSED, checkin)
+async def _close_open_before_claim(
+    conn: aiosqlite.Connection, now_ts: int, ids: list[int], patient_ids: list[int]
+) -> set[int]:
+    """Close the open check-ins of patients about to get a new one; return those patients.
 
-    async def add_note(
-        self,
-        *,
-        patient_id: int,
-        checkin_id: int | None,
-        text: str,
-        now: datetime,
-        update_id: int | None,
-    ) -> bool:
-        """Store a free-text note (and, by trigger, stop awaiting one); False if repeated."""
-        inserted = await self._db.write_one(
-            "INSERT INTO notes (patient_id, checkin_id, text, created_at, update_id)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (update_id) DO NOTHING RETURNING id",
-            (patient_id, checkin_id, text, to_ts(now), update_id),
+    A new check-in also supersedes the offer of a note about an earlier one.
+    """
+    marks = ",".join("?" for _ in ids)
+    patient_marks = ",".join("?" for _ in patient_ids)
+    superseded = list(
+        await conn.execute_fetchall(
+            "UPDATE checkins SET state = ?, closed_at = ?, close_reason = CASE"
+            "   WHEN kind = ? THEN ? WHEN delivery = ? THEN ? ELSE ? END"
+            f" WHERE state = ? AND patient_id IN ({patient_marks})"
+            f" AND id NOT IN ({marks}) RETURNING patient_id",
+            (
+                _MISSED,
+                now_ts,
+                CheckinKind.EXTRA,
+                CloseReason.EXTRA_LEFT_OPEN,
+                Delivery.UNCERTAIN,
+                CloseReason.UNANSWERED_UNCERTAIN,
+                CloseReason.NO_ANSWER_BEFORE_NEXT,
+                _SENT,
+                *patient_ids,
+                *ids,
+            ),
         )
-        return bool(inserted)
-
-    async def mood_points(self, patient_id: int, *, since: datetime) -> list[MoodPoint]:
-        """Return the patient's answered scores since a moment, oldest first."""
-        rows = await self._db.fetch_all(
-            "SELECT answered_at, score FROM checkins WHERE patient_id = ? AND state = 'answered'"
-            " AND answered_at >= ? ORDER BY answered_at, id",
-            (patient_id, to_ts(since)),
-        )
-        return [MoodPoint(at=from_ts(row["answered_at"]), score=row["score"]) for row in rows]
-
-    async def outcomes(
-        self, patient_id: int, *, since: datetime, limit: int, first_answers: int = 0
-    ) -> list[Outcome]:
-        """Return answered and unanswered-missed check-ins since a moment, in time order.
-
-        At most `limit` of the latest, plus the first `first_answers` answers since the moment
-        (they set a patient's own level). Check-ins missed because they could not be sent,
-        and cancelled ones, are not the patient's doing and are left out.
-        """
-        closed = (
-            "SELECT CASE WHEN state = 'answered' THEN answered_at ELSE due_at END AS at,"
-            " score, id FROM checkins WHERE patient_id = ? AND due_at >= ? AND ("
-            " state = 'answered' OR (state = 'missed' AND reason LIKE 'no answer%'))"
-        )
-        rows = await self._db.fetch_all(
-            f"SELECT at, score, id FROM ({closed} ORDER BY at DESC, id DESC LIMIT ?)"
-            f" UNION SELECT at, score, id FROM ({closed} AND state = 'answered'"
-            "  ORDER BY at, id LIMIT ?)"
-            " ORDER BY at, id",
-            (patient_id, to_ts(since), limit, patient_id, to_ts(since), first_answers),
-        )
-        return [Outcome(at=from_ts(row["at"]), score=row["score"]) for row in rows]
-
-    async def patients_with_misses(self, since: datetime) -> list[int]:
-        """Return patients with a check-in closed as unanswered since a moment."""
-        rows = await self._db.fetch_all(
-            "SELECT DISTINCT patient_id FROM checkins WHERE state = 'missed'"
-            " AND reason LIKE 'no answer%' AND closed_at >= ?",
-            (to_ts(since),),
-        )
-        return [int(row["patient_id"]) for row in rows]
-
-    async def notes_for_patient(self, patient_id: int) -> list[tuple[datetime, str]]:
-        """Return a patient's notes, oldest first."""
-        rows = await self._db.fetch_all(
-            "SELECT created_at, text FROM notes WHERE patient_id = ? ORDER BY created_at, id",
-            (patient_id,),
-        )
-        return [(from_ts(row["created_at"]), row["text"]) for row in rows]
+    )
+    await conn.execute(
+        "UPDATE patients SET awaiting_note_checkin_id = NULL"
+        f" WHERE id IN ({patient_marks}) AND awaiting_note_checkin_id IS NOT NULL",
+        patient_ids,
+    )
+    return {row["patient_id"] for row in superseded}
 
 
 async def _reopen_superseded(conn: aiosqlite.Connection, checkin_id: int) -> None:
@@ -456,18 +340,26 @@ async def _reopen_superseded(conn: aiosqlite.Connection, checkin_id: int) -> Non
 
     Claiming closes the patient's open check-in at the claim's `sent_at`; when the new one
     certainly did not go out, that closing is undone (unless it was itself uncertain).
+    Only the dispatcher's claims close others (an extra is refused while one is open), and
+    never so as to leave two open.
     """
     await conn.execute(
-        "UPDATE checkins AS old SET state = 'sent', closed_at = NULL, reason = NULL"
+        "UPDATE checkins AS old SET state = ?, closed_at = NULL, close_reason = NULL"
         " FROM checkins AS new"
-        " WHERE new.id = ? AND new.state = 'sent' AND new.delivery = 'unconfirmed'"
-        # Only the dispatcher's claims close others (an extra is refused while one is open),
-        # and never so as to leave two open.
-        " AND new.kind = 'planned'"
+        " WHERE new.id = ? AND new.state = ? AND new.delivery = ? AND new.kind = ?"
         " AND old.patient_id = new.patient_id AND old.id != new.id"
-        " AND old.state = 'missed' AND old.closed_at = new.sent_at"
-        " AND old.reason IN ('no answer before the next check-in', 'extra check-in left open')"
+        " AND old.state = ? AND old.closed_at = new.sent_at"
+        " AND old.close_reason IN (?, ?)"
         " AND NOT EXISTS (SELECT 1 FROM checkins other WHERE other.patient_id = new.patient_id"
-        "   AND other.state = 'sent' AND other.id != new.id)",
-        (checkin_id,),
+        "   AND other.state = ? AND other.id != new.id)",
+        (
+            _SENT,
+            checkin_id,
+            _SENT,
+            Delivery.UNCONFIRMED,
+            CheckinKind.PLANNED,
+            _MISSED,
+            *_REOPENABLE,
+            _SENT,
+        ),
     )

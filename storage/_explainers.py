@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.domain.codes import PatientStatus, PushKind
 from bot.domain.entities import WaitingPush
 
 from ._database import Database
@@ -21,7 +22,7 @@ class ExplainerDeliveryRepository:
         *,
         patient_id: int,
         explainer_id: str,
-        how: str,
+        how: PushKind,
         now: datetime,
         retry_at: datetime,
         episode_id: int | None = None,
@@ -77,8 +78,8 @@ class ExplainerDeliveryRepository:
                 chat_id=row["chat_id"],
                 patient_code=row["code"],
                 timezone=row["timezone"],
-                active=row["status"] == "active",
-                how=row["how"],
+                active=row["status"] == PatientStatus.ACTIVE,
+                how=PushKind(row["how"]),
                 episode_id=row["episode_id"],
                 episode_open=bool(row["episode_open"]),
             )
@@ -89,8 +90,8 @@ class ExplainerDeliveryRepository:
         """Record an explainer the patient opened from /learn."""
         await self._db.write_one(
             "INSERT INTO explainer_deliveries (patient_id, explainer_id, how, at)"
-            " VALUES (?, ?, 'requested', ?)",
-            (patient_id, explainer_id, to_ts(now)),
+            " VALUES (?, ?, ?, ?)",
+            (patient_id, explainer_id, PushKind.REQUESTED, to_ts(now)),
         )
 
     async def pushed(self, patient_id: int) -> set[str]:
@@ -102,11 +103,11 @@ class ExplainerDeliveryRepository:
         )
         return {str(row["explainer_id"]) for row in rows}
 
-    async def history(self, patient_id: int) -> list[tuple[str, str]]:
+    async def history(self, patient_id: int) -> list[tuple[str, PushKind]]:
         """Return (explainer id, how) of every delivery to a patient, oldest first."""
         rows = await self._db.fetch_all(
             "SELECT explainer_id, how FROM explainer_deliveries WHERE patient_id = ? AND sent = 1"
             " ORDER BY at, id",
             (patient_id,),
         )
-        return [(str(row["explainer_id"]), str(row["how"])) for row in rows]
+        return [(str(row["explainer_id"]), PushKind(row["how"])) for row in rows]

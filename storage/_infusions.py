@@ -7,6 +7,7 @@ from datetime import datetime
 
 import aiosqlite
 
+from bot.domain.codes import CheckinKind, CheckinState, CloseReason, EpisodeEndReason
 from bot.domain.entities import Infusion, PlannedCheckin
 
 from ._database import Database
@@ -74,9 +75,9 @@ class InfusionRepository:
                 return _infusion_from_row(rows[0]), _infusion_from_row(later[0])
             # A new infusion starts a new course: every open episode of concern ends.
             await conn.execute(
-                "UPDATE episodes SET ended_at = ?, end_reason = 'new infusion'"
+                "UPDATE episodes SET ended_at = ?, end_reason = ?"
                 " WHERE patient_id = ? AND ended_at IS NULL",
-                (to_ts(now), patient_id),
+                (to_ts(now), EpisodeEndReason.NEW_INFUSION, patient_id),
             )
             await conn.execute(
                 "UPDATE alerts SET remind_at = NULL WHERE patient_id = ? AND remind_at IS NOT NULL"
@@ -84,10 +85,16 @@ class InfusionRepository:
                 (patient_id,),
             )
             await conn.execute(
-                "UPDATE checkins SET state = 'cancelled', closed_at = ?,"
-                " reason = 'replaced by the plan of a newer infusion'"
-                " WHERE patient_id = ? AND state = 'pending' AND kind = 'planned'",
-                (to_ts(now), patient_id),
+                "UPDATE checkins SET state = ?, closed_at = ?, close_reason = ?"
+                " WHERE patient_id = ? AND state = ? AND kind = ?",
+                (
+                    CheckinState.CANCELLED,
+                    to_ts(now),
+                    CloseReason.REPLACED_BY_NEW_PLAN,
+                    patient_id,
+                    CheckinState.PENDING,
+                    CheckinKind.PLANNED,
+                ),
             )
             rows = list(
                 await conn.execute_fetchall(

@@ -7,15 +7,8 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.domain.entities import (
-    CheckinState,
-    Patient,
-    PatientOverview,
-    PatientStatus,
-    RedeemOutcome,
-    Redemption,
-    TextContext,
-)
+from bot.domain.codes import CheckinState, CloseReason, PatientStatus, RedeemOutcome
+from bot.domain.entities import Patient, PatientOverview, Redemption, TextContext
 from bot.domain.errors import AfterglowError
 
 from ._database import Database
@@ -229,10 +222,11 @@ class PatientRepository:
             )
             if patient is not None and status is PatientStatus.STOPPED:
                 await conn.execute(
-                    "UPDATE checkins SET state = ?, reason = 'patient stopped', closed_at = ?"
+                    "UPDATE checkins SET state = ?, close_reason = ?, closed_at = ?"
                     " WHERE patient_id = ? AND state IN (?, ?)",
                     (
                         CheckinState.CANCELLED,
+                        CloseReason.PATIENT_STOPPED,
                         to_ts(now),
                         patient_id,
                         CheckinState.PENDING,

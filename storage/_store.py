@@ -8,8 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._alerts import AlertRepository
+from ._answers import AnswerRepository
 from ._checkins import CheckinRepository
+from ._clinic import ClinicRepository
 from ._database import Database
+from ._episodes import EpisodeRepository
 from ._explainers import ExplainerDeliveryRepository
 from ._infusions import InfusionRepository
 from ._patients import PatientRepository
@@ -23,7 +26,10 @@ class Storage:
     patients: PatientRepository
     infusions: InfusionRepository
     checkins: CheckinRepository
+    answers: AnswerRepository
     alerts: AlertRepository
+    episodes: EpisodeRepository
+    clinic: ClinicRepository
     explainers: ExplainerDeliveryRepository
 
     @classmethod
@@ -36,7 +42,10 @@ class Storage:
             patients=PatientRepository(db),
             infusions=InfusionRepository(db),
             checkins=CheckinRepository(db),
+            answers=AnswerRepository(db),
             alerts=AlertRepository(db),
+            episodes=EpisodeRepository(db),
+            clinic=ClinicRepository(db),
             explainers=ExplainerDeliveryRepository(db),
         )
 

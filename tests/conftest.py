@@ -12,12 +12,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.domain.clock import ManualClock
-from bot.domain.entities import Alert, Patient
+from bot.domain.delivery import Delivered, SendOutcome
+from bot.domain.entities import Alert, Checkin, Patient, SafetyContacts
 from bot.domain.protocol import Protocol, load_protocol
-from bot.services.alerts import AlertDelivered, AlertOutcome
+from bot.services.alerts import AlertService
 from bot.services.care import CareService
 from bot.services.checkins import CheckinService
 from bot.services.enrolment import EnrolmentService
+from bot.services.ports import StaffSender
+from bot.telegram.wording import TelegramWording
 from storage import Storage
 
 # python-telegram-bot's opt-in to timedelta periods; without it RetryAfter warns.
@@ -55,8 +58,65 @@ class NoStaff:
 
     async def send_alert(
         self, chat_id: int, alert: Alert, *, photo: bytes | None, reminder: bool
-    ) -> AlertOutcome:
-        return AlertDelivered(message_id=1, photo=False)
+    ) -> SendOutcome:
+        return Delivered(message_id=1)
+
+
+CONTACTS = SafetyContacts("call or text 988", "911")
+WORDING = TelegramWording(CONTACTS, CLINIC_TZ)
+
+
+async def no_chart(alert: Alert) -> bytes | None:
+    """A chart source with nothing to draw."""
+    del alert
+    return None
+
+
+def alert_service(
+    storage: Storage,
+    clock: ManualClock,
+    sender: StaffSender | None = None,
+    *,
+    staff_chat_id: int = -1,
+) -> AlertService:
+    """Return an alert service over a staff chat that accepts everything (by default)."""
+    return AlertService(
+        storage,
+        clock,
+        sender or NoStaff(),
+        staff_chat_id=staff_chat_id,
+        chart=no_chart,
+        on_staff_chat_moved=lambda chat_id: None,
+    )
+
+
+class ScriptedCheckinSender:
+    """A check-in sender that answers from a script, then with deliveries."""
+
+    def __init__(self) -> None:
+        self.script: list[SendOutcome] = []
+        self.sent: list[tuple[int, int]] = []
+
+    async def send_checkin(self, chat_id: int, checkin_id: int) -> SendOutcome:
+        self.sent.append((chat_id, checkin_id))
+        if self.script:
+            return self.script.pop(0)
+        return Delivered(message_id=1000 + len(self.sent))
+
+
+class RecordingReviewer:
+    """A trend reviewer that records whom it was asked to review."""
+
+    def __init__(self) -> None:
+        self.reviewed: list[int] = []
+
+    async def review_patient(self, patient_id: int) -> None:
+        self.reviewed.append(patient_id)
+
+
+async def no_ack(checkin: Checkin) -> None:
+    """Acknowledge nothing (a service test has no patient to confirm to)."""
+    del checkin
 
 
 @dataclass
@@ -69,6 +129,8 @@ class Domain:
     enrolment: EnrolmentService
     care: CareService
     checkins: CheckinService
+    sender: ScriptedCheckinSender
+    reviewer: RecordingReviewer
 
     async def enrol(self, user_id: int, *, time: str | None = None) -> Patient:
         """Invite, redeem, consent and optionally pick a time; return the active patient."""
@@ -92,11 +154,15 @@ class Domain:
 def domain(storage: Storage, clock: ManualClock, protocol: Protocol) -> Domain:
     """Return the domain services."""
     default_time = protocol.default_time.strftime("%H:%M")
+    sender = ScriptedCheckinSender()
+    reviewer = RecordingReviewer()
     return Domain(
         storage=storage,
         clock=clock,
         protocol=protocol,
         enrolment=EnrolmentService(storage, clock, timezone=CLINIC_TZ, default_time=default_time),
         care=CareService(storage, clock, protocol=protocol, timezone=CLINIC_TZ),
-        checkins=CheckinService(storage, clock),
+        checkins=CheckinService(storage, clock, sender=sender, trends=reviewer),
+        sender=sender,
+        reviewer=reviewer,
     )

@@ -1,69 +1,26 @@
-"""Frozen records returned by the repositories."""
+"""The records Afterglow works with: frozen, and returned by the repositories."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
+from zoneinfo import ZoneInfo
 
-
-class PatientStatus(StrEnum):
-    """Where a patient is in the course of enrolment and follow-up."""
-
-    INVITED = "invited"
-    CONSENT_PENDING = "consent_pending"
-    ACTIVE = "active"
-    PAUSED = "paused"
-    STOPPED = "stopped"
-    UNREACHABLE = "unreachable"
-
-
-class CheckinState(StrEnum):
-    """Life cycle of one check-in; every due check-in ends in one of the final states."""
-
-    PENDING = "pending"
-    SENT = "sent"
-    ANSWERED = "answered"
-    MISSED = "missed"
-    CANCELLED = "cancelled"
-    FAILED = "failed"
-
-
-class CheckinKind(StrEnum):
-    """Planned by the protocol, or an extra rating the patient asked for."""
-
-    PLANNED = "planned"
-    EXTRA = "extra"
-
-
-class Delivery(StrEnum):
-    """What is known about whether a sent check-in reached the patient."""
-
-    UNCONFIRMED = "unconfirmed"
-    CONFIRMED = "confirmed"
-    UNCERTAIN = "uncertain"
-
-
-class RedeemOutcome(StrEnum):
-    """Result of a patient opening an invitation link."""
-
-    ENROLLED = "enrolled"
-    UNKNOWN = "unknown"
-    USED = "used"
-    EXPIRED = "expired"
-    ALREADY_ENROLLED = "already_enrolled"
-    # The user opened the invitation they had already used themselves.
-    OWN_LINK = "own_link"
-
-
-class AnswerOutcome(StrEnum):
-    """Result of storing a mood answer."""
-
-    STORED = "stored"
-    DUPLICATE = "duplicate"
-    ALREADY_ANSWERED = "already_answered"
-    CLOSED = "closed"
-    NOT_FOUND = "not_found"
+from bot.domain.codes import (
+    AlertKind,
+    AnswerOutcome,
+    AuditAction,
+    CheckinKind,
+    CheckinState,
+    CloseReason,
+    Delivery,
+    DeliveryProblem,
+    EpisodeEndReason,
+    EpisodeKind,
+    PatientStatus,
+    PushKind,
+    RedeemOutcome,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +62,8 @@ class Checkin:
     day: int | None
     due_at: datetime
     state: CheckinState
-    reason: str | None
+    close_reason: CloseReason | None
+    last_error: DeliveryProblem | None
     attempts: int
     next_attempt_at: datetime | None
     sent_at: datetime | None
@@ -187,12 +145,12 @@ class EpisodeRecord:
 
     id: int
     patient_id: int
-    kind: str
+    kind: EpisodeKind
     since: datetime
     detected_at: datetime
     explanation: str
     ended_at: datetime | None
-    end_reason: str | None
+    end_reason: EpisodeEndReason | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,14 +161,14 @@ class Alert:
     patient_id: int
     patient_code: str
     episode_id: int | None
-    kind: str
+    kind: AlertKind
     urgent: bool
     text: str
     with_chart: bool
     created_at: datetime
     sent: bool
     attempts: int
-    last_error: str | None
+    last_error: DeliveryProblem | None
     chat_id: int | None
     message_id: int | None
     photo: bool
@@ -224,7 +182,7 @@ class Alert:
 class NewAlert:
     """An alert to store before it is sent."""
 
-    kind: str
+    kind: AlertKind
     text: str
     urgent: bool = False
     with_chart: bool = False
@@ -238,7 +196,7 @@ class AuditEntry:
 
     at: datetime
     actor: int
-    action: str
+    action: AuditAction
     patient_code: str | None
     detail: str | None
 
@@ -270,7 +228,28 @@ class WaitingPush:
     patient_code: str
     timezone: str
     active: bool
-    # "scheduled", or "contextual" for the message that goes with an open episode.
-    how: str = "scheduled"
+    how: PushKind = PushKind.SCHEDULED
     episode_id: int | None = None
     episode_open: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyContacts:
+    """The crisis resources a clinic gives its patients."""
+
+    crisis_line: str
+    emergency_number: str
+
+
+@dataclass(frozen=True, slots=True)
+class Clinic:
+    """What the services know about the clinic running the bot."""
+
+    timezone: ZoneInfo
+    staff_chat_id: int
+    staff_ids: frozenset[int]
+    contacts: SafetyContacts
+
+    def is_staff(self, user_id: int | None) -> bool:
+        """Tell whether a Telegram user may use staff commands."""
+        return user_id is not None and user_id in self.staff_ids

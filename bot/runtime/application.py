@@ -1,111 +1,58 @@
-"""The composition root: build the Application and run it."""
+"""The composition root: build the Application, wire the services in post_init, run it."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from datetime import timedelta
-from typing import Any, TypeVar
+from dataclasses import dataclass
 
-from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
+from telegram import Bot, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from telegram.error import TelegramError
-from telegram.ext import (
-    AIORateLimiter,
-    Application,
-    ApplicationBuilder,
-    BaseUpdateProcessor,
-    ContextTypes,
-    Updater,
-    filters,
-)
+from telegram.ext import AIORateLimiter, ApplicationBuilder, JobQueue, filters
 from telegram.request import HTTPXRequest
 
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.crisis import CrisisDetector
+from bot.domain.entities import Clinic, SafetyContacts
 from bot.domain.explainers import ExplainerLibrary, load_explainers
 from bot.domain.protocol import Protocol, check_schedule, load_protocol
 from bot.runtime.instance import InstanceLock
-from bot.runtime.settings import Settings, WebhookSettings
-from bot.services.container import Services, open_services
+from bot.runtime.jobs import schedule_dispatch
+from bot.runtime.settings import Settings
+from bot.runtime.updates import PerChatUpdateProcessor
+from bot.services.container import Outside, Services, build_services
+from bot.telegram.charts import MoodCharts
+from bot.telegram.commands import Audience, menu
 from bot.telegram.senders import (
     TelegramCheckinSender,
     TelegramPatientSender,
     TelegramStaffSender,
     TelegramUrgentMessenger,
 )
-from handlers import PATIENT_HANDLERS, SAFETY_HANDLERS, on_error, staff_handlers
-from handlers.common import SERVICES_KEY
+from bot.telegram.wording import TelegramWording
+from handlers import (
+    CONTEXT_TYPES,
+    PATIENT_HANDLERS,
+    SAFETY_HANDLERS,
+    AfterglowApp,
+    Context,
+    on_error,
+    staff_handlers,
+)
+from storage import Storage
 
 log = logging.getLogger(__name__)
 
-# Edited messages are only read for crisis language; everything else ignores edits.
-_T = TypeVar("_T")
-
-ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 # Telegram allows about 30 messages per second overall; stay just under it.
 SAFE_RATE = 29.5
-DISPATCH_JOB = "dispatcher"
-
-PATIENT_COMMANDS = [
-    BotCommand("checkin", "Rate your mood now"),
-    BotCommand("learn", "Why the effect can fade, and what helps"),
-    BotCommand("time", "Change your check-in time"),
-    BotCommand("pause", "Pause check-ins"),
-    BotCommand("resume", "Resume check-ins"),
-    BotCommand("stop", "Stop all messages"),
-    BotCommand("help", "Help and emergency contacts"),
-]
-STAFF_COMMANDS = [
-    BotCommand("alerts", "Open alerts"),
-    BotCommand("patient", "Summary and chart of a patient: <code>"),
-    BotCommand("resolve", "End the open episodes of a patient: <code>"),
-    BotCommand("invite", "Invite a new patient"),
-    BotCommand("infusion", "Record an infusion: <code> [YYYY-MM-DD [HH:MM]]"),
-    BotCommand("patients", "List patients"),
-    BotCommand("help", "Help"),
-]
 
 
-class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """Processes updates concurrently across chats but in arrival order within a chat."""
+@dataclass(frozen=True, slots=True)
+class Content:
+    """What the bot is configured with besides its settings: validated at start-up."""
 
-    def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates * 64)
-        self._slots = asyncio.Semaphore(max_concurrent_updates)
-        self._locks: dict[int, asyncio.Lock] = {}
-        self._users: dict[int, int] = {}
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Wait for the chat's turn first, then for a free slot, then run the handlers.
-
-        Taking the chat lock before a slot means one busy chat queues behind itself instead
-        of filling every slot and holding up everyone else (a crisis message included). The
-        base class's own limit is set high so that it never decides the order.
-        """
-        key = 0
-        if isinstance(update, Update):
-            if update.effective_chat is not None:
-                key = update.effective_chat.id
-            elif update.effective_user is not None:
-                key = update.effective_user.id
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        self._users[key] = self._users.get(key, 0) + 1
-        try:
-            async with lock, self._slots:
-                await coroutine
-        finally:
-            self._users[key] -= 1
-            if self._users[key] == 0:
-                del self._users[key]
-                del self._locks[key]
-
-    async def initialize(self) -> None:
-        """Nothing to set up."""
-
-    async def shutdown(self) -> None:
-        """Nothing to tear down."""
+    protocol: Protocol
+    library: ExplainerLibrary
+    detector: CrisisDetector
 
 
 def flood_limiter(per_second: float = SAFE_RATE) -> AIORateLimiter:
@@ -121,24 +68,46 @@ def flood_limiter(per_second: float = SAFE_RATE) -> AIORateLimiter:
     return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / per_second, max_retries=3)
 
 
+def clinic_of(settings: Settings) -> Clinic:
+    """Return what the services need to know about the clinic."""
+    return Clinic(
+        timezone=settings.timezone,
+        staff_chat_id=settings.staff_chat_id,
+        staff_ids=settings.admin_ids,
+        contacts=SafetyContacts(settings.crisis_line, settings.emergency_number),
+    )
+
+
+def load_content(settings: Settings) -> Content:
+    """Load and cross-check the protocol, the explainers and the crisis patterns."""
+    protocol = load_protocol(settings.protocol_path)
+    library = load_explainers(settings.content_dir)
+    check_schedule(protocol, library)
+    return Content(protocol=protocol, library=library, detector=CrisisDetector.from_file())
+
+
+def _request(pool: int, read_timeout: float) -> HTTPXRequest:
+    return HTTPXRequest(
+        connection_pool_size=pool,
+        connect_timeout=5.0,
+        read_timeout=read_timeout,
+        write_timeout=read_timeout,
+        pool_timeout=5.0,
+    )
+
+
 def build_application(
     settings: Settings,
     *,
     clock: Clock | None = None,
-    protocol: Protocol | None = None,
-    library: ExplainerLibrary | None = None,
-    detector: CrisisDetector | None = None,
+    content: Content | None = None,
     dispatch_interval: float = 30.0,
     request_timeout: float = 10.0,
     rate_limit_per_second: float = SAFE_RATE,
-) -> Application[Any, Any, Any, Any, Any, Any]:
+) -> AfterglowApp:
     """Build the bot; the database opens in post_init and closes in post_shutdown."""
     the_clock: Clock = clock or SystemClock()
-    the_protocol = protocol or load_protocol(settings.protocol_path)
-    the_library = library or load_explainers(settings.content_dir)
-    check_schedule(the_protocol, the_library)
-    the_detector = detector or CrisisDetector.from_file()
-
+    loaded = content or load_content(settings)
     lock = InstanceLock(settings.db_path)
     # The staff chat, and its new id if the group became a supergroup.
     staff_chats = filters.Chat(chat_id=settings.staff_chat_id)
@@ -155,80 +124,61 @@ def build_application(
         ),
     )
 
-    async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    async def post_init(app: AfterglowApp) -> None:
         lock.acquire()
         await urgent_bot.initialize()
-        svc = await open_services(
-            settings,
+        clinic = clinic_of(settings)
+        storage = await Storage.open(settings.db_path)
+        svc = build_services(
+            storage,
             the_clock,
-            the_protocol,
-            TelegramCheckinSender(app.bot),
-            TelegramStaffSender(app.bot, urgent_bot),
-            library=the_library,
-            detector=the_detector,
+            clinic=clinic,
+            protocol=loaded.protocol,
+            library=loaded.library,
+            detector=loaded.detector,
+            outside=Outside(
+                checkins=TelegramCheckinSender(app.bot),
+                staff=TelegramStaffSender(app.bot, urgent_bot),
+                patients=TelegramPatientSender(app.bot),
+                urgent=TelegramUrgentMessenger(urgent_bot),
+                wording=TelegramWording(clinic.contacts, clinic.timezone),
+                charts=MoodCharts(),
+            ),
+            on_staff_chat_moved=staff_chats.add_chat_ids,
         )
-        svc.education.attach(TelegramPatientSender(app.bot))
-        svc.alerts.on_staff_chat(staff_chats.add_chat_ids)
         staff_chats.add_chat_ids(await svc.alerts.staff_chat_id())
-        svc.safety.attach(TelegramUrgentMessenger(urgent_bot))
-        app.bot_data[SERVICES_KEY] = svc
+        app.bot_data.services = svc
         await svc.dispatcher.recover()
         # Misses closed just before a stop or crash were never reviewed: review them now.
-        await svc.trends.review_recent_misses(the_clock.now() - the_protocol.answer_window * 2)
+        await svc.trends.review_recent_misses(the_clock.now() - loaded.protocol.answer_window * 2)
         await _register_commands(app, settings)
-        if app.job_queue is None:
-            raise RuntimeError("the job-queue extra of python-telegram-bot is required")
-        # A repeating job's first run would be skipped here: the scheduler starts after
-        # post_init and APScheduler then moves "first=0" to the next interval. So the
-        # start-up pass is a one-off job of its own.
-        job_kwargs = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
-        app.job_queue.run_once(_dispatch, when=0, name=f"{DISPATCH_JOB}-startup")
-        app.job_queue.run_repeating(
-            _dispatch,
-            interval=dispatch_interval,
-            first=dispatch_interval,
-            name=DISPATCH_JOB,
-            job_kwargs=job_kwargs,
-        )
-        log.info("bot.started protocol=%s", the_protocol.source)
+        schedule_dispatch(app, interval=dispatch_interval)
+        log.info("bot.started protocol=%s", loaded.protocol.source)
 
-    async def post_stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    async def post_stop(app: AfterglowApp) -> None:
         # Background alert sends finish while the bot's HTTP client is still open.
-        svc = app.bot_data.get(SERVICES_KEY)
-        if isinstance(svc, Services):
-            await svc.alerts.drain()
+        if app.bot_data.services is not None:
+            await app.bot_data.services.alerts.drain()
 
-    async def post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        svc = app.bot_data.pop(SERVICES_KEY, None)
-        if isinstance(svc, Services):
+    async def post_shutdown(app: AfterglowApp) -> None:
+        svc, app.bot_data.services = app.bot_data.services, None
+        if svc is not None:
             await svc.alerts.drain()
             await svc.storage.close()
         await urgent_bot.shutdown()
         lock.release()
         log.info("bot.stopped")
 
-    request = HTTPXRequest(
-        connection_pool_size=64,
-        connect_timeout=5.0,
-        read_timeout=request_timeout,
-        write_timeout=request_timeout,
-        pool_timeout=5.0,
-    )
-    updates_request = HTTPXRequest(
-        connection_pool_size=2,
-        connect_timeout=5.0,
-        read_timeout=request_timeout + 30.0,
-        write_timeout=request_timeout,
-        pool_timeout=5.0,
-    )
-    limiter = flood_limiter(rate_limit_per_second)
-    app = (
+    jobs: JobQueue[Context] = JobQueue()
+    app: AfterglowApp = (
         ApplicationBuilder()
-        .rate_limiter(limiter)
+        .context_types(CONTEXT_TYPES)
+        .job_queue(jobs)
+        .rate_limiter(flood_limiter(rate_limit_per_second))
         .token(settings.token)
         .base_url(settings.api_base_url)
-        .request(request)
-        .get_updates_request(updates_request)
+        .request(_request(64, request_timeout))
+        .get_updates_request(_request(2, request_timeout + 30.0))
         .concurrent_updates(PerChatUpdateProcessor(64))
         .post_init(post_init)
         .post_stop(post_stop)
@@ -242,115 +192,26 @@ def build_application(
     return app
 
 
-async def dispatch_once(svc: Services) -> None:
-    """One pass of the job: waiting crisis messages, alerts, due check-ins, the detector.
-
-    Each step runs even if an earlier one failed: a failing alert send must not hold up the
-    check-ins, nor a failing check-in pass the alerts.
-    """
-    await _step("safety", svc.safety.retry_direct())
-    await _step("alerts", svc.alerts.deliver())
-    report = await _step("dispatch", svc.dispatcher.tick())
-    if report is not None:
-        await _step("trends", svc.trends.review_many(report.patients_with_misses))
-    await _step("alerts", svc.alerts.deliver())
-    await _step("explainers", svc.education.deliver_waiting())
-
-
-async def _step(name: str, work: Awaitable[_T]) -> _T | None:
-    """Await one step of the job, logging (not raising) its failure."""
-    try:
-        return await work
-    except Exception:
-        log.exception("dispatch.step_failed step=%s", name)
-        return None
-
-
-async def _dispatch(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Wake the dispatcher; the database says what is due."""
-    svc = context.bot_data.get(SERVICES_KEY)
-    if isinstance(svc, Services):
-        await dispatch_once(svc)
-
-
-async def _register_commands(
-    app: Application[Any, Any, Any, Any, Any, Any], settings: Settings
-) -> None:
+async def _register_commands(app: AfterglowApp, settings: Settings) -> None:
     """Tell Telegram which commands to show patients and staff."""
+    staff_menu = menu(Audience.STAFF)
     try:
-        await app.bot.set_my_commands(PATIENT_COMMANDS, scope=BotCommandScopeAllPrivateChats())
         await app.bot.set_my_commands(
-            STAFF_COMMANDS, scope=BotCommandScopeChat(settings.staff_chat_id)
+            menu(Audience.PATIENT), scope=BotCommandScopeAllPrivateChats()
+        )
+        await app.bot.set_my_commands(
+            staff_menu, scope=BotCommandScopeChat(settings.staff_chat_id)
         )
         for admin in sorted(settings.admin_ids):
-            await app.bot.set_my_commands(STAFF_COMMANDS, scope=BotCommandScopeChat(admin))
+            await app.bot.set_my_commands(staff_menu, scope=BotCommandScopeChat(admin))
     except TelegramError as err:
         # Command menus are a convenience; a chat the bot cannot see yet must not stop it.
         log.warning("bot.commands_not_set error=%s", type(err).__name__)
 
 
-def services_of(app: Application[Any, Any, Any, Any, Any, Any]) -> Services:
+def services_of(app: AfterglowApp) -> Services:
     """Return the services of a started application."""
-    svc = app.bot_data.get(SERVICES_KEY)
-    if not isinstance(svc, Services):
+    svc = app.bot_data.services
+    if svc is None:
         raise RuntimeError("application is not initialised")
     return svc
-
-
-@asynccontextmanager
-async def _lifecycle(
-    app: Application[Any, Any, Any, Any, Any, Any],
-    start_updates: Callable[[Updater], Awaitable[object]],
-) -> AsyncIterator[Application[Any, Any, Any, Any, Any, Any]]:
-    """The same sequence as Application.run_polling()/run_webhook(), inside a running loop."""
-    await app.initialize()
-    try:
-        if app.post_init is not None:
-            await app.post_init(app)
-        assert app.updater is not None
-        await start_updates(app.updater)
-        await app.start()
-        try:
-            yield app
-        finally:
-            if app.updater.running:
-                await app.updater.stop()
-            if app.running:
-                await app.stop()
-            if app.post_stop is not None:
-                await app.post_stop(app)
-    finally:
-        await app.shutdown()
-        if app.post_shutdown is not None:
-            await app.post_shutdown(app)
-
-
-def running_webhook(
-    app: Application[Any, Any, Any, Any, Any, Any], webhook: WebhookSettings
-) -> AbstractAsyncContextManager[Application[Any, Any, Any, Any, Any, Any]]:
-    """Run the application behind python-telegram-bot's webhook server (secret enforced)."""
-    return _lifecycle(
-        app,
-        lambda updater: updater.start_webhook(
-            listen=webhook.listen,
-            port=webhook.port,
-            url_path=webhook.path,
-            webhook_url=webhook.url,
-            secret_token=webhook.secret,
-            allowed_updates=ALLOWED_UPDATES,
-        ),
-    )
-
-
-def running(
-    app: Application[Any, Any, Any, Any, Any, Any], *, poll_timeout: float = 10.0
-) -> AbstractAsyncContextManager[Application[Any, Any, Any, Any, Any, Any]]:
-    """Run the application with long polling inside an existing event loop (tests, demo)."""
-    return _lifecycle(
-        app,
-        lambda updater: updater.start_polling(
-            poll_interval=0.0,
-            timeout=timedelta(seconds=poll_timeout),
-            allowed_updates=ALLOWED_UPDATES,
-        ),
-    )

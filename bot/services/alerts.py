@@ -9,12 +9,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol as TypingProtocol
 
+from bot.domain.backoff import backoff
 from bot.domain.clock import Clock
+from bot.domain.codes import AlertKind, AuditAction, DeliveryProblem, EpisodeKind
+from bot.domain.delivery import (
+    Delivered,
+    Migrated,
+    RateLimited,
+    SendOutcome,
+    Undeliverable,
+    problem_of,
+)
 from bot.domain.entities import Alert, NewAlert, Patient
+from bot.services.ports import StaffSender
 from storage import Storage
 
 log = logging.getLogger(__name__)
@@ -22,55 +31,20 @@ log = logging.getLogger(__name__)
 STAFF_CHAT_KEY = "staff_chat_id"
 REMINDER_AFTER = timedelta(hours=4)
 URGENT_REPEAT = timedelta(minutes=15)
-RETRY_BASE = timedelta(seconds=15)
+RETRY_FIRST = timedelta(seconds=15)
 RETRY_MAX = timedelta(minutes=10)
 URGENT_RETRY_MAX = timedelta(minutes=1)
-
-
-@dataclass(frozen=True, slots=True)
-class AlertDelivered:
-    """Telegram accepted the alert."""
-
-    message_id: int
-    photo: bool
-
-
-@dataclass(frozen=True, slots=True)
-class AlertRetry:
-    """Not delivered; try again after `wait` (or the back-off when None)."""
-
-    reason: str
-    wait: timedelta | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AlertMigrated:
-    """The staff group became a supergroup with a new chat id."""
-
-    new_chat_id: int
-
-
-AlertOutcome = AlertDelivered | AlertRetry | AlertMigrated
-
-
-class StaffSender(TypingProtocol):
-    """Sends alerts to the staff chat and reports what happened, never raising."""
-
-    async def send_alert(
-        self, chat_id: int, alert: Alert, *, photo: bytes | None, reminder: bool
-    ) -> AlertOutcome:
-        """Send an alert (or its reminder), with a chart when given."""
-        ...
-
+# The bot cannot post in the staff chat (removed from it): keep trying, loudly, until fixed.
+STAFF_CHAT_PROBLEM_WAIT = timedelta(minutes=5)
+MAX_WORDS = 4096
 
 ChartSource = Callable[[Alert], Awaitable[bytes | None]]
+ChatMoved = Callable[[int], None]
 
 
 def retry_delay(attempts: int, *, urgent: bool) -> timedelta:
     """Return the back-off after `attempts` failed attempts."""
-    exponent = max(0, min(attempts - 1, 10))
-    ceiling = URGENT_RETRY_MAX if urgent else RETRY_MAX
-    return min(RETRY_BASE * (1 << exponent), ceiling)
+    return backoff(attempts, first=RETRY_FIRST, ceiling=URGENT_RETRY_MAX if urgent else RETRY_MAX)
 
 
 class AlertService:
@@ -83,26 +57,22 @@ class AlertService:
         sender: StaffSender,
         *,
         staff_chat_id: int,
-        chart: ChartSource | None = None,
+        chart: ChartSource,
+        on_staff_chat_moved: ChatMoved,
     ) -> None:
         self._storage = storage
         self._clock = clock
         self._sender = sender
         self._default_chat = staff_chat_id
         self._chart = chart
+        self._chat_moved = on_staff_chat_moved
         self._lock = asyncio.Lock()
         self._background: set[asyncio.Task[int]] = set()
         self._sending: set[int] = set()
-        self._chat_listeners: list[Callable[[int], None]] = []
-
-    def on_staff_chat(self, listener: Callable[[int], None]) -> None:
-        """Call listener with the staff chat's new id when the group migrates."""
-        self._chat_listeners.append(listener)
 
     async def _migrated(self, new_chat_id: int) -> None:
-        await self._storage.alerts.set_value(STAFF_CHAT_KEY, str(new_chat_id))
-        for listener in self._chat_listeners:
-            listener(new_chat_id)
+        await self._storage.clinic.set_value(STAFF_CHAT_KEY, str(new_chat_id))
+        self._chat_moved(new_chat_id)
         log.warning("alert.staff_chat_migrated")
 
     async def group_migrated(self, old_chat_id: int, new_chat_id: int) -> bool:
@@ -119,14 +89,14 @@ class AlertService:
 
     async def staff_chat_id(self) -> int:
         """Return the staff chat, following a recorded supergroup migration."""
-        stored = await self._storage.alerts.value(STAFF_CHAT_KEY)
+        stored = await self._storage.clinic.value(STAFF_CHAT_KEY)
         return int(stored) if stored is not None else self._default_chat
 
     async def open_episode(
         self,
         patient: Patient,
         *,
-        kind: str,
+        kind: EpisodeKind,
         since: datetime,
         explanation: str,
         text: str,
@@ -141,7 +111,7 @@ class AlertService:
             now=self._clock.now(),
             detected_at=detected_at,
             alert=NewAlert(
-                kind=kind,
+                kind=AlertKind.of_episode(kind),
                 text=text,
                 with_chart=True,
                 remind_after=int(REMINDER_AFTER.total_seconds()),
@@ -165,13 +135,17 @@ class AlertService:
         alert = await self._storage.alerts.record_crisis(
             patient_id=patient.id,
             note_checkin_id=patient.awaiting_note_checkin_id,
-            text=words[:4096],
+            text=words[:MAX_WORDS],
             update_id=update_id,
             now=self._clock.now(),
             first=NewAlert(
-                kind="crisis", text=text, urgent=True, remind_after=every, remind_every=every
+                kind=AlertKind.CRISIS,
+                text=text,
+                urgent=True,
+                remind_after=every,
+                remind_every=every,
             ),
-            follow_up=NewAlert(kind="crisis", text=follow_up_text, urgent=True),
+            follow_up=NewAlert(kind=AlertKind.CRISIS, text=follow_up_text, urgent=True),
         )
         if alert is not None:
             log.warning("alert.urgent code=%s kind=crisis alert=%d", patient.code, alert.id)
@@ -191,7 +165,7 @@ class AlertService:
             self._sending.discard(alert.id)
 
     async def raise_plain(
-        self, patient: Patient, *, kind: str, text: str, episode_id: int | None = None
+        self, patient: Patient, *, kind: AlertKind, text: str, episode_id: int | None = None
     ) -> Alert | None:
         """Store a non-urgent alert (reminded once after 4 hours) and start sending it.
 
@@ -223,52 +197,65 @@ class AlertService:
     async def deliver(self) -> int:
         """Send due alerts (urgent first) and due reminders; return how many went out."""
         async with self._lock:
-            sent = 0
-            for _ in range(20):
-                batch = await self._storage.alerts.due(self._clock.now(), limit=10)
-                if not batch:
-                    break
-                batch = [alert for alert in batch if alert.id not in self._sending]
-                if not batch:
-                    break
-                for alert in batch:
-                    # send_now may have taken or sent this one since the batch was read.
-                    if alert.id in self._sending:
-                        continue
-                    self._sending.add(alert.id)
-                    try:
-                        if not await self._storage.alerts.is_pending(alert.id):
-                            continue
-                        delivered = await self._deliver_one(alert)
-                    finally:
-                        self._sending.discard(alert.id)
-                    if delivered:
-                        sent += 1
-                    else:
-                        # Telegram refused or failed: leave the rest for the next round.
-                        return sent
+            sent, stopped = await self._deliver_due()
+            if stopped:
+                return sent
             for alert in await self._storage.alerts.reminders_due(self._clock.now()):
                 if await self._remind(alert):
                     sent += 1
             return sent
 
-    async def _deliver_one(self, alert: Alert) -> bool:
-        photo = None
-        if alert.with_chart and self._chart is not None:
-            try:
-                photo = await self._chart(alert)
-            except Exception:
-                # A chart is a help, not a condition: the alert goes out without it.
-                log.exception("alert.chart_failed alert=%d", alert.id)
+    async def _deliver_due(self) -> tuple[int, bool]:
+        """Send due alerts in batches; stop at the first one Telegram does not take."""
+        sent = 0
+        for _ in range(20):
+            batch = await self._storage.alerts.due(self._clock.now(), limit=10)
+            batch = [alert for alert in batch if alert.id not in self._sending]
+            if not batch:
+                break
+            for alert in batch:
+                # send_now may have taken or sent this one since the batch was read.
+                if alert.id in self._sending:
+                    continue
+                self._sending.add(alert.id)
+                try:
+                    if not await self._storage.alerts.is_pending(alert.id):
+                        continue
+                    delivered = await self._deliver_one(alert)
+                finally:
+                    self._sending.discard(alert.id)
+                if not delivered:
+                    # Telegram refused or failed: leave the rest for the next round.
+                    return sent, True
+                sent += 1
+        return sent, False
+
+    async def _chart_for(self, alert: Alert) -> bytes | None:
+        if not alert.with_chart:
+            return None
+        try:
+            return await self._chart(alert)
+        except Exception:
+            # A chart is a help, not a condition: the alert goes out without it.
+            log.exception("alert.chart_failed alert=%d", alert.id)
+            return None
+
+    async def _send(
+        self, alert: Alert, photo: bytes | None, *, reminder: bool
+    ) -> tuple[int, SendOutcome]:
+        """Send to the staff chat, following it once if it became a supergroup."""
         for _ in range(2):
             chat_id = await self.staff_chat_id()
-            outcome = await self._sender.send_alert(chat_id, alert, photo=photo, reminder=False)
-            if isinstance(outcome, AlertMigrated):
-                await self._migrated(outcome.new_chat_id)
-                continue
-            break
+            outcome = await self._sender.send_alert(chat_id, alert, photo=photo, reminder=reminder)
+            if not isinstance(outcome, Migrated):
+                break
+            await self._migrated(outcome.new_chat_id)
+        return chat_id, outcome
+
+    async def _deliver_one(self, alert: Alert) -> bool:
+        chat_id, outcome = await self._send(alert, await self._chart_for(alert), reminder=False)
         now = self._clock.now()
-        if isinstance(outcome, AlertDelivered):
+        if isinstance(outcome, Delivered):
             await self._storage.alerts.mark_sent(
                 alert.id,
                 chat_id=chat_id,
@@ -278,30 +265,31 @@ class AlertService:
             )
             log.info("alert.sent code=%s alert=%d", alert.patient_code, alert.id)
             return True
-        if isinstance(outcome, AlertRetry):
-            wait = outcome.wait or retry_delay(alert.attempts + 1, urgent=alert.urgent)
-            await self._storage.alerts.mark_retry(
-                alert.id, retry_at=now + wait, error=outcome.reason
-            )
-            log.warning(
-                "alert.retry code=%s alert=%d reason=%s",
-                alert.patient_code,
-                alert.id,
-                outcome.reason,
-            )
+        problem = problem_of(outcome) or DeliveryProblem.TELEGRAM_ERROR
+        wait = self._retry_wait(outcome, alert)
+        await self._storage.alerts.mark_retry(alert.id, retry_at=now + wait, problem=problem)
+        log.warning(
+            "alert.retry code=%s alert=%d problem=%s", alert.patient_code, alert.id, problem
+        )
         return False
 
+    @staticmethod
+    def _retry_wait(outcome: SendOutcome, alert: Alert) -> timedelta:
+        match outcome:
+            case RateLimited(retry_after=wait):
+                return wait
+            case Undeliverable(problem=DeliveryProblem.FORBIDDEN):
+                return STAFF_CHAT_PROBLEM_WAIT
+        return retry_delay(alert.attempts + 1, urgent=alert.urgent)
+
     async def _remind(self, alert: Alert) -> bool:
-        chat_id = await self.staff_chat_id()
-        outcome = await self._sender.send_alert(chat_id, alert, photo=None, reminder=True)
+        _chat_id, outcome = await self._send(alert, None, reminder=True)
         now = self._clock.now()
-        if isinstance(outcome, AlertDelivered):
+        if isinstance(outcome, Delivered):
             await self._storage.alerts.reminder_sent(alert.id, now=now)
             log.info("alert.reminded code=%s alert=%d", alert.patient_code, alert.id)
             return True
-        if isinstance(outcome, AlertMigrated):
-            await self._migrated(outcome.new_chat_id)
-        await self._storage.alerts.reminder_failed(alert.id, retry_at=now + RETRY_BASE)
+        await self._storage.alerts.reminder_failed(alert.id, retry_at=now + RETRY_FIRST)
         return False
 
     async def acknowledge(self, alert_id: int, *, staff_id: int) -> Alert | None:
@@ -310,7 +298,9 @@ class AlertService:
             alert_id, staff_id=staff_id, now=self._clock.now()
         )
         if alert is not None:
-            await self._audit(staff_id, "acknowledge alert", alert.patient_id, f"alert {alert.id}")
+            await self._audit(
+                staff_id, AuditAction.ACKNOWLEDGE_ALERT, alert.patient_id, f"alert {alert.id}"
+            )
             log.info("alert.acknowledged code=%s alert=%d", alert.patient_code, alert.id)
         return alert
 
@@ -320,7 +310,9 @@ class AlertService:
             alert_id, staff_id=staff_id, now=self._clock.now()
         )
         if alert is not None:
-            await self._audit(staff_id, "resolve alert", alert.patient_id, f"alert {alert.id}")
+            await self._audit(
+                staff_id, AuditAction.RESOLVE_ALERT, alert.patient_id, f"alert {alert.id}"
+            )
             log.info("alert.resolved code=%s alert=%d", alert.patient_code, alert.id)
         return alert
 
@@ -329,7 +321,7 @@ class AlertService:
         count = await self._storage.alerts.resolve_patient(
             patient.id, staff_id=staff_id, now=self._clock.now()
         )
-        await self._audit(staff_id, "resolve patient", patient.id, f"{count} episode(s)")
+        await self._audit(staff_id, AuditAction.RESOLVE_PATIENT, patient.id, f"{count} episode(s)")
         log.info("alert.patient_resolved code=%s episodes=%d", patient.code, count)
         return count
 
@@ -341,19 +333,15 @@ class AlertService:
         """Return unresolved alerts, urgent first."""
         return await self._storage.alerts.open_alerts()
 
-    async def _audit(self, actor: int, action: str, patient_id: int, detail: str) -> None:
-        await self._storage.alerts.audit(
+    async def _audit(
+        self, actor: int, action: AuditAction, patient_id: int | None, detail: str | None
+    ) -> None:
+        await self._storage.clinic.audit(
             actor=actor, action=action, now=self._clock.now(), patient_id=patient_id, detail=detail
         )
 
     async def audit(
-        self, *, actor: int, action: str, patient: Patient | None, detail: str | None
+        self, *, actor: int, action: AuditAction, patient: Patient | None, detail: str | None
     ) -> None:
         """Append a staff action on a patient to the audit log."""
-        await self._storage.alerts.audit(
-            actor=actor,
-            action=action,
-            now=self._clock.now(),
-            patient_id=None if patient is None else patient.id,
-            detail=detail,
-        )
+        await self._audit(actor, action, None if patient is None else patient.id, detail)

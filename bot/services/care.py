@@ -10,8 +10,9 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.clock import Clock
-from bot.domain.entities import Infusion, Patient, PatientOverview, PatientStatus
-from bot.domain.errors import InputError
+from bot.domain.codes import AuditAction, PatientStatus
+from bot.domain.entities import Infusion, Patient, PatientOverview
+from bot.domain.errors import InputError, InputProblem
 from bot.domain.plan import local_due, plan_checkins
 from bot.domain.protocol import Protocol, parse_hhmm
 from bot.services.enrolment import normalise_code
@@ -46,38 +47,37 @@ class RecordedInfusion:
 
 def parse_infusion_args(args: Sequence[str], *, tz: ZoneInfo, now: datetime) -> InfusionRequest:
     """Parse '<code> [YYYY-MM-DD [HH:MM]]' given in the clinic's zone; default time is now."""
-    usage = "Usage: /infusion <code> [YYYY-MM-DD [HH:MM]], for example /infusion P-7K3Q 2026-03-02"
     if not 1 <= len(args) <= 3:
-        raise InputError(usage)
+        raise InputError(InputProblem.INFUSION_USAGE)
     code = normalise_code(args[0])
     if len(args) == 1:
         return InfusionRequest(code=code, given_at=now)
     match = _DATE.fullmatch(args[1])
     if match is None:
-        raise InputError(f"{args[1][:20]!r} is not a date. {usage}")
+        raise InputError(InputProblem.NOT_A_DATE, args[1][:20])
     try:
         day = datetime(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     except ValueError:
-        raise InputError(f"{args[1]} is not a real date.") from None
+        raise InputError(InputProblem.NOT_A_REAL_DATE, args[1][:20]) from None
     # Checked on the calendar first: a date near year 1 or 9999 cannot even be converted.
     today = now.astimezone(tz).date()
     if day.date() < today - MAX_BACKDATE - timedelta(days=1):
-        raise InputError("That date is more than a year ago.")
+        raise InputError(InputProblem.TOO_LONG_AGO)
     if day.date() > today + timedelta(days=1):
-        raise InputError("That infusion time is in the future. Record infusions once given.")
+        raise InputError(InputProblem.IN_THE_FUTURE)
     at = time(12, 0)
     if len(args) == 3:
         parsed = parse_hhmm(args[2])
         if parsed is None:
-            raise InputError(f"{args[2][:20]!r} is not a time (HH:MM, 24-hour). {usage}")
+            raise InputError(InputProblem.NOT_A_TIME, args[2][:20])
         at = parsed
     elif day.date() == now.astimezone(tz).date():
         at = now.astimezone(tz).time().replace(second=0, microsecond=0)
     given_at = datetime.combine(day.date(), at, tzinfo=tz).astimezone(UTC)
     if given_at > now + FUTURE_SLACK:
-        raise InputError("That infusion time is in the future. Record infusions once given.")
+        raise InputError(InputProblem.IN_THE_FUTURE)
     if given_at < now - MAX_BACKDATE:
-        raise InputError("That date is more than a year ago.")
+        raise InputError(InputProblem.TOO_LONG_AGO)
     return InfusionRequest(code=code, given_at=given_at)
 
 
@@ -110,7 +110,7 @@ class CareService:
         request = parse_infusion_args(args, tz=self._timezone, now=now)
         patient = await self._storage.patients.by_code(request.code)
         if patient is None:
-            raise InputError(f"There is no patient {request.code}.")
+            raise InputError(InputProblem.NO_SUCH_PATIENT, request.code)
         plan = plan_checkins(
             request.given_at,
             days=self._protocol.days,
@@ -131,9 +131,9 @@ class CareService:
         infusion, newer = recorded
         if newer is not None:
             plan = []
-        await self._storage.alerts.audit(
+        await self._storage.clinic.audit(
             actor=staff_id,
-            action="infusion",
+            action=AuditAction.INFUSION,
             now=now,
             patient_id=patient.id,
             detail=f"given {request.given_at.isoformat()}",
@@ -155,7 +155,7 @@ class CareService:
         """Set the patient's preferred local time and move pending check-ins to it."""
         at = parse_hhmm(raw)
         if at is None:
-            raise InputError("not a time")
+            raise InputError(InputProblem.NOT_A_TIME, raw[:20])
         hhmm = at.strftime("%H:%M")
         tz = ZoneInfo(patient.timezone)
         now = self._clock.now()

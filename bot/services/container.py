@@ -1,36 +1,55 @@
-"""The services a running bot shares, built once the database is open."""
+"""The services of a running bot, wired once, in one place, over one open database."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.domain.clock import Clock
 from bot.domain.crisis import CrisisDetector
+from bot.domain.entities import Clinic
 from bot.domain.explainers import ExplainerLibrary
 from bot.domain.protocol import Protocol
-from bot.runtime.settings import Settings
-from bot.services.alerts import AlertService, StaffSender
+from bot.services.alerts import AlertService
 from bot.services.care import CareService
 from bot.services.checkins import CheckinService
-from bot.services.dispatcher import CheckinSender, Dispatcher
+from bot.services.dispatcher import Dispatcher
 from bot.services.education import EducationService
 from bot.services.enrolment import EnrolmentService
+from bot.services.ports import (
+    ChartRenderer,
+    CheckinSender,
+    PatientSender,
+    StaffSender,
+    UrgentMessenger,
+    Wording,
+)
 from bot.services.safety import SafetyService
 from bot.services.staff import StaffService
 from bot.services.trends import TrendService
-from bot.telegram.texts import SafetyContacts
 from storage import Storage
 
 
 @dataclass(frozen=True, slots=True)
-class Services:
-    """Everything a handler may call."""
+class Outside:
+    """Everything the services reach the outside world through."""
 
-    settings: Settings
+    checkins: CheckinSender
+    staff: StaffSender
+    patients: PatientSender
+    urgent: UrgentMessenger
+    wording: Wording
+    charts: ChartRenderer
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Everything a handler or a job may call."""
+
+    clinic: Clinic
     clock: Clock
     protocol: Protocol
     storage: Storage
-    contacts: SafetyContacts
     enrolment: EnrolmentService
     care: CareService
     checkins: CheckinService
@@ -43,57 +62,76 @@ class Services:
 
     def is_staff(self, user_id: int | None) -> bool:
         """Tell whether a Telegram user may use staff commands."""
-        return user_id is not None and user_id in self.settings.admin_ids
+        return self.clinic.is_staff(user_id)
 
 
-async def open_services(
-    settings: Settings,
+def build_services(
+    storage: Storage,
     clock: Clock,
-    protocol: Protocol,
-    sender: CheckinSender,
-    staff_sender: StaffSender,
     *,
+    clinic: Clinic,
+    protocol: Protocol,
     library: ExplainerLibrary,
     detector: CrisisDetector,
+    outside: Outside,
+    on_staff_chat_moved: Callable[[int], None],
 ) -> Services:
-    """Open the database and wire the services over it."""
-    storage = await Storage.open(settings.db_path)
-    default_time = protocol.default_time.strftime("%H:%M")
-    staff = StaffService(storage, clock, timezone=settings.timezone)
+    """Wire the services over an open database; each gets what it needs at construction."""
+    staff = StaffService(storage, clock, timezone=clinic.timezone, charts=outside.charts)
     alerts = AlertService(
-        storage, clock, staff_sender, staff_chat_id=settings.staff_chat_id, chart=staff.alert_chart
+        storage,
+        clock,
+        outside.staff,
+        staff_chat_id=clinic.staff_chat_id,
+        chart=staff.alert_chart,
+        on_staff_chat_moved=on_staff_chat_moved,
     )
-    trends = TrendService(storage, clock, alerts=alerts, staff=staff, config=protocol.detection)
-    checkins = CheckinService(storage, clock)
-    checkins.on_answer(trends.review_patient_quietly)
-    contacts = SafetyContacts(settings.crisis_line, settings.emergency_number)
     education = EducationService(
         storage,
         clock,
         library=library,
-        contacts=contacts,
+        contacts=clinic.contacts,
         schedule=protocol.explainers,
         alerts=alerts,
+        sender=outside.patients,
+        wording=outside.wording,
     )
-    trends.on_episode(education.on_episode)
-    dispatcher = Dispatcher(storage, clock, sender, protocol=protocol)
-    dispatcher.on_delivered(education.after_checkin)
-    safety = SafetyService(storage, clock, detector=detector, alerts=alerts, contacts=contacts)
+    trends = TrendService(
+        storage,
+        clock,
+        alerts=alerts,
+        wording=outside.wording,
+        config=protocol.detection,
+        on_episode=[education.on_episode],
+    )
+    default_time = protocol.default_time.strftime("%H:%M")
     return Services(
-        settings=settings,
+        clinic=clinic,
         clock=clock,
         protocol=protocol,
         storage=storage,
-        contacts=contacts,
         enrolment=EnrolmentService(
-            storage, clock, timezone=settings.timezone, default_time=default_time
+            storage, clock, timezone=clinic.timezone, default_time=default_time
         ),
-        care=CareService(storage, clock, protocol=protocol, timezone=settings.timezone),
-        checkins=checkins,
-        dispatcher=dispatcher,
+        care=CareService(storage, clock, protocol=protocol, timezone=clinic.timezone),
+        checkins=CheckinService(storage, clock, sender=outside.checkins, trends=trends),
+        dispatcher=Dispatcher(
+            storage,
+            clock,
+            outside.checkins,
+            protocol=protocol,
+            on_delivered=[education.after_checkin],
+        ),
         alerts=alerts,
         staff=staff,
         trends=trends,
         education=education,
-        safety=safety,
+        safety=SafetyService(
+            storage,
+            clock,
+            detector=detector,
+            alerts=alerts,
+            messenger=outside.urgent,
+            wording=outside.wording,
+        ),
     )

@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.clock import Clock
-from bot.domain.entities import Patient, PatientStatus, RedeemOutcome, Redemption
-from bot.domain.errors import InputError
+from bot.domain.codes import AuditAction, PatientStatus, RedeemOutcome
+from bot.domain.entities import Patient, Redemption
+from bot.domain.errors import InputError, InputProblem
 from storage import CodeTakenError, Storage
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ def normalise_code(raw: str) -> str:
     if not code.startswith("P-"):
         code = "P-" + code
     if not CODE_PATTERN.fullmatch(code):
-        raise InputError(f"{raw.strip()[:20]!r} is not a patient code (like P-7K3Q).")
+        raise InputError(InputProblem.NOT_A_CODE, raw.strip()[:20])
     return code
 
 
@@ -77,7 +78,7 @@ class EnrolmentService:
         """Create a patient and an invitation; None if this update was already handled."""
         clean_label = " ".join(label.split()) if label else None
         if clean_label and len(clean_label) > MAX_LABEL:
-            raise InputError(f"The label is too long (at most {MAX_LABEL} characters).")
+            raise InputError(InputProblem.LABEL_TOO_LONG, str(MAX_LABEL))
         now = self._clock.now()
         token = new_token()
         for attempt in range(20):
@@ -97,8 +98,12 @@ class EnrolmentService:
                 continue
             if patient is None:
                 return None
-            await self._storage.alerts.audit(
-                actor=staff_id, action="invite", now=now, patient_id=patient.id, detail=None
+            await self._storage.clinic.audit(
+                actor=staff_id,
+                action=AuditAction.INVITE,
+                now=now,
+                patient_id=patient.id,
+                detail=None,
             )
             log.info("patient.invited code=%s", patient.code)
             return Invitation(patient=patient, token=token, expires_at=now + INVITE_TTL)

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 
 from bot.domain.clock import Clock
-from bot.domain.detection import DetectorConfig, Episode, FindingKind, Observation, evaluate
-from bot.domain.entities import Alert, MoodPoint, Patient
+from bot.domain.codes import EpisodeEndReason, EpisodeKind
+from bot.domain.detection import (
+    DetectorConfig,
+    Episode,
+    Finding,
+    FindingKind,
+    Observation,
+    Recovery,
+    evaluate,
+)
+from bot.domain.entities import Alert, EpisodeRecord, MoodPoint, Outcome, Patient
 from bot.services.alerts import AlertService
-from bot.services.staff import StaffService
+from bot.services.ports import Wording
 from storage import Storage
 
 log = logging.getLogger(__name__)
@@ -19,9 +28,8 @@ log = logging.getLogger(__name__)
 # grow with a patient's history (the default plan has 35 check-ins per infusion).
 WINDOW = 120
 LAST_SCORES = 6
-KINDS = frozenset(kind.value for kind in FindingKind)
 
-EpisodeListener = Callable[[Patient, FindingKind, Alert], Awaitable[None]]
+EpisodeListener = Callable[[Patient, EpisodeKind, Alert], Awaitable[None]]
 
 
 class TrendService:
@@ -33,19 +41,16 @@ class TrendService:
         clock: Clock,
         *,
         alerts: AlertService,
-        staff: StaffService,
+        wording: Wording,
         config: DetectorConfig,
+        on_episode: Sequence[EpisodeListener] = (),
     ) -> None:
         self._storage = storage
         self._clock = clock
         self._alerts = alerts
-        self._staff = staff
+        self._wording = wording
         self._config = config
-        self._listeners: list[EpisodeListener] = []
-
-    def on_episode(self, listener: EpisodeListener) -> None:
-        """Call listener whenever an episode opens (e.g. to tell the patient fading is common)."""
-        self._listeners.append(listener)
+        self._listeners = tuple(on_episode)
 
     async def review(self, patient: Patient) -> list[Alert]:
         """Evaluate one patient now; return the alerts this opened."""
@@ -53,14 +58,13 @@ class TrendService:
         if not infusions:
             return []
         last = infusions[-1].given_at
-        outcomes = await self._storage.checkins.outcomes(
+        outcomes = await self._storage.answers.outcomes(
             patient.id,
             since=last,
             limit=WINDOW,
             first_answers=self._config.baseline_max_answers,
         )
-        stored = await self._storage.alerts.episodes_since(patient.id, last)
-        tracked = [e for e in stored if e.kind in KINDS]
+        tracked = await self._storage.episodes.since(patient.id, last)
         findings, recoveries = evaluate(
             infusions=[i.given_at for i in infusions],
             observations=[Observation(at=o.at, score=o.score) for o in outcomes],
@@ -71,32 +75,48 @@ class TrendService:
             now=self._clock.now(),
             config=self._config,
         )
+        await self._end_recovered(patient, tracked, recoveries)
+        opened = await self._open(patient, findings, last, _last_scores(outcomes))
+        if opened:
+            self._alerts.deliver_soon()
+        return opened
+
+    async def _end_recovered(
+        self, patient: Patient, tracked: Sequence[EpisodeRecord], recoveries: Sequence[Recovery]
+    ) -> None:
         for recovery in recoveries:
             for episode in tracked:
                 if episode.kind == recovery.kind.value and episode.ended_at is None:
                     # Recorded at the answer that ended it, as the detector's contract says.
-                    await self._storage.alerts.end_episode(
-                        episode.id, reason="recovered", now=recovery.at
+                    await self._storage.episodes.end(
+                        episode.id, reason=EpisodeEndReason.RECOVERED, now=recovery.at
                     )
                     log.info("episode.recovered code=%s kind=%s", patient.code, episode.kind)
-        last_scores = [MoodPoint(at=o.at, score=o.score) for o in outcomes if o.score is not None][
-            -LAST_SCORES:
-        ]
+
+    async def _open(
+        self,
+        patient: Patient,
+        findings: Sequence[Finding],
+        last_infusion: datetime,
+        last_scores: Sequence[MoodPoint],
+    ) -> list[Alert]:
         opened: list[Alert] = []
         for finding in findings:
-            text = self._staff.episode_alert_text(
+            kind = EpisodeKind(finding.kind.value)
+            explanation = self._wording.explanation(finding)
+            text = self._wording.episode_alert(
                 patient,
-                kind=finding.kind.value,
-                explanation=finding.explanation,
-                since=finding.since,
-                last_infusion=last,
+                finding,
+                explanation=explanation,
+                last_infusion=last_infusion,
                 last_scores=last_scores,
+                now=self._clock.now(),
             )
             alert = await self._alerts.open_episode(
                 patient,
-                kind=finding.kind.value,
+                kind=kind,
                 since=finding.since,
-                explanation=finding.explanation,
+                explanation=explanation,
                 text=text,
                 detected_at=finding.at,
             )
@@ -105,11 +125,9 @@ class TrendService:
             opened.append(alert)
             for listener in self._listeners:
                 try:
-                    await listener(patient, finding.kind, alert)
+                    await listener(patient, kind, alert)
                 except Exception:
                     log.exception("episode.listener_failed code=%s", patient.code)
-        if opened:
-            self._alerts.deliver_soon()
         return opened
 
     async def review_patient(self, patient_id: int) -> list[Alert]:
@@ -117,13 +135,9 @@ class TrendService:
         patient = await self._storage.patients.get(patient_id)
         return [] if patient is None else await self.review(patient)
 
-    async def review_patient_quietly(self, patient_id: int) -> None:
-        """Evaluate one patient by id, for use as an answer listener."""
-        await self.review_patient(patient_id)
-
     async def review_recent_misses(self, since: datetime) -> int:
         """Review every patient with a check-in closed as missed since a moment."""
-        return await self.review_many(await self._storage.checkins.patients_with_misses(since))
+        return await self.review_many(await self._storage.answers.patients_with_misses(since))
 
     async def review_many(self, patient_ids: Iterable[int]) -> int:
         """Evaluate several patients (after a dispatcher pass closed missed check-ins)."""
@@ -131,3 +145,8 @@ class TrendService:
         for patient_id in sorted(set(patient_ids)):
             opened += len(await self.review_patient(patient_id))
         return opened
+
+
+def _last_scores(outcomes: Sequence[Outcome]) -> list[MoodPoint]:
+    scores = [MoodPoint(at=o.at, score=o.score) for o in outcomes if o.score is not None]
+    return scores[-LAST_SCORES:]

@@ -70,3 +70,25 @@ def render_mood_chart(
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+class MoodCharts:
+    """The services' chart renderer: matplotlib, headless, titled with the patient's code."""
+
+    def mood_chart(
+        self,
+        code: str,
+        points: Sequence[MoodPoint],
+        *,
+        infusions: Sequence[datetime],
+        highlight: datetime | None,
+        tz: ZoneInfo,
+    ) -> bytes:
+        """Return the PNG of a patient's mood since the last two infusions."""
+        return render_mood_chart(
+            points,
+            infusions=infusions,
+            highlight=highlight,
+            tz=tz,
+            title=f"{code}: mood since the last two infusions",
+        )

@@ -1,4 +1,7 @@
-"""Inline keyboards and the callback data they carry, parsed strictly (clients can forge it)."""
+"""Inline keyboards and the callback data they carry, parsed strictly (clients can forge it).
+
+Every callback data fits Telegram's 64-byte limit: ids have at most 18 digits.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import time
+from enum import StrEnum
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -67,11 +71,18 @@ def time_keyboard(choices: Sequence[time]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([buttons[i : i + 4] for i in range(0, len(buttons), 4)])
 
 
+class AlertButton(StrEnum):
+    """The two buttons under a staff alert, as their callback data names them."""
+
+    ACKNOWLEDGE = "ack"
+    RESOLVE = "res"
+
+
 @dataclass(frozen=True, slots=True)
 class AlertAction:
     """A pressed Acknowledge or Resolve button."""
 
-    action: str
+    action: AlertButton
     alert_id: int
 
 
@@ -80,15 +91,17 @@ def parse_alert_action(data: str) -> AlertAction | None:
     match = _ALERT.fullmatch(data)
     if match is None:
         return None
-    return AlertAction(action=match.group(1), alert_id=int(match.group(2)))
+    return AlertAction(action=AlertButton(match.group(1)), alert_id=int(match.group(2)))
 
 
 def alert_keyboard(alert_id: int, *, acknowledged: bool = False) -> InlineKeyboardMarkup:
     """Return the Acknowledge / Resolve buttons of a staff alert."""
-    resolve = InlineKeyboardButton("Resolve", callback_data=f"al:res:{alert_id}")
+    resolve = InlineKeyboardButton("Resolve", callback_data=f"al:{AlertButton.RESOLVE}:{alert_id}")
     if acknowledged:
         return InlineKeyboardMarkup([[resolve]])
-    acknowledge = InlineKeyboardButton("Acknowledge", callback_data=f"al:ack:{alert_id}")
+    acknowledge = InlineKeyboardButton(
+        "Acknowledge", callback_data=f"al:{AlertButton.ACKNOWLEDGE}:{alert_id}"
+    )
     return InlineKeyboardMarkup([[acknowledge, resolve]])
 
 

@@ -1,24 +1,19 @@
-"""Everything the bot says, in one place, in plain words."""
+"""Everything the bot says to patients, in one place, in plain words."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from bot.domain.entities import SafetyContacts
+from bot.domain.explainers import Explainer
+from bot.telegram.commands import Audience, commands_for
 
 
-@dataclass(frozen=True, slots=True)
-class SafetyContacts:
-    """The crisis resources a clinic shows its patients."""
-
-    crisis_line: str
-    emergency_number: str
-
-    def notice(self) -> str:
-        """Return the not-for-emergencies notice with the crisis resources."""
-        return (
-            "This chat is not monitored around the clock and is not for emergencies. "
-            f"If you are in danger or thinking about harming yourself, call "
-            f"{self.emergency_number} (local emergency services) or {self.crisis_line}."
-        )
+def notice(contacts: SafetyContacts) -> str:
+    """Return the not-for-emergencies notice with the crisis resources."""
+    return (
+        "This chat is not monitored around the clock and is not for emergencies. "
+        f"If you are in danger or thinking about harming yourself, call "
+        f"{contacts.emergency_number} (local emergency services) or {contacts.crisis_line}."
+    )
 
 
 CHECKIN_PROMPT = "How is your mood today?\n0 = worst, 10 = best. Tap a number."
@@ -32,7 +27,7 @@ def consent_text(contacts: SafetyContacts) -> str:
         "is on a scale from 0 to 10. It takes about ten seconds. Your answers go to your "
         "care team so they can notice early if the benefit starts to fade.\n\n"
         "Before we start, please know:\n"
-        f"• {contacts.notice()}\n"
+        f"• {notice(contacts)}\n"
         "• Telegram is not an encrypted medical channel. Only share what you are comfortable "
         "sharing here.\n"
         "• You can /pause or /stop the check-ins at any time.\n\n"
@@ -62,21 +57,14 @@ TIME_BAD = "Please send a time as HH:MM, for example /time 08:30, or pick one of
 
 def help_text(contacts: SafetyContacts, *, enrolled: bool) -> str:
     """Return the patient help text, always with the safety notice."""
-    commands = (
-        "/checkin - rate your mood now\n"
-        "/learn - why the effect of ketamine can fade, and what helps\n"
-        "/time - change the time of your daily check-in\n"
-        "/pause - pause check-ins, /resume - start them again\n"
-        "/stop - stop all messages from me\n"
-        "/help - this message"
-    )
+    commands = "\n".join(command.help_line() for command in commands_for(Audience.PATIENT))
     intro = (
         "I check in with you after your infusions and pass your answers to your care team."
         if enrolled
         else "I am your clinic's follow-up assistant. To start, open the invitation link "
         "your clinic gave you."
     )
-    return f"{intro}\n\n{commands}\n\n{contacts.notice()}"
+    return f"{intro}\n\n{commands}\n\n{notice(contacts)}"
 
 
 NOT_INVITED = (
@@ -131,7 +119,7 @@ def text_only(contacts: SafetyContacts) -> str:
     """Return the reply to stickers, photos and voice messages, with the safety notice."""
     return (
         "I can only read text messages, so please type your answer. Send /help to see what "
-        f"I can do.\n\n{contacts.notice()}"
+        f"I can do.\n\n{notice(contacts)}"
     )
 
 
@@ -149,13 +137,6 @@ ALREADY_STOPPED = (
 NOT_ACTIVE_YET = "Please finish setting up first: tap \u201cI agree\u201d above."
 WELCOME_BACK = "Good to hear from you again. Check-ins are back on."
 
-NOT_AUTHORISED = "Sorry, you are not authorised to use this command."
-STAFF_HELP = (
-    "Staff commands:\n"
-    "/invite [label] - create a patient and a one-time invitation link\n"
-    "/infusion <code> [YYYY-MM-DD [HH:MM]] - record an infusion (clinic time)\n"
-    "/patients - list patients with status, last score and last infusion"
-)
 INVITE_EXPIRED = "This invitation link has expired. Please ask your clinic for a new one."
 INVITE_USED = "This invitation link has already been used. Please ask your clinic for a new one."
 
@@ -177,5 +158,64 @@ def contact_confirmation(contacts: SafetyContacts) -> str:
     """Return the reply after the patient asked the clinic to contact them."""
     return (
         "Thank you. I have let your care team know that you would like to hear from them; "
-        "they will contact you.\n\n" + contacts.notice()
+        "they will contact you.\n\n" + notice(contacts)
     )
+
+
+def your_time(current: str, zone: str) -> str:
+    """Return the answer to /time without a time: the current one and the choice."""
+    return f"Your check-ins come at {current} ({zone}). {CHOOSE_TIME}"
+
+
+def time_saved(hhmm: str) -> str:
+    """Return the short answer to a pressed time button."""
+    return f"{hhmm} saved"
+
+
+def score_recorded(score: int) -> str:
+    """Return the short answer to a pressed mood button."""
+    return f"Recorded: {score}/10"
+
+
+def explainer_page(explainer: Explainer, body: str) -> str:
+    """Return an explainer as the patient reads it: its title, then its text."""
+    return f"{explainer.title}\n\n{body}"
+
+
+GENTLE = (
+    "Thank you for your answers over the last days. It looks like your mood has been lower "
+    "lately. That happens to many people after ketamine: the lift often fades with time, "
+    "and it is not a sign that you failed or that the treatment was wasted. There are good "
+    "ways to help it last, and your care team can talk them through with you."
+)
+CONTACT_OFFER = "If you would like someone from the clinic to get in touch, tap the button."
+
+
+def episode_message(explainer: Explainer | None, body: str | None) -> str:
+    """Return the message to a patient whose mood has been lower: fading is common."""
+    text = GENTLE
+    if explainer is not None and body is not None:
+        text = f"{GENTLE}\n\n{explainer_page(explainer, body)}"
+    return f"{text}\n\n{CONTACT_OFFER}"
+
+
+def crisis_reply(contacts: SafetyContacts, *, care_team_told: bool) -> str:
+    """Return the caring reply with the crisis resources."""
+    told = (
+        "I have let your care team know, and someone will reach out to you."
+        if care_team_told
+        else "Please also contact your clinic."
+    )
+    return (
+        "Thank you for telling me. I am really sorry you are going through this, and you do "
+        "not have to face it alone.\n\n"
+        "If you might act on these thoughts or are in danger now, call"
+        f" {contacts.emergency_number} (local emergency services). You can also"
+        f" {contacts.crisis_line}, any time of day or night.\n\n"
+        f"{told} This chat is not watched around the clock, so please use the numbers above"
+        " if you need help right now."
+    )
+
+
+SOMETHING_WENT_WRONG = "Sorry, something went wrong on my side. Please try again."
+BUTTON_FAILED = "Sorry, something went wrong. Please try again."

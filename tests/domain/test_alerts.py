@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections import deque
 from datetime import timedelta
 
-from bot.domain.entities import Alert, Patient
-from bot.services.alerts import (
-    AlertDelivered,
-    AlertMigrated,
-    AlertOutcome,
-    AlertRetry,
-    AlertService,
+from bot.domain.codes import AuditAction, DeliveryProblem, EpisodeEndReason, EpisodeKind
+from bot.domain.delivery import (
+    Delivered,
+    Migrated,
+    NotDelivered,
+    RateLimited,
+    SendOutcome,
+    Unknown,
 )
+from bot.domain.entities import Alert, Patient
+from bot.services.alerts import AlertService
 from tests.conftest import STAFF_ID, Domain
 
 STAFF_CHAT = -100
@@ -23,17 +26,17 @@ class ScriptedStaff:
 
     def __init__(self) -> None:
         self.sent: list[tuple[int, int, bool, bool]] = []
-        self.script: deque[AlertOutcome] = deque()
+        self.script: deque[SendOutcome] = deque()
         self._next = 500
 
     async def send_alert(
         self, chat_id: int, alert: Alert, *, photo: bytes | None, reminder: bool
-    ) -> AlertOutcome:
+    ) -> SendOutcome:
         self.sent.append((chat_id, alert.id, photo is not None, reminder))
         if self.script:
             return self.script.popleft()
         self._next += 1
-        return AlertDelivered(message_id=self._next, photo=photo is not None)
+        return Delivered(message_id=self._next, photo=photo is not None)
 
 
 async def chart(alert: Alert) -> bytes:
@@ -42,14 +45,19 @@ async def chart(alert: Alert) -> bytes:
 
 def service(domain: Domain, sender: ScriptedStaff) -> AlertService:
     return AlertService(
-        domain.storage, domain.clock, sender, staff_chat_id=STAFF_CHAT, chart=chart
+        domain.storage,
+        domain.clock,
+        sender,
+        staff_chat_id=STAFF_CHAT,
+        chart=chart,
+        on_staff_chat_moved=lambda chat_id: None,
     )
 
 
 async def decline(alerts: AlertService, patient: Patient, now_offset: int = 0) -> Alert | None:
     return await alerts.open_episode(
         patient,
-        kind="decline",
+        kind=EpisodeKind.DECLINE,
         since=alerts._clock.now() - timedelta(days=2 + now_offset),
         explanation="Mood fell from 7.7 to 4.0.",
         text=f"{patient.code} · mood decline",
@@ -80,7 +88,7 @@ async def test_one_alert_per_episode(domain: Domain) -> None:
     for _ in range(5):
         assert await decline(alerts, patient) is None
     low = await alerts.open_episode(
-        patient, kind="low_mood", since=domain.clock.now(), explanation="x", text="y"
+        patient, kind=EpisodeKind.LOW_MOOD, since=domain.clock.now(), explanation="x", text="y"
     )
     assert low is not None
     # Once resolved, the same kind may fire again.
@@ -92,7 +100,9 @@ async def test_one_alert_per_episode(domain: Domain) -> None:
 async def test_failures_are_retried_with_backoff_until_delivered(domain: Domain) -> None:
     patient = await domain.enrol(1)
     sender = ScriptedStaff()
-    sender.script.extend([AlertRetry("NetworkError: 502"), AlertRetry("TimedOut")])
+    sender.script.extend(
+        [NotDelivered(DeliveryProblem.SERVER_ERROR), Unknown(DeliveryProblem.READ_TIMEOUT)]
+    )
     alerts = service(domain, sender)
     alert = await decline(alerts, patient)
     assert alert is not None
@@ -116,7 +126,7 @@ async def test_failures_are_retried_with_backoff_until_delivered(domain: Domain)
 async def test_rate_limit_waits_retry_after(domain: Domain) -> None:
     patient = await domain.enrol(1)
     sender = ScriptedStaff()
-    sender.script.append(AlertRetry("rate limited (429)", wait=timedelta(seconds=40)))
+    sender.script.append(RateLimited(retry_after=timedelta(seconds=40)))
     alerts = service(domain, sender)
     await decline(alerts, patient)
     await alerts.deliver()
@@ -130,7 +140,7 @@ async def test_rate_limit_waits_retry_after(domain: Domain) -> None:
 async def test_migrated_staff_group_is_followed_and_remembered(domain: Domain) -> None:
     patient = await domain.enrol(1)
     sender = ScriptedStaff()
-    sender.script.append(AlertMigrated(new_chat_id=-1009))
+    sender.script.append(Migrated(new_chat_id=-1009))
     alerts = service(domain, sender)
     await decline(alerts, patient)
     assert await alerts.deliver() == 1
@@ -143,7 +153,7 @@ async def test_migrated_staff_group_is_followed_and_remembered(domain: Domain) -
 async def test_pending_alert_survives_a_restart_and_is_sent_once(domain: Domain) -> None:
     patient = await domain.enrol(1)
     first = ScriptedStaff()
-    first.script.append(AlertRetry("NetworkError"))
+    first.script.append(Unknown(DeliveryProblem.CONNECTION_LOST))
     alert = await decline(service(domain, first), patient)
     assert alert is not None
     await service(domain, first).deliver()
@@ -192,7 +202,7 @@ async def test_acknowledged_alert_is_not_reminded(domain: Domain) -> None:
 async def test_urgent_alert_goes_first_and_repeats_until_acknowledged(domain: Domain) -> None:
     patient = await domain.enrol(1)
     sender = ScriptedStaff()
-    sender.script.append(AlertRetry("NetworkError"))
+    sender.script.append(Unknown(DeliveryProblem.CONNECTION_LOST))
     alerts = service(domain, sender)
     await decline(alerts, patient)
     await alerts.deliver()  # the decline alert fails and waits
@@ -225,10 +235,10 @@ async def test_resolve_ends_the_episode_and_is_audited(domain: Domain) -> None:
     assert resolved.resolved_at == domain.clock.now()
     assert await alerts.resolve(alert.id, staff_id=STAFF_ID) is None
     assert await alerts.open_alerts() == []
-    log = await domain.storage.alerts.audit_log(patient_id=patient.id)
+    log = await domain.storage.clinic.audit_log(patient_id=patient.id)
     actions = [entry.action for entry in log]
-    assert "resolve alert" in actions
-    assert "invite" in actions
+    assert AuditAction.RESOLVE_ALERT in actions
+    assert AuditAction.INVITE in actions
     assert all(entry.patient_code == patient.code for entry in log)
 
 
@@ -237,10 +247,10 @@ async def test_new_infusion_ends_open_episodes(domain: Domain) -> None:
     alerts = service(domain, ScriptedStaff())
     await decline(alerts, patient)
     await domain.care.record_infusion(args=[patient.code], staff_id=STAFF_ID, update_id=None)
-    episodes = await domain.storage.alerts.episodes_since(
+    episodes = await domain.storage.episodes.since(
         patient.id, domain.clock.now() - timedelta(days=30)
     )
-    assert [e.end_reason for e in episodes] == ["new infusion"]
+    assert [e.end_reason for e in episodes] == [EpisodeEndReason.NEW_INFUSION]
     assert await decline(alerts, patient) is not None
 
 
@@ -252,7 +262,12 @@ async def test_chart_failure_does_not_stop_the_alert(domain: Domain) -> None:
         raise RuntimeError("no fonts")
 
     alerts = AlertService(
-        domain.storage, domain.clock, sender, staff_chat_id=STAFF_CHAT, chart=broken
+        domain.storage,
+        domain.clock,
+        sender,
+        staff_chat_id=STAFF_CHAT,
+        chart=broken,
+        on_staff_chat_moved=lambda chat_id: None,
     )
     await decline(alerts, patient)
     assert sender.sent == []

@@ -6,17 +6,19 @@ import random
 from collections import deque
 from datetime import timedelta
 
-from bot.domain.entities import CheckinState, Delivery, Patient, PatientStatus, PlannedCheckin
-from bot.services.dispatcher import (
+from bot.domain.codes import CheckinState, CloseReason, Delivery, DeliveryProblem, PatientStatus
+from bot.domain.delivery import (
     Delivered,
-    Dispatcher,
     NotDelivered,
     RateLimited,
     SendOutcome,
     Undeliverable,
     Unknown,
 )
-from tests.conftest import STAFF_ID, Domain
+from bot.domain.entities import Patient, PlannedCheckin
+from bot.services.checkins import ExtraOutcome
+from bot.services.dispatcher import Dispatcher
+from tests.conftest import STAFF_ID, Domain, no_ack
 
 FINAL = {
     CheckinState.SENT,
@@ -97,8 +99,7 @@ async def test_stale_checkin_is_missed_and_never_sent_late(domain: Domain) -> No
     stored = await domain.storage.checkins.get(first.id)
     assert stored is not None
     assert stored.state is CheckinState.MISSED
-    assert stored.reason is not None
-    assert "send window" in stored.reason
+    assert stored.close_reason is CloseReason.NOT_SENT_IN_WINDOW
 
 
 async def test_after_downtime_only_the_newest_in_window_is_sent(domain: Domain) -> None:
@@ -148,7 +149,7 @@ async def test_two_due_within_window_send_only_the_newer(domain: Domain) -> None
     older = await domain.storage.checkins.get(rows[0].id)
     assert older is not None
     assert older.state is CheckinState.MISSED
-    assert older.reason == "superseded by a newer due check-in"
+    assert older.close_reason is CloseReason.SUPERSEDED
 
 
 async def test_an_unanswered_checkin_closes_when_the_next_is_sent(domain: Domain) -> None:
@@ -188,7 +189,7 @@ async def test_paused_stopped_and_unconsented_patients_get_nothing(domain: Domai
         due = [c for c in rows if c.due_at <= domain.clock.now()]
         assert due
         assert all(c.state is CheckinState.CANCELLED for c in due)
-        assert all(c.reason for c in due)
+        assert all(c.close_reason for c in due)
 
 
 async def test_resumed_patient_gets_the_next_checkin(domain: Domain) -> None:
@@ -211,7 +212,12 @@ async def test_definite_failure_is_retried_with_backoff(domain: Domain) -> None:
     await infuse(domain, patient.code)
     first = (await domain.storage.checkins.for_patient(patient.id))[0]
     sender = ScriptedSender()
-    sender.script.extend([NotDelivered("server error (502)"), NotDelivered("connect")])
+    sender.script.extend(
+        [
+            NotDelivered(DeliveryProblem.SERVER_ERROR, "Bad Gateway"),
+            NotDelivered(DeliveryProblem.CONNECT_FAILED),
+        ]
+    )
     dispatcher = make_dispatcher(domain, sender)
     domain.clock.set(first.due_at)
     report = await dispatcher.tick()
@@ -242,7 +248,7 @@ async def test_failures_past_the_window_end_as_missed_with_the_error(domain: Dom
     await infuse(domain, patient.code)
     first = (await domain.storage.checkins.for_patient(patient.id))[0]
     sender = ScriptedSender()
-    sender.script.extend(NotDelivered("server error (500)") for _ in range(100))
+    sender.script.extend(NotDelivered(DeliveryProblem.SERVER_ERROR) for _ in range(100))
     dispatcher = make_dispatcher(domain, sender)
     domain.clock.set(first.due_at)
     for _ in range(800):
@@ -253,8 +259,8 @@ async def test_failures_past_the_window_end_as_missed_with_the_error(domain: Dom
     stored = await domain.storage.checkins.get(first.id)
     assert stored is not None
     assert stored.state is CheckinState.MISSED
-    assert stored.reason is not None
-    assert "500" in stored.reason
+    assert stored.close_reason is CloseReason.NOT_SENT_IN_WINDOW
+    assert stored.last_error is DeliveryProblem.SERVER_ERROR
     # Back-off keeps attempts modest: 30 s doubling to 30 min over 6 hours.
     assert 5 <= len(sender.sent) <= 20
 
@@ -264,7 +270,7 @@ async def test_unknown_outcome_is_never_resent(domain: Domain) -> None:
     await infuse(domain, patient.code)
     first = (await domain.storage.checkins.for_patient(patient.id))[0]
     sender = ScriptedSender()
-    sender.script.append(Unknown("timed out waiting for Telegram's answer"))
+    sender.script.append(Unknown(DeliveryProblem.READ_TIMEOUT))
     dispatcher = make_dispatcher(domain, sender)
     domain.clock.set(first.due_at)
     report = await dispatcher.tick()
@@ -279,7 +285,7 @@ async def test_unknown_outcome_is_never_resent(domain: Domain) -> None:
     assert stored.delivery is Delivery.UNCERTAIN
     # The patient may still answer it.
     result = await domain.checkins.answer_button(
-        user_id=1, checkin_id=first.id, score=6, update_id=None
+        acknowledge=no_ack, user_id=1, checkin_id=first.id, score=6, update_id=None
     )
     assert result.checkin is not None
     assert result.checkin.score == 6
@@ -304,8 +310,7 @@ async def test_crash_between_claim_and_confirm_is_not_resent(domain: Domain) -> 
     stored = await domain.storage.checkins.get(first.id)
     assert stored is not None
     assert stored.delivery is Delivery.UNCERTAIN
-    assert stored.reason is not None
-    assert "process stopped" in stored.reason
+    assert stored.last_error is DeliveryProblem.PROCESS_STOPPED
 
 
 async def test_blocked_patient_becomes_unreachable(domain: Domain) -> None:
@@ -313,7 +318,7 @@ async def test_blocked_patient_becomes_unreachable(domain: Domain) -> None:
     await infuse(domain, patient.code)
     rows = await domain.storage.checkins.for_patient(patient.id)
     sender = ScriptedSender()
-    sender.script.append(Undeliverable("forbidden (403)", patient_unreachable=True))
+    sender.script.append(Undeliverable(DeliveryProblem.FORBIDDEN, recipient_gone=True))
     dispatcher = make_dispatcher(domain, sender)
     domain.clock.set(rows[0].due_at)
     await dispatcher.tick()
@@ -329,7 +334,7 @@ async def test_blocked_patient_becomes_unreachable(domain: Domain) -> None:
     later = await domain.storage.checkins.get(rows[1].id)
     assert later is not None
     assert later.state is CheckinState.CANCELLED
-    assert later.reason == "patient unreachable"
+    assert later.close_reason is CloseReason.PATIENT_UNREACHABLE
 
 
 async def test_rate_limit_holds_all_sending_until_retry_after(domain: Domain) -> None:
@@ -368,9 +373,9 @@ async def test_every_due_checkin_ends_in_a_recorded_state(domain: Domain) -> Non
             self.sent.append((chat_id, checkin_id))
             roll = rng.random()
             if roll < 0.1:
-                return NotDelivered("server error (500)")
+                return NotDelivered(DeliveryProblem.SERVER_ERROR)
             if roll < 0.13:
-                return Unknown("timed out")
+                return Unknown(DeliveryProblem.READ_TIMEOUT)
             self._next_id += 1
             return Delivered(self._next_id)
 
@@ -387,6 +392,7 @@ async def test_every_due_checkin_ends_in_a_recorded_state(domain: Domain) -> Non
                 open_checkin = await domain.storage.checkins.open_for_patient(patient.id)
                 if open_checkin is not None:
                     await domain.checkins.answer_button(
+                        acknowledge=no_ack,
                         user_id=user,
                         checkin_id=open_checkin.id,
                         score=rng.randint(0, 10),
@@ -402,7 +408,7 @@ async def test_every_due_checkin_ends_in_a_recorded_state(domain: Domain) -> Non
             assert row.state in FINAL, row
             assert row.state is not CheckinState.SENT or row.delivery is not Delivery.UNCONFIRMED
             if row.state in {CheckinState.MISSED, CheckinState.CANCELLED, CheckinState.FAILED}:
-                assert row.reason
+                assert row.close_reason
             if row.delivery is Delivery.UNCERTAIN or row.state is CheckinState.ANSWERED:
                 # Delivered or possibly delivered: sent exactly once.
                 assert sent_ids.count(row.id) >= 1
@@ -428,7 +434,7 @@ async def test_a_send_that_fails_reopens_the_check_in_its_claim_closed(domain: D
     domain.clock.set(first.due_at)
     await dispatcher.tick()
     domain.clock.set(second.due_at)
-    sender.script.append(NotDelivered(reason="network error"))
+    sender.script.append(NotDelivered(DeliveryProblem.CONNECT_FAILED))
 
     await dispatcher.tick()
 
@@ -437,10 +443,10 @@ async def test_a_send_that_fails_reopens_the_check_in_its_claim_closed(domain: D
     assert reopened is not None
     assert retry is not None
     assert reopened.state is CheckinState.SENT
-    assert reopened.reason is None
+    assert reopened.close_reason is None
     assert retry.state is CheckinState.PENDING
     stored = await domain.checkins.answer_button(
-        user_id=1, checkin_id=first.id, score=6, update_id=None
+        acknowledge=no_ack, user_id=1, checkin_id=first.id, score=6, update_id=None
     )
     assert stored.outcome.value == "stored"
     # When the retry does go out, the first one is closed again as superseded.
@@ -460,11 +466,12 @@ async def test_a_failed_extra_never_reopens_what_a_claim_closed(domain: Domain) 
     await dispatcher.tick()
     domain.clock.set(second.due_at)
     await dispatcher.tick()
-    await domain.checkins.answer_button(user_id=1, checkin_id=second.id, score=6, update_id=1)
-    extra = await domain.checkins.create_extra(patient, update_id=2)
-    assert extra is not None
-
-    await domain.checkins.extra_not_sent(extra, reason="Undeliverable")
+    await domain.checkins.answer_button(
+        acknowledge=no_ack, user_id=1, checkin_id=second.id, score=6, update_id=1
+    )
+    domain.sender.script.append(Undeliverable(DeliveryProblem.BAD_REQUEST))
+    result = await domain.checkins.request_extra(patient, update_id=2)
+    assert result.outcome is ExtraOutcome.NOT_SENT
 
     closed = await domain.storage.checkins.get(first.id)
     assert closed is not None

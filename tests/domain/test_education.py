@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from bot.domain.detection import FindingKind
+from bot.domain.codes import DeliveryProblem, EpisodeEndReason, EpisodeKind, PushKind
+from bot.domain.delivery import Delivered, NotDelivered, SendOutcome
 from bot.domain.entities import Alert, DueCheckin, Patient
-from bot.domain.explainers import load_explainers
-from bot.services.alerts import AlertService
+from bot.domain.explainers import Explainer, load_explainers
 from bot.services.education import CLAIM_LEASE, EducationService, next_morning
-from bot.telegram.texts import SafetyContacts
-from tests.conftest import CLINIC_TZ, STAFF_ID, Domain, NoStaff
+from bot.telegram import texts
+from tests.conftest import CLINIC_TZ, CONTACTS, STAFF_ID, WORDING, Domain, alert_service
 
 
 class Patients:
@@ -21,30 +21,33 @@ class Patients:
         self.down = False
         self.sent: list[str] = []
 
-    async def send_explainer(self, chat_id: int, text: str, *, explainer_id: str) -> bool:
+    async def send_explainer(self, chat_id: int, explainer: Explainer, body: str) -> SendOutcome:
         if self.down:
-            return False
-        self.sent.append(explainer_id)
-        return True
+            return NotDelivered(DeliveryProblem.CONNECT_FAILED)
+        self.sent.append(explainer.id)
+        return Delivered(message_id=1)
 
-    async def send_contextual(self, chat_id: int, text: str, *, episode_id: int) -> bool:
+    async def send_episode_message(
+        self, chat_id: int, *, episode_id: int, explainer: Explainer | None, body: str | None
+    ) -> SendOutcome:
         if self.down:
-            return False
+            return NotDelivered(DeliveryProblem.CONNECT_FAILED)
+        text = texts.episode_message(explainer, body)
         self.sent.append(f"contextual:{episode_id}:{text.split(chr(10) * 2)[1]}")
-        return True
+        return Delivered(message_id=1)
 
 
 def education(domain: Domain, sender: Patients) -> EducationService:
-    service = EducationService(
+    return EducationService(
         domain.storage,
         domain.clock,
         library=load_explainers(),
-        contacts=SafetyContacts("call or text 988", "911"),
+        contacts=CONTACTS,
         schedule=domain.protocol.explainers,
-        alerts=AlertService(domain.storage, domain.clock, NoStaff(), staff_chat_id=-1),
+        alerts=alert_service(domain.storage, domain.clock),
+        sender=sender,
+        wording=WORDING,
     )
-    service.attach(sender)
-    return service
 
 
 async def test_failed_push_is_retried_and_recorded_once(domain: Domain) -> None:
@@ -67,7 +70,9 @@ async def test_failed_push_is_retried_and_recorded_once(domain: Domain) -> None:
     # The next check-in does not push it again.
     await service.after_checkin(DueCheckin(day3, 1, patient.code))
     assert sender.sent == ["after-infusion"]
-    assert await domain.storage.explainers.history(patient.id) == [("after-infusion", "scheduled")]
+    assert await domain.storage.explainers.history(patient.id) == [
+        ("after-infusion", PushKind.SCHEDULED)
+    ]
 
 
 async def decline_episode(domain: Domain, service: EducationService) -> tuple[Patient, Alert]:
@@ -77,9 +82,13 @@ async def decline_episode(domain: Domain, service: EducationService) -> tuple[Pa
     patient = await domain.storage.patients.get(enrolled.id)
     assert patient is not None
     domain.clock.advance(timedelta(days=5))
-    alerts = AlertService(domain.storage, domain.clock, NoStaff(), staff_chat_id=-1)
+    alerts = alert_service(domain.storage, domain.clock)
     alert = await alerts.open_episode(
-        patient, kind="decline", since=domain.clock.now(), explanation="fell", text="fell"
+        patient,
+        kind=EpisodeKind.DECLINE,
+        since=domain.clock.now(),
+        explanation="fell",
+        text="fell",
     )
     assert alert is not None
     return patient, alert
@@ -92,7 +101,7 @@ async def failed_episode_message(
     service = education(domain, sender)
     patient, alert = await decline_episode(domain, service)
     sender.down = True
-    await service.on_episode(patient, FindingKind.DECLINE, alert)
+    await service.on_episode(patient, EpisodeKind.DECLINE, alert)
     sender.down = False
     return service, patient, alert
 
@@ -111,7 +120,9 @@ async def test_a_failed_episode_message_is_retried_while_the_episode_lasts(
     explainer = load_explainers().get("why-it-fades")
     assert explainer is not None
     assert sender.sent == [f"contextual:{alert.episode_id}:{explainer.title}"]
-    assert await domain.storage.explainers.history(patient.id) == [("why-it-fades", "contextual")]
+    assert await domain.storage.explainers.history(patient.id) == [
+        ("why-it-fades", PushKind.CONTEXTUAL)
+    ]
     domain.clock.advance(timedelta(hours=1))
     assert await service.deliver_waiting() == 0
     assert len(sender.sent) == 1
@@ -123,8 +134,8 @@ async def test_a_failed_episode_message_is_dropped_once_the_episode_ends(
     sender = Patients()
     service, patient, alert = await failed_episode_message(domain, sender)
     assert alert.episode_id is not None
-    await domain.storage.alerts.end_episode(
-        alert.episode_id, reason="recovered", now=domain.clock.now()
+    await domain.storage.episodes.end(
+        alert.episode_id, reason=EpisodeEndReason.RECOVERED, now=domain.clock.now()
     )
     domain.clock.advance(timedelta(minutes=31))
 
@@ -176,7 +187,7 @@ async def test_a_push_claimed_just_before_a_crash_is_sent_after_the_lease(
     claimed = await domain.storage.explainers.claim_push(
         patient_id=patient.id,
         explainer_id="what-helps",
-        how="scheduled",
+        how=PushKind.SCHEDULED,
         now=now,
         retry_at=now + CLAIM_LEASE,
     )
@@ -190,4 +201,6 @@ async def test_a_push_claimed_just_before_a_crash_is_sent_after_the_lease(
 
     assert await service.deliver_waiting() == 1
     assert sender.sent == ["what-helps"]
-    assert await domain.storage.explainers.history(patient.id) == [("what-helps", "scheduled")]
+    assert await domain.storage.explainers.history(patient.id) == [
+        ("what-helps", PushKind.SCHEDULED)
+    ]

@@ -6,12 +6,12 @@ from datetime import timedelta
 
 import pytest
 
+from bot.domain.codes import DeliveryProblem
 from bot.domain.crisis import CrisisDetector, CrisisSignal
-from bot.services.alerts import AlertService
+from bot.domain.delivery import Delivered, NotDelivered, SendOutcome
 from bot.services.safety import STRANGER_FOLLOW_UPS, SafetyService
-from bot.telegram.texts import SafetyContacts
 from storage import Storage
-from tests.conftest import Domain, NoStaff
+from tests.conftest import WORDING, Domain, alert_service
 
 STAFF_CHAT = -100
 SIGNAL = CrisisSignal(category="suicidal-ideation", matched="want to die")
@@ -24,11 +24,11 @@ class Messenger:
         self.staff_down = False
         self.sent: list[tuple[int, str]] = []
 
-    async def send_now(self, chat_id: int, text: str) -> bool:
+    async def send_now(self, chat_id: int, text: str) -> SendOutcome:
         if chat_id == STAFF_CHAT and self.staff_down:
-            return False
+            return NotDelivered(DeliveryProblem.CONNECT_FAILED)
         self.sent.append((chat_id, text))
-        return True
+        return Delivered(message_id=len(self.sent))
 
     def staff(self) -> list[str]:
         return [text for chat_id, text in self.sent if chat_id == STAFF_CHAT]
@@ -39,15 +39,15 @@ class Messenger:
 
 def safety(domain: Domain, storage: Storage | None = None) -> tuple[SafetyService, Messenger]:
     store = storage or domain.storage
+    messenger = Messenger()
     service = SafetyService(
         store,
         domain.clock,
         detector=CrisisDetector.from_file(),
-        alerts=AlertService(store, domain.clock, NoStaff(), staff_chat_id=STAFF_CHAT),
-        contacts=SafetyContacts("call or text 988", "911"),
+        alerts=alert_service(store, domain.clock, staff_chat_id=STAFF_CHAT),
+        messenger=messenger,
+        wording=WORDING,
     )
-    messenger = Messenger()
-    service.attach(messenger)
     return service, messenger
 
 

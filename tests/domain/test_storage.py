@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.entities import AnswerOutcome, CheckinState, PatientStatus, RedeemOutcome
+from bot.domain.codes import AnswerOutcome, CheckinState, PatientStatus, RedeemOutcome
 from bot.services.enrolment import hash_token
 from storage import SchemaError, Storage, latest_schema_version
-from tests.conftest import STAFF_ID, Domain
+from tests.conftest import STAFF_ID, Domain, no_ack
 
 
 async def test_migrations_are_recorded_and_pragmas_set(storage: Storage) -> None:
@@ -98,16 +98,16 @@ async def test_a_write_cancelled_anywhere_leaves_later_writes_committed(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    await storage.alerts.set_value("after", "2")
+    await storage.clinic.set_value("after", "2")
     async with storage.database.write() as conn:
         await conn.execute("INSERT INTO clinic_values VALUES ('block', '3')")
     await storage.close()
 
     reopened = await Storage.open(path)
     try:
-        assert await reopened.alerts.value("cancelled") is None
-        assert await reopened.alerts.value("after") == "2"
-        assert await reopened.alerts.value("block") == "3"
+        assert await reopened.clinic.value("cancelled") is None
+        assert await reopened.clinic.value("after") == "2"
+        assert await reopened.clinic.value("block") == "3"
     finally:
         await reopened.close()
 
@@ -124,8 +124,8 @@ async def test_a_transaction_that_already_ended_does_not_hide_the_error(
 
     with pytest.raises(RuntimeError, match="disk full"):
         await ended_then_failed()
-    await storage.alerts.set_value("after", "1")
-    assert await storage.alerts.value("after") == "1"
+    await storage.clinic.set_value("after", "1")
+    assert await storage.clinic.value("after") == "1"
 
 
 async def test_only_the_token_hash_is_stored(domain: Domain) -> None:
@@ -195,21 +195,27 @@ async def test_concurrent_writers_never_see_database_is_locked(domain: Domain) -
     async def busy(user: int) -> None:
         patient = patients[user - 1]
         for n in range(10):
-            extra = await domain.checkins.create_extra(patient, update_id=user * 1000 + n)
+            extra = await domain.storage.checkins.create_extra(
+                patient.id, now=domain.clock.now(), update_id=user * 1000 + n
+            )
             assert extra is not None
             result = await domain.checkins.answer_button(
-                user_id=user, checkin_id=extra.id, score=n, update_id=user * 1000 + n
+                acknowledge=no_ack,
+                user_id=user,
+                checkin_id=extra.id,
+                score=n,
+                update_id=user * 1000 + n,
             )
             assert result.outcome is AnswerOutcome.STORED
             await domain.checkins.handle_text(
-                user_id=user, text=f"note {n}", update_id=user * 100000 + n
+                acknowledge=no_ack, user_id=user, text=f"note {n}", update_id=user * 100000 + n
             )
 
     await asyncio.gather(*(busy(user) for user in range(1, 21)))
     for patient in patients:
         rows = await domain.storage.checkins.for_patient(patient.id)
         assert sum(1 for c in rows if c.state is CheckinState.ANSWERED) == 10
-        assert len(await domain.storage.checkins.notes_for_patient(patient.id)) == 10
+        assert len(await domain.storage.answers.notes_for_patient(patient.id)) == 10
 
 
 _WRITER = textwrap.dedent(

@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
+from bot.domain.codes import EpisodeEndReason
 from bot.domain.detection import DetectorConfig
 from bot.domain.entities import Patient
-from bot.services.alerts import AlertService
-from bot.services.staff import StaffService
 from bot.services.trends import TrendService
-from tests.conftest import STAFF_ID, Domain, NoStaff
+from tests.conftest import STAFF_ID, WORDING, Domain, alert_service
 
 
 def trends(domain: Domain) -> TrendService:
-    alerts = AlertService(domain.storage, domain.clock, NoStaff(), staff_chat_id=-1)
     return TrendService(
         domain.storage,
         domain.clock,
-        alerts=alerts,
-        staff=StaffService(domain.storage, domain.clock, timezone=ZoneInfo("UTC")),
+        alerts=alert_service(domain.storage, domain.clock),
+        wording=WORDING,
         config=DetectorConfig(),
     )
 
@@ -29,7 +26,7 @@ async def answer(domain: Domain, patient: Patient, at: datetime, score: int) -> 
     domain.clock.set(at)
     checkin = await domain.storage.checkins.create_extra(patient.id, now=at, update_id=None)
     assert checkin is not None
-    await domain.storage.checkins.answer(
+    await domain.storage.answers.answer(
         checkin.id, score=score, now=at, update_id=None, patient_id=patient.id
     )
 
@@ -52,7 +49,7 @@ async def test_a_late_review_records_the_episode_at_the_confirming_answer(
     opened = await service.review(patient)
 
     assert [alert.kind for alert in opened] == ["decline"]
-    (episode,) = await domain.storage.alerts.episodes_since(patient.id, start)
+    (episode,) = await domain.storage.episodes.since(patient.id, start)
     assert episode.detected_at == confirmed
     assert episode.ended_at is None
     # The 8 after the confirming answer counts: one more near the level ends the episode,
@@ -61,6 +58,6 @@ async def test_a_late_review_records_the_episode_at_the_confirming_answer(
     await answer(domain, patient, recovered, 8)
     domain.clock.advance(timedelta(hours=3))
     assert await service.review(patient) == []
-    (episode,) = await domain.storage.alerts.episodes_since(patient.id, start)
+    (episode,) = await domain.storage.episodes.since(patient.id, start)
     assert episode.ended_at == recovered
-    assert episode.end_reason == "recovered"
+    assert episode.end_reason is EpisodeEndReason.RECOVERED

@@ -15,7 +15,9 @@ from telegram.ext import Application
 
 from bot.domain.clock import ManualClock
 from bot.fake_telegram import FakeChat, FakeTelegramServer, FakeUser, SentMessage
-from bot.runtime.application import build_application, dispatch_once, running, services_of
+from bot.runtime.application import build_application, services_of
+from bot.runtime.jobs import dispatch_once
+from bot.runtime.lifecycle import running
 from bot.runtime.settings import Settings
 from bot.services.container import Services
 from tests.conftest import START

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from bot.domain.codes import AuditAction, EpisodeKind
 from bot.domain.entities import Alert
 from bot.fake_telegram import Fault, SentMessage
+from bot.telegram import staff_texts
 from tests.integration.conftest import Harness
 
 
@@ -15,16 +17,18 @@ async def raise_decline(h: Harness, code: str) -> Alert:
     assert patient is not None
     alert = await h.svc.alerts.open_episode(
         patient,
-        kind="decline",
+        kind=EpisodeKind.DECLINE,
         since=h.clock.now() - timedelta(days=2),
         explanation="Mood fell from a post-infusion level of 7.7 to 4.0.",
-        text=h.svc.staff.episode_alert_text(
+        text=staff_texts.episode_alert(
             patient,
-            kind="decline",
+            EpisodeKind.DECLINE,
             explanation="Mood fell from a post-infusion level of 7.7 to 4.0.",
             since=h.clock.now() - timedelta(days=2),
             last_infusion=None,
             last_scores=[],
+            now=h.clock.now(),
+            tz=h.settings.timezone,
         ),
     )
     assert alert is not None
@@ -157,9 +161,13 @@ async def test_acknowledge_and_resolve_buttons(harness: Harness) -> None:
     assert stored is not None
     assert stored.acknowledged_by == h.staff.id
     assert stored.resolved_at is not None
-    log = await h.svc.storage.alerts.audit_log()
+    log = await h.svc.storage.clinic.audit_log()
     actions = {entry.action for entry in log}
-    assert {"acknowledge alert", "resolve alert", "invite"} <= actions
+    assert {
+        AuditAction.ACKNOWLEDGE_ALERT,
+        AuditAction.RESOLVE_ALERT,
+        AuditAction.INVITE,
+    } <= actions
     assert "forged" not in actions
     assert "no longer valid" in await h.press(h.staff, current, "al:ack:99999")
 
@@ -200,8 +208,12 @@ async def test_staff_commands_for_alerts_and_patients(harness: Harness) -> None:
     assert "no open episodes" in (again.text or "")
     empty = await h.say(h.staff, "/alerts", chat=h.staff_group)
     assert "No open alerts" in (empty.text or "")
-    log = await h.svc.storage.alerts.audit_log()
-    assert {"view patient", "resolve patient", "infusion"} <= {entry.action for entry in log}
+    log = await h.svc.storage.clinic.audit_log()
+    assert {
+        AuditAction.VIEW_PATIENT,
+        AuditAction.RESOLVE_PATIENT,
+        AuditAction.INFUSION,
+    } <= {entry.action for entry in log}
 
     mallory = h.server.add_user(first_name="Mallory")
     for command in (f"/patient {code}", "/alerts", f"/resolve {code}"):

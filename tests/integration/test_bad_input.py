@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.domain.entities import CheckinState, PatientStatus
+from bot.domain.codes import CheckinState, PatientStatus
 from tests.integration.conftest import Harness
 
 
@@ -187,7 +187,7 @@ async def test_non_text_messages_and_unknown_commands(harness: Harness) -> None:
     patient = await h.svc.storage.patients.by_code(code)
     assert patient is not None
     assert await h.svc.storage.checkins.for_patient(patient.id) == []
-    assert await h.svc.storage.checkins.notes_for_patient(patient.id) == []
+    assert await h.svc.storage.answers.notes_for_patient(patient.id) == []
 
 
 async def test_help_shows_the_emergency_notice(harness: Harness) -> None:

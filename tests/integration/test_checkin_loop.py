@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from bot.domain.entities import CheckinState, Delivery, PatientStatus
+from bot.domain.codes import CheckinState, Delivery, PatientStatus
 from bot.fake_telegram import Fault
 from tests.integration.conftest import Harness
 
@@ -142,7 +142,7 @@ async def test_redelivered_update_is_stored_once(harness: Harness) -> None:
     await waiting
     h.server.inject_update(text_update)
     await asyncio.sleep(0.3)
-    notes = await h.svc.storage.checkins.notes_for_patient(patient.id)
+    notes = await h.svc.storage.answers.notes_for_patient(patient.id)
     assert [text for _, text in notes] == ["a note about today"]
 
 

@@ -7,7 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.domain.entities import Checkin, CheckinState
+from bot.domain.codes import CheckinState
+from bot.domain.entities import Checkin
 from bot.fake_telegram import FakeUser, Fault, SentMessage
 from bot.services import enrolment
 from tests.integration.conftest import Harness
@@ -221,7 +222,7 @@ async def test_crisis_message_reaches_staff_at_once_and_repeats(harness: Harness
     assert "Max" not in (alert.text or "")
     patient = await h.svc.storage.patients.by_code(code)
     assert patient is not None
-    notes = await h.svc.storage.checkins.notes_for_patient(patient.id)
+    notes = await h.svc.storage.answers.notes_for_patient(patient.id)
     assert [text for _, text in notes] == [CRISIS]
     await recorded_as_sent(h, patient.id)
 

@@ -8,8 +8,9 @@ import socket
 import httpx
 import pytest
 
-from bot.runtime.application import build_application, running_webhook, services_of
+from bot.runtime.application import build_application, services_of
 from bot.runtime.instance import AlreadyRunningError
+from bot.runtime.lifecycle import running_webhook
 from bot.runtime.settings import WebhookSettings
 from tests.integration.conftest import Harness
 

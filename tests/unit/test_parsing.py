@@ -21,18 +21,10 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.domain.delivery import Migrated, NotDelivered, RateLimited, Undeliverable, Unknown
 from bot.domain.errors import InputError
 from bot.services.care import parse_infusion_args
 from bot.services.checkins import parse_score
-from bot.services.dispatcher import (
-    RETRY_BASE,
-    RETRY_MAX,
-    NotDelivered,
-    RateLimited,
-    Undeliverable,
-    Unknown,
-    retry_delay,
-)
 from bot.services.enrolment import (
     CODE_ALPHABET,
     TOKEN_PATTERN,
@@ -41,6 +33,8 @@ from bot.services.enrolment import (
     new_token,
     normalise_code,
 )
+from bot.services.prompts import RETRY_FIRST, RETRY_MAX, retry_delay
+from bot.telegram.delivery import outcome_of, retry_after_of
 from bot.telegram.keyboards import (
     CONSENT_DATA,
     MoodChoice,
@@ -49,7 +43,7 @@ from bot.telegram.keyboards import (
     parse_mood,
     parse_time,
 )
-from bot.telegram.senders import classify, retry_after_of
+from bot.telegram.staff_texts import input_problem
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # Tuesday 10 March 2026, 16:00:42 in Berlin (CET, UTC+1).
@@ -205,15 +199,17 @@ def test_normalise_code(raw: str, expected: str) -> None:
     ["", "   ", "P-", "P-7K3", "7K3", "P-ABCDEFGHJ", "P-7K 3Q", "P_7K3Q", "P--7K3Q", "P-7K3Q!"],
 )
 def test_normalise_code_rejects_malformed_codes(raw: str) -> None:
-    with pytest.raises(InputError, match="not a patient code"):
+    with pytest.raises(InputError) as info:
         normalise_code(raw)
+
+    assert "not a patient code" in input_problem(info.value)
 
 
 def test_normalise_code_error_does_not_echo_long_input() -> None:
     with pytest.raises(InputError) as info:
         normalise_code("x" * 500)
 
-    assert len(str(info.value)) < 100
+    assert len(input_problem(info.value)) < 100
 
 
 @pytest.mark.parametrize("length", [4, 6, 8])
@@ -322,8 +318,10 @@ def test_infusion_with_date_and_time_in_clinic_zone(args: list[str], expected: d
     ],
 )
 def test_infusion_arguments_are_rejected(args: list[str], message: str) -> None:
-    with pytest.raises(InputError, match=message):
+    with pytest.raises(InputError) as info:
         parse_infusion_args(args, tz=BERLIN, now=NOW)
+
+    assert message in input_problem(info.value)
 
 
 # Classifying Bot API errors -------------------------------------------------------------
@@ -340,24 +338,24 @@ def _with_cause(error: TelegramError, cause: BaseException | None) -> TelegramEr
 
 
 def test_forbidden_means_patient_unreachable() -> None:
-    outcome = classify(Forbidden("Forbidden: bot was blocked by the user"))
+    outcome = outcome_of(Forbidden("Forbidden: bot was blocked by the user"))
 
     assert isinstance(outcome, Undeliverable)
-    assert outcome.patient_unreachable is True
+    assert outcome.recipient_gone is True
 
 
 def test_chat_not_found_means_patient_unreachable() -> None:
-    outcome = classify(BadRequest("Chat not found"))
+    outcome = outcome_of(BadRequest("Chat not found"))
 
     assert isinstance(outcome, Undeliverable)
-    assert outcome.patient_unreachable is True
+    assert outcome.recipient_gone is True
 
 
 def test_other_bad_request_is_undeliverable_but_patient_reachable() -> None:
-    outcome = classify(BadRequest("Message is too long"))
+    outcome = outcome_of(BadRequest("Message is too long"))
 
     assert isinstance(outcome, Undeliverable)
-    assert outcome.patient_unreachable is False
+    assert outcome.recipient_gone is False
 
 
 def test_retry_after_timedelta_style(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -365,7 +363,7 @@ def test_retry_after_timedelta_style(monkeypatch: pytest.MonkeyPatch) -> None:
     error = RetryAfter(5)
     assert isinstance(error.retry_after, timedelta)
 
-    assert classify(error) == RateLimited(retry_after=timedelta(seconds=5))
+    assert outcome_of(error) == RateLimited(retry_after=timedelta(seconds=5))
     assert retry_after_of(RetryAfter(timedelta(seconds=1.5))) == timedelta(seconds=1.5)
 
 
@@ -379,7 +377,7 @@ def test_retry_after_int_style(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(seconds, int)
 
     with pytest.warns(PTBDeprecationWarning):
-        outcome = classify(error)
+        outcome = outcome_of(error)
 
     assert outcome == RateLimited(retry_after=timedelta(seconds=5))
 
@@ -400,13 +398,13 @@ def test_timed_out_is_safe_to_retry_only_before_connecting(
     error = _with_cause(TimedOut(), cause)
     assert error.__cause__ is cause
 
-    assert isinstance(classify(error), expected)
+    assert isinstance(outcome_of(error), expected)
 
 
 def test_pool_timeout_message_without_cause_is_not_delivered() -> None:
     error = TimedOut("Pool timeout: All connections in the connection pool are occupied.")
 
-    assert isinstance(classify(error), NotDelivered)
+    assert isinstance(outcome_of(error), NotDelivered)
 
 
 @pytest.mark.parametrize(
@@ -424,28 +422,28 @@ def test_network_error_is_safe_to_retry_only_when_request_never_left(
     error = _with_cause(NetworkError("Bad Gateway"), cause)
     assert error.__cause__ is cause
 
-    assert isinstance(classify(error), expected)
+    assert isinstance(outcome_of(error), expected)
 
 
 def test_server_error_reason_names_the_message() -> None:
-    outcome = classify(NetworkError("Bad Gateway"))
+    outcome = outcome_of(NetworkError("Bad Gateway"))
 
     assert isinstance(outcome, NotDelivered)
-    assert "Bad Gateway" in outcome.reason
+    assert "Bad Gateway" in outcome.detail
 
 
 def test_other_telegram_error_is_undeliverable_but_patient_reachable() -> None:
-    outcome = classify(TelegramError("something odd"))
+    outcome = outcome_of(TelegramError("something odd"))
 
     assert isinstance(outcome, Undeliverable)
-    assert outcome.patient_unreachable is False
+    assert outcome.recipient_gone is False
 
 
 # Retry back-off ---------------------------------------------------------------------------
 
 
 def test_retry_delay_starts_at_thirty_seconds() -> None:
-    assert retry_delay(1) == timedelta(seconds=30) == RETRY_BASE
+    assert retry_delay(1) == timedelta(seconds=30) == RETRY_FIRST
     assert retry_delay(0) == timedelta(seconds=30)
 
 
@@ -458,3 +456,9 @@ def test_retry_delay_doubles_then_caps_at_thirty_minutes() -> None:
     assert delays[-1] == RETRY_MAX
     assert all(a <= b for a, b in pairwise(delays))
     assert retry_delay(10**6) == RETRY_MAX
+
+
+def test_chat_migrated_names_the_new_chat() -> None:
+    from telegram.error import ChatMigrated
+
+    assert outcome_of(ChatMigrated(-1001234)) == Migrated(new_chat_id=-1001234)

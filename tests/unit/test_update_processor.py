@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from telegram import Chat, Message, Update
 
-from bot.runtime.application import PerChatUpdateProcessor
+from bot.runtime.updates import PerChatUpdateProcessor
 
 
 def update(update_id: int, chat_id: int) -> Update:

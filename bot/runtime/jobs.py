@@ -1,0 +1,63 @@
+"""The one repeating job: it wakes the dispatcher; the database says what is due."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from bot.services.container import Services
+from handlers import AfterglowApp, Context
+
+log = logging.getLogger(__name__)
+
+DISPATCH_JOB = "dispatcher"
+_T = TypeVar("_T")
+
+
+async def dispatch_once(svc: Services) -> None:
+    """One pass of the job: waiting crisis messages, alerts, due check-ins, the detector.
+
+    Each step runs even if an earlier one failed: a failing alert send must not hold up the
+    check-ins, nor a failing check-in pass the alerts.
+    """
+    await _step("safety", svc.safety.retry_direct())
+    await _step("alerts", svc.alerts.deliver())
+    report = await _step("dispatch", svc.dispatcher.tick())
+    if report is not None:
+        await _step("trends", svc.trends.review_many(report.patients_with_misses))
+    await _step("alerts", svc.alerts.deliver())
+    await _step("explainers", svc.education.deliver_waiting())
+
+
+async def _step(name: str, work: Awaitable[_T]) -> _T | None:
+    """Await one step of the job, logging (not raising) its failure."""
+    try:
+        return await work
+    except Exception:
+        log.exception("dispatch.step_failed step=%s", name)
+        return None
+
+
+async def _dispatch(context: Context) -> None:
+    """Wake the dispatcher."""
+    svc = context.bot_data.services
+    if svc is not None:
+        await dispatch_once(svc)
+
+
+def schedule_dispatch(app: AfterglowApp, *, interval: float) -> None:
+    """Run the dispatcher once now and then every `interval` seconds.
+
+    A repeating job's first run would be skipped at start-up: the scheduler starts after
+    post_init and APScheduler then moves "first=0" to the next interval. So the start-up
+    pass is a one-off job of its own. APScheduler's default misfire grace (1 s) would drop
+    a late pass; the database keeps what is due, so a late pass simply runs.
+    """
+    if app.job_queue is None:
+        raise RuntimeError("the job-queue extra of python-telegram-bot is required")
+    job_kwargs = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+    app.job_queue.run_once(_dispatch, when=0, name=f"{DISPATCH_JOB}-startup")
+    app.job_queue.run_repeating(
+        _dispatch, interval=interval, first=interval, name=DISPATCH_JOB, job_kwargs=job_kwargs
+    )

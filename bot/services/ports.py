@@ -1,0 +1,121 @@
+"""What the services need from the outside world, as protocols.
+
+`bot.telegram` implements the senders, the wording and the charts; the services never
+import it. Every sender reports a `SendOutcome` and never raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from bot.domain.codes import EpisodeKind
+from bot.domain.delivery import SendOutcome
+from bot.domain.detection import Finding
+from bot.domain.entities import Alert, MoodPoint, Patient
+from bot.domain.explainers import Explainer
+
+
+class CheckinSender(Protocol):
+    """Sends check-in prompts with their score buttons."""
+
+    async def send_checkin(self, chat_id: int, checkin_id: int) -> SendOutcome:
+        """Send the prompt for a check-in."""
+        ...
+
+
+class StaffSender(Protocol):
+    """Sends alerts to the staff chat: a photo with caption when there is a chart."""
+
+    async def send_alert(
+        self, chat_id: int, alert: Alert, *, photo: bytes | None, reminder: bool
+    ) -> SendOutcome:
+        """Send an alert (or its reminder) with its Acknowledge and Resolve buttons."""
+        ...
+
+
+class PatientSender(Protocol):
+    """Pushes explainers and episode messages to patients, behind bulk sending."""
+
+    async def send_explainer(self, chat_id: int, explainer: Explainer, body: str) -> SendOutcome:
+        """Send an explainer with a button to the /learn menu."""
+        ...
+
+    async def send_episode_message(
+        self, chat_id: int, *, episode_id: int, explainer: Explainer | None, body: str | None
+    ) -> SendOutcome:
+        """Send the word that fading is common, an explainer, and the 'contact me' button."""
+        ...
+
+
+class UrgentMessenger(Protocol):
+    """Sends at once, ahead of anything queued: crisis replies and direct staff messages."""
+
+    async def send_now(self, chat_id: int, text: str) -> SendOutcome:
+        """Send a plain text message."""
+        ...
+
+
+class ChartRenderer(Protocol):
+    """Draws a patient's mood chart (CPU-bound: the services run it in a worker thread)."""
+
+    def mood_chart(
+        self,
+        code: str,
+        points: Sequence[MoodPoint],
+        *,
+        infusions: Sequence[datetime],
+        highlight: datetime | None,
+        tz: ZoneInfo,
+    ) -> bytes:
+        """Return a PNG of the scores with the infusions marked and a moment circled."""
+        ...
+
+
+class Wording(Protocol):
+    """The sentences the services store or send; `bot.telegram` writes them."""
+
+    def explanation(self, finding: Finding) -> str:
+        """Return the one-line account of a finding, kept with its episode."""
+        ...
+
+    def episode_alert(
+        self,
+        patient: Patient,
+        finding: Finding,
+        *,
+        explanation: str,
+        last_infusion: datetime | None,
+        last_scores: Sequence[MoodPoint],
+        now: datetime,
+    ) -> str:
+        """Return the staff alert for a new episode: who, what, since when, last scores."""
+        ...
+
+    def crisis_reply(self, *, care_team_told: bool) -> str:
+        """Return the caring reply to a patient's crisis words, with the resources."""
+        ...
+
+    def crisis_alert(self, patient: Patient, words: str, category: str, *, follow_up: bool) -> str:
+        """Return the staff's URGENT alert quoting a patient's words."""
+        ...
+
+    def stranger_alert(
+        self, reference: str, words: str, category: str, *, unreadable: bool
+    ) -> str:
+        """Return the staff's URGENT message about crisis words from someone with no record."""
+        ...
+
+    def stranger_follow_up(self, reference: str, words: str) -> str:
+        """Return the staff's message about another crisis message from the same person."""
+        ...
+
+    def not_stored(self, text: str) -> str:
+        """Return a direct staff message marked as not stored (no buttons, no reminders)."""
+        ...
+
+    def contact_request(self, patient: Patient, episode_kind: EpisodeKind) -> str:
+        """Return the staff alert that a patient asked to be contacted."""
+        ...

@@ -1,0 +1,82 @@
+"""Staff command replies that say what a command did: invitations, infusions, summaries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.domain.codes import PatientStatus
+from bot.services.care import RecordedInfusion
+from bot.services.enrolment import Invitation
+from bot.services.staff import PatientSummary
+from bot.telegram.staff_texts import NOTE_LIMIT, day_label, episode_label, local, status_label
+
+_NOT_ENROLLED = {PatientStatus.INVITED, PatientStatus.CONSENT_PENDING}
+_NOT_RECEIVING = {PatientStatus.PAUSED, PatientStatus.STOPPED, PatientStatus.UNREACHABLE}
+
+
+def invitation(invited: Invitation, link: str, tz: ZoneInfo) -> str:
+    """Return the answer to /invite: the new code and the one-time link."""
+    named = f" ({invited.patient.label})" if invited.patient.label else ""
+    return (
+        f"New patient {invited.patient.code}{named}.\n"
+        f"Give them this one-time link; it works once and expires on "
+        f"{local(invited.expires_at, tz)} ({tz.key}):\n{link}"
+    )
+
+
+def infusion_recorded(recorded: RecordedInfusion, tz: ZoneInfo) -> str:
+    """Return the answer to /infusion: what was recorded and planned."""
+    patient = recorded.patient
+    given = local(recorded.infusion.given_at, tz)
+    lines = [f"Infusion recorded for {patient.code} at {given} ({tz.key})."]
+    if recorded.newer is not None:
+        lines.append(
+            f"A later infusion ({local(recorded.newer.given_at, tz)}) is already recorded, so"
+            " its check-in plan stays as it is."
+        )
+    elif recorded.first_due is not None:
+        first = recorded.first_due.astimezone(ZoneInfo(patient.timezone))
+        lines.append(
+            f"{recorded.planned} check-ins planned; the first on {first:%Y-%m-%d at %H:%M} "
+            f"({patient.timezone})."
+        )
+    else:
+        lines.append("No check-ins left to plan for that date.")
+    if patient.status in _NOT_ENROLLED:
+        lines.append("The patient has not finished enrolment yet; check-ins start once they do.")
+    elif patient.status in _NOT_RECEIVING:
+        lines.append(
+            f"Note: the patient is {patient.status.value}, so nothing will be sent for now."
+        )
+    return "\n".join(lines)
+
+
+def summary(view: PatientSummary, *, now: datetime, tz: ZoneInfo) -> str:
+    """Return /patient's summary: status, check-ins, infusions, open episodes, notes."""
+    patient = view.patient
+    label = f" ({patient.label})" if patient.label else ""
+    lines = [
+        f"{patient.code}{label} · {status_label(patient.status)}",
+        f"Check-ins at {patient.checkin_time or '-'} ({patient.timezone});"
+        f" {view.answered} answered, {view.missed} missed.",
+    ]
+    if view.infusions:
+        days = (now - view.infusions[-1].given_at).days
+        dates = ", ".join(day_label(i.given_at, tz) for i in view.infusions)
+        lines.append(f"Infusions: {dates} (last {days} day{'s' if days != 1 else ''} ago).")
+    else:
+        lines.append("No infusion recorded yet.")
+    recent = ["missed" if c.score is None else str(c.score) for c in view.recent]
+    lines.append(f"Recent check-ins: {' · '.join(recent) if recent else 'none yet'}")
+    for episode in view.open_episodes:
+        lines.append(
+            f"Open: {episode_label(episode.kind)} since {day_label(episode.since, tz)}"
+            f" - {episode.explanation}"
+        )
+    if view.notes:
+        lines.append("Recent notes:")
+        for at, text in view.notes:
+            short = text if len(text) <= NOTE_LIMIT else text[: NOTE_LIMIT - 3] + "..."
+            lines.append(f"· {day_label(at, tz)}: {short}")
+    return "\n".join(lines)

@@ -1,0 +1,72 @@
+"""The services' `Wording` port: the sentences they store or send, written here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.domain.codes import EpisodeKind
+from bot.domain.detection import Finding
+from bot.domain.entities import MoodPoint, Patient, SafetyContacts
+from bot.telegram import staff_texts, texts
+
+
+class TelegramWording:
+    """Words for one clinic: its crisis resources and its time zone."""
+
+    def __init__(self, contacts: SafetyContacts, timezone: ZoneInfo) -> None:
+        self._contacts = contacts
+        self._timezone = timezone
+
+    def explanation(self, finding: Finding) -> str:
+        """Return the one-line account of a finding, kept with its episode."""
+        return finding.explanation
+
+    def episode_alert(
+        self,
+        patient: Patient,
+        finding: Finding,
+        *,
+        explanation: str,
+        last_infusion: datetime | None,
+        last_scores: Sequence[MoodPoint],
+        now: datetime,
+    ) -> str:
+        """Return the staff alert for a new episode."""
+        return staff_texts.episode_alert(
+            patient,
+            EpisodeKind(finding.kind.value),
+            explanation=explanation,
+            since=finding.since,
+            last_infusion=last_infusion,
+            last_scores=last_scores,
+            now=now,
+            tz=self._timezone,
+        )
+
+    def crisis_reply(self, *, care_team_told: bool) -> str:
+        """Return the caring reply to a patient's crisis words."""
+        return texts.crisis_reply(self._contacts, care_team_told=care_team_told)
+
+    def crisis_alert(self, patient: Patient, words: str, category: str, *, follow_up: bool) -> str:
+        """Return the staff's URGENT alert quoting a patient's words."""
+        return staff_texts.crisis_alert(patient, words, category, follow_up=follow_up)
+
+    def stranger_alert(
+        self, reference: str, words: str, category: str, *, unreadable: bool
+    ) -> str:
+        """Return the staff's URGENT message about someone with no record."""
+        return staff_texts.stranger_alert(reference, words, category, unreadable=unreadable)
+
+    def stranger_follow_up(self, reference: str, words: str) -> str:
+        """Return the staff's message about another message from the same person."""
+        return staff_texts.stranger_follow_up(reference, words)
+
+    def not_stored(self, text: str) -> str:
+        """Return a direct staff message marked as not stored."""
+        return staff_texts.not_stored(text)
+
+    def contact_request(self, patient: Patient, episode_kind: EpisodeKind) -> str:
+        """Return the staff alert that a patient asked to be contacted."""
+        return staff_texts.contact_request(patient, episode_kind)
