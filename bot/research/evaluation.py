@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.domain.detection import DetectorConfig, Episode, FindingKind, Observation, evaluate
+from bot.domain.codes import EpisodeKind
+from bot.domain.detection import DetectorConfig, Episode, Observation, evaluate
 from bot.research.cohort import CohortRow, RowKind, read_cohort_csv, sort_key
 
 # Cohort days count from this moment; any fixed aware moment would do.
@@ -159,7 +160,7 @@ def _score(
         truth = [row.day for row in rows if row.kind is RowKind.RELAPSE_ONSET]
         infusions = [row.day for row in rows if row.kind is RowKind.INFUSION]
         mood_alerts = [
-            day for day, kind in alerts_by_patient[patient] if kind != FindingKind.DISENGAGEMENT
+            day for day, kind in alerts_by_patient[patient] if kind != EpisodeKind.DISENGAGEMENT
         ]
         onsets += len(truth)
         alerts += len(mood_alerts)
@@ -212,7 +213,7 @@ def evaluate_rows(rows: Sequence[CohortRow], config: DetectorConfig | None = Non
     follow_up_days = 0.0
     detector_alerts: dict[str, list[tuple[float, str]]] = {}
     naive_alerts: dict[str, list[tuple[float, str]]] = {}
-    kinds = {kind.value: 0 for kind in FindingKind}
+    kinds = {kind.value: 0 for kind in EpisodeKind}
     observable = 0
     for patient, patient_rows in patients.items():
         patient_rows.sort(key=sort_key)

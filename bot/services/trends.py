@@ -8,15 +8,7 @@ from datetime import datetime
 
 from bot.domain.clock import Clock
 from bot.domain.codes import EpisodeEndReason, EpisodeKind
-from bot.domain.detection import (
-    DetectorConfig,
-    Episode,
-    Finding,
-    FindingKind,
-    Observation,
-    Recovery,
-    evaluate,
-)
+from bot.domain.detection import DetectorConfig, Episode, Finding, Observation, Recovery, evaluate
 from bot.domain.entities import Alert, EpisodeRecord, MoodPoint, Outcome, Patient
 from bot.services.alerts import AlertService
 from bot.services.ports import Wording
@@ -69,7 +61,7 @@ class TrendService:
             infusions=[i.given_at for i in infusions],
             observations=[Observation(at=o.at, score=o.score) for o in outcomes],
             episodes=[
-                Episode(kind=FindingKind(e.kind), started_at=e.detected_at, ended_at=e.ended_at)
+                Episode(kind=e.kind, started_at=e.detected_at, ended_at=e.ended_at)
                 for e in tracked
             ],
             now=self._clock.now(),
@@ -86,7 +78,7 @@ class TrendService:
     ) -> None:
         for recovery in recoveries:
             for episode in tracked:
-                if episode.kind == recovery.kind.value and episode.ended_at is None:
+                if episode.kind is recovery.kind and episode.ended_at is None:
                     # Recorded at the answer that ended it, as the detector's contract says.
                     await self._storage.episodes.end(
                         episode.id, reason=EpisodeEndReason.RECOVERED, now=recovery.at
@@ -102,7 +94,7 @@ class TrendService:
     ) -> list[Alert]:
         opened: list[Alert] = []
         for finding in findings:
-            kind = EpisodeKind(finding.kind.value)
+            kind = finding.kind
             explanation = self._wording.explanation(finding)
             text = self._wording.episode_alert(
                 patient,

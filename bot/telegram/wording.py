@@ -10,6 +10,7 @@ from bot.domain.codes import EpisodeKind
 from bot.domain.detection import Finding
 from bot.domain.entities import MoodPoint, Patient, SafetyContacts
 from bot.telegram import staff_texts, texts
+from bot.telegram.explanations import explain
 
 
 class TelegramWording:
@@ -21,7 +22,7 @@ class TelegramWording:
 
     def explanation(self, finding: Finding) -> str:
         """Return the one-line account of a finding, kept with its episode."""
-        return finding.explanation
+        return explain(finding.kind, finding.since, finding.facts)
 
     def episode_alert(
         self,
@@ -36,7 +37,7 @@ class TelegramWording:
         """Return the staff alert for a new episode."""
         return staff_texts.episode_alert(
             patient,
-            EpisodeKind(finding.kind.value),
+            finding.kind,
             explanation=explanation,
             since=finding.since,
             last_infusion=last_infusion,

@@ -33,14 +33,12 @@ from __future__ import annotations
 
 from bot.domain.detection._config import DetectorConfig
 from bot.domain.detection._evaluate import evaluate
-from bot.domain.detection._explain import explain
 from bot.domain.detection._model import (
     SCORE_MAX,
     SCORE_MIN,
     Episode,
     Evidence,
     Finding,
-    FindingKind,
     Observation,
     Recovery,
 )
@@ -52,9 +50,7 @@ __all__ = [
     "Episode",
     "Evidence",
     "Finding",
-    "FindingKind",
     "Observation",
     "Recovery",
     "evaluate",
-    "explain",
 ]

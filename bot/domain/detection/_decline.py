@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.domain.codes import EpisodeKind
 from bot.domain.detection._config import DetectorConfig
-from bot.domain.detection._explain import explain
 from bot.domain.detection._level import Baseline, Reference
-from bot.domain.detection._model import Episode, Evidence, Finding, FindingKind, Observation
+from bot.domain.detection._model import Episode, Evidence, Finding, Observation
 from bot.domain.detection._window import attached, spans
 
 
@@ -185,11 +185,10 @@ def _decline_finding(
     recent = sum(item.score or 0 for item in confirming) / len(confirming)
     facts = Evidence(level=baseline.level, recent=recent, answers=len(confirming))
     return Finding(
-        kind=FindingKind.DECLINE,
+        kind=EpisodeKind.DECLINE,
         at=at,
         since=since,
         evidence=attached(window, since, at, config),
         facts=facts,
-        explanation=explain(FindingKind.DECLINE, since, facts),
         baseline=baseline.level,
     )

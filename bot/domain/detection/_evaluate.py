@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from bot.domain.codes import EpisodeKind
 from bot.domain.detection._config import DetectorConfig, is_int
 from bot.domain.detection._decline import Chart, decline_chart
 from bot.domain.detection._model import (
@@ -12,7 +13,6 @@ from bot.domain.detection._model import (
     SCORE_MIN,
     Episode,
     Finding,
-    FindingKind,
     Observation,
     Recovery,
 )
@@ -42,11 +42,11 @@ def evaluate(
     """
     window = _observed(infusions, observations, now)
     chart = decline_chart(
-        window, [episode for episode in episodes if episode.kind is FindingKind.DECLINE], config
+        window, [episode for episode in episodes if episode.kind is EpisodeKind.DECLINE], config
     )
     findings: list[Finding] = []
     recoveries: list[Recovery] = []
-    for kind in FindingKind:
+    for kind in EpisodeKind:
         mine = [episode for episode in episodes if episode.kind == kind]
         open_episodes = [episode for episode in mine if episode.ended_at is None]
         if open_episodes:
@@ -89,14 +89,14 @@ def _require_aware(moment: datetime, what: str) -> None:
 
 
 def _recovery(
-    kind: FindingKind,
+    kind: EpisodeKind,
     open_episodes: Sequence[Episode],
     window: Sequence[Observation],
     chart: Chart,
     config: DetectorConfig,
 ) -> Recovery | None:
     """Return the recovery of the open episode of kind, or None while it lasts."""
-    if kind is FindingKind.DECLINE:
+    if kind is EpisodeKind.DECLINE:
         recovered = chart.recovered_at
     else:
         started = max(episode.started_at for episode in open_episodes)
@@ -105,31 +105,31 @@ def _recovery(
 
 
 def _left_to_decline(
-    kind: FindingKind,
+    kind: EpisodeKind,
     episodes: Sequence[Episode],
     findings: Sequence[Finding],
     config: DetectorConfig,
 ) -> bool:
     """Return whether low mood waits because a decline is open or found now (if so configured)."""
     return (
-        kind is FindingKind.LOW_MOOD
+        kind is EpisodeKind.LOW_MOOD
         and not config.low_mood_while_declining
         and (
-            any(e.kind is FindingKind.DECLINE and e.ended_at is None for e in episodes)
-            or any(f.kind is FindingKind.DECLINE for f in findings)
+            any(e.kind is EpisodeKind.DECLINE and e.ended_at is None for e in episodes)
+            or any(f.kind is EpisodeKind.DECLINE for f in findings)
         )
     )
 
 
 def _finding(
-    kind: FindingKind,
+    kind: EpisodeKind,
     mine: Sequence[Episode],
     window: Sequence[Observation],
     chart: Chart,
     config: DetectorConfig,
 ) -> Finding | None:
     """Return the new finding of kind, from evidence observed after its last episode ended."""
-    if kind is FindingKind.DECLINE:
+    if kind is EpisodeKind.DECLINE:
         return chart.finding
     ends = [episode.ended_at for episode in mine if episode.ended_at is not None]
     fresh = after(window, max(ends)) if ends else window

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
+
+from bot.domain.codes import EpisodeKind
 
 SCORE_MIN = 0
 SCORE_MAX = 10
-
-
-class FindingKind(StrEnum):
-    """What kind of change a finding reports."""
-
-    DECLINE = "decline"
-    LOW_MOOD = "low_mood"
-    DISENGAGEMENT = "disengagement"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +23,7 @@ class Observation:
 class Episode:
     """An episode the bot has recorded; `started_at` is the Finding's `at`, None end = open."""
 
-    kind: FindingKind
+    kind: EpisodeKind
     started_at: datetime
     ended_at: datetime | None
 
@@ -62,14 +55,13 @@ class Evidence:
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """A new episode to open: the observations behind it, its figures, a line for clinicians."""
+    """A new episode to open: the observations behind it and its figures."""
 
-    kind: FindingKind
+    kind: EpisodeKind
     at: datetime
     since: datetime
     evidence: tuple[Observation, ...]
     facts: Evidence
-    explanation: str
     baseline: float | None
 
 
@@ -77,5 +69,5 @@ class Finding:
 class Recovery:
     """An open episode of this kind ended by the method's own definition at `at`."""
 
-    kind: FindingKind
+    kind: EpisodeKind
     at: datetime

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from bot.domain.codes import EpisodeKind
 from bot.domain.detection._config import DetectorConfig
-from bot.domain.detection._explain import explain
 from bot.domain.detection._level import Baseline
-from bot.domain.detection._model import Evidence, Finding, FindingKind, Observation
+from bot.domain.detection._model import Evidence, Finding, Observation
 from bot.domain.detection._window import attached, scores, spans
 
 
@@ -38,12 +38,11 @@ def detect_low_mood(
                 threshold=config.low_mood_threshold,
             )
             return Finding(
-                kind=FindingKind.LOW_MOOD,
+                kind=EpisodeKind.LOW_MOOD,
                 at=observation.at,
                 since=since,
                 evidence=attached(window, since, observation.at, config),
                 facts=facts,
-                explanation=explain(FindingKind.LOW_MOOD, since, facts),
                 baseline=level,
             )
     return None
@@ -70,12 +69,11 @@ def detect_disengagement(
             since = run[0].at
             facts = Evidence(missed=len(run), last_answer=last_answer.at)
             return Finding(
-                kind=FindingKind.DISENGAGEMENT,
+                kind=EpisodeKind.DISENGAGEMENT,
                 at=observation.at,
                 since=since,
                 evidence=attached(window, last_answer.at, observation.at, config),
                 facts=facts,
-                explanation=explain(FindingKind.DISENGAGEMENT, since, facts),
                 baseline=None,
             )
     return None
@@ -123,11 +121,11 @@ Detector = Callable[
 ]
 Recoverer = Callable[[Sequence[Observation], DetectorConfig], datetime | None]
 
-DETECTORS: dict[FindingKind, Detector] = {
-    FindingKind.LOW_MOOD: detect_low_mood,
-    FindingKind.DISENGAGEMENT: detect_disengagement,
+DETECTORS: dict[EpisodeKind, Detector] = {
+    EpisodeKind.LOW_MOOD: detect_low_mood,
+    EpisodeKind.DISENGAGEMENT: detect_disengagement,
 }
-RECOVERIES: dict[FindingKind, Recoverer] = {
-    FindingKind.LOW_MOOD: recover_low_mood,
-    FindingKind.DISENGAGEMENT: recover_disengagement,
+RECOVERIES: dict[EpisodeKind, Recoverer] = {
+    EpisodeKind.LOW_MOOD: recover_low_mood,
+    EpisodeKind.DISENGAGEMENT: recover_disengagement,
 }

@@ -6,22 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bot.domain.detection import (
-    DetectorConfig,
-    Episode,
-    Finding,
-    FindingKind,
-    Observation,
-    Recovery,
-    evaluate,
-    explain,
-)
+from bot.domain.codes import EpisodeKind
+from bot.domain.detection import DetectorConfig, Episode, Finding, Observation, Recovery, evaluate
+from bot.telegram.explanations import explain
 
 INFUSION = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 CONFIG = DetectorConfig()
-DECLINE = FindingKind.DECLINE
-LOW_MOOD = FindingKind.LOW_MOOD
-DISENGAGEMENT = FindingKind.DISENGAGEMENT
+DECLINE = EpisodeKind.DECLINE
+LOW_MOOD = EpisodeKind.LOW_MOOD
+DISENGAGEMENT = EpisodeKind.DISENGAGEMENT
 
 
 def checkin(day: int) -> datetime:
@@ -54,11 +47,11 @@ class Replay:
     recoveries: list[tuple[int, Recovery]] = field(default_factory=list)
     episodes: list[Episode] = field(default_factory=list)
 
-    def first(self, kind: FindingKind) -> int | None:
+    def first(self, kind: EpisodeKind) -> int | None:
         """Return the index of the observation that confirmed the first alert of a kind."""
         return next((index for index, finding in self.alerts if finding.kind == kind), None)
 
-    def kinds(self) -> list[tuple[int, FindingKind]]:
+    def kinds(self) -> list[tuple[int, EpisodeKind]]:
         """Return (index, kind) of every alert."""
         return [(index, finding.kind) for index, finding in self.alerts]
 
@@ -82,7 +75,7 @@ def replay(scores: Sequence[int | None], config: DetectorConfig = CONFIG) -> Rep
             assert not any(
                 e.kind == finding.kind and e.ended_at is None for e in result.episodes
             ), "a finding of a kind that already has an open episode"
-            assert finding.explanation == explain(finding.kind, finding.since, finding.facts)
+            assert explain(finding.kind, finding.since, finding.facts)
             result.alerts.append((index, finding))
             result.episodes.append(Episode(finding.kind, finding.at, None))
         again, _ = check(seen, result.episodes, config)

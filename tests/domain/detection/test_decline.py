@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from bot.domain.detection import DetectorConfig, Observation
+from bot.telegram.explanations import explain
 from tests.domain.detection.replay import DECLINE, check, checkin, outcomes, replay
 
 
@@ -19,7 +20,7 @@ def test_eight_eight_seven_then_four_four_is_a_decline_at_the_second_four() -> N
     assert finding.since == checkin(4)
     assert finding.baseline == pytest.approx(23 / 3)
     assert [o.score for o in finding.evidence] == [4, 4]
-    assert finding.explanation == (
+    assert explain(finding.kind, finding.since, finding.facts) == (
         "Mood fell from a post-infusion level of 7.7 to 4.0 (two answers in a row), since 6 Mar."
     )
 

@@ -29,11 +29,9 @@ def test_the_names_the_bot_uses_are_exported() -> None:
         "Episode",
         "Evidence",
         "Finding",
-        "FindingKind",
         "Observation",
         "Recovery",
         "evaluate",
-        "explain",
     }
 
     assert used <= set(detection.__all__)
@@ -46,9 +44,3 @@ def test_the_modules_import_no_io_telegram_or_services() -> None:
             root = module.split(".")[0]
             assert root not in NOT_IN_THE_DOMAIN, (path.name, module)
             assert root != "bot" or module.startswith("bot.domain."), (path.name, module)
-
-
-def test_explain_reads_only_the_public_data_of_a_finding() -> None:
-    for module, names in imported(PACKAGE / "_explain.py").items():
-        if module.startswith("bot."):
-            assert names <= set(detection.__all__), (module, names)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.detection import DetectorConfig, FindingKind
+from bot.domain.codes import EpisodeKind
+from bot.domain.detection import DetectorConfig
 from tests.domain.detection.replay import CONFIG, DECLINE, DISENGAGEMENT, LOW_MOOD, replay
 
 ABOVE_LOW = st.integers(min_value=CONFIG.low_mood_threshold + 1, max_value=10)
@@ -84,7 +85,7 @@ def test_at_most_one_alert_per_episode(series: list[int | None]) -> None:
     """
     result = replay(series)
 
-    for kind in FindingKind:
+    for kind in EpisodeKind:
         events = sorted(
             [(i, 1, "alert") for i, f in result.alerts if f.kind == kind]
             + [(i, 0, "recovery") for i, r in result.recoveries if r.kind == kind]

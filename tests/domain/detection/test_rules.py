@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.domain.detection import DetectorConfig
+from bot.telegram.explanations import explain
 from tests.domain.detection.replay import (
     DECLINE,
     DISENGAGEMENT,
@@ -19,7 +20,8 @@ def test_three_three_is_low_mood() -> None:
     finding = result.alerts[0][1]
     assert finding.since == checkin(1)
     assert (
-        finding.explanation == "Mood was 3 or below on two answers in a row (3, 3), since 3 Mar."
+        explain(finding.kind, finding.since, finding.facts)
+        == "Mood was 3 or below on two answers in a row (3, 3), since 3 Mar."
     )
 
 
@@ -44,7 +46,7 @@ def test_two_missed_after_an_answer_is_disengagement() -> None:
     assert result.kinds() == [(2, DISENGAGEMENT)]
     finding = result.alerts[0][1]
     assert finding.since == checkin(2)
-    assert "last answer 3 Mar" in finding.explanation
+    assert "last answer 3 Mar" in explain(finding.kind, finding.since, finding.facts)
 
 
 def test_two_missed_with_no_answer_ever_is_nothing() -> None:

@@ -1,25 +1,26 @@
-"""The one-line explanation of a finding for clinicians, built from its public figures."""
+"""The one-line explanation of a finding for clinicians, built from its public facts."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import assert_never
 
-from bot.domain.detection._model import Evidence, FindingKind
+from bot.domain.codes import EpisodeKind
+from bot.domain.detection import Evidence
 
 _NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 
-def explain(kind: FindingKind, since: datetime, evidence: Evidence) -> str:
+def explain(kind: EpisodeKind, since: datetime, evidence: Evidence) -> str:
     """Return the sentence for clinicians about a finding of this kind, since that moment.
 
     Raises ValueError when evidence lacks a figure the sentence for that kind needs.
     """
-    if kind is FindingKind.DECLINE:
+    if kind is EpisodeKind.DECLINE:
         return _decline(since, evidence)
-    if kind is FindingKind.LOW_MOOD:
+    if kind is EpisodeKind.LOW_MOOD:
         return _low_mood(since, evidence)
-    if kind is FindingKind.DISENGAGEMENT:
+    if kind is EpisodeKind.DISENGAGEMENT:
         return _disengagement(since, evidence)
     assert_never(kind)
 

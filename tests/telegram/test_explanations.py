@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.domain.detection import Evidence, FindingKind, explain
+from bot.domain.codes import EpisodeKind
+from bot.domain.detection import Evidence
+from bot.telegram.explanations import explain
 from tests.domain.detection.replay import DECLINE, DISENGAGEMENT, LOW_MOOD, checkin, replay
 
 SINCE = datetime(2026, 3, 6, 18, 0, tzinfo=UTC)
@@ -41,7 +43,7 @@ def test_disengagement_carries_the_missed_check_ins_and_the_last_answer() -> Non
 
     assert finding.kind is DISENGAGEMENT
     assert finding.facts == Evidence(missed=2, last_answer=checkin(1))
-    assert finding.explanation == (
+    assert explain(finding.kind, finding.since, finding.facts) == (
         "Two check-ins in a row went unanswered, since 4 Mar (last answer 3 Mar)."
     )
 
@@ -85,7 +87,7 @@ def test_disengagement_carries_the_missed_check_ins_and_the_last_answer() -> Non
         ),
     ],
 )
-def test_explain_words_each_kind(kind: FindingKind, evidence: Evidence, sentence: str) -> None:
+def test_explain_words_each_kind(kind: EpisodeKind, evidence: Evidence, sentence: str) -> None:
     assert explain(kind, SINCE, evidence) == sentence
 
 
@@ -98,7 +100,7 @@ def test_explain_words_each_kind(kind: FindingKind, evidence: Evidence, sentence
         (DISENGAGEMENT, Evidence(missed=2)),
     ],
 )
-def test_explain_needs_the_figures_of_its_kind(kind: FindingKind, evidence: Evidence) -> None:
+def test_explain_needs_the_figures_of_its_kind(kind: EpisodeKind, evidence: Evidence) -> None:
     with pytest.raises(ValueError, match="explained by"):
         explain(kind, SINCE, evidence)
 
