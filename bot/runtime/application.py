@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from telegram import Bot, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, ApplicationBuilder, JobQueue, filters
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.crisis import CrisisDetector
@@ -86,14 +86,37 @@ def load_content(settings: Settings) -> Content:
     return Content(protocol=protocol, library=library, detector=CrisisDetector.from_file())
 
 
-def _request(pool: int, read_timeout: float) -> HTTPXRequest:
-    return HTTPXRequest(
-        connection_pool_size=pool,
-        connect_timeout=5.0,
-        read_timeout=read_timeout,
-        write_timeout=read_timeout,
-        pool_timeout=5.0,
-    )
+class Requests:
+    """Makes the three HTTP clients the bot uses; tests pass one that never leaves the process.
+
+    `bot` carries all flood-limited sending, `updates` long polling, and `urgent` crisis
+    replies and urgent alerts (its own pool, so they never wait for a free connection).
+    """
+
+    def __init__(self, *, timeout: float = 10.0) -> None:
+        self.timeout = timeout
+
+    def bot(self) -> BaseRequest:
+        """Return the client for the flood-limited Bot."""
+        return self._httpx(64, self.timeout)
+
+    def updates(self) -> BaseRequest:
+        """Return the client for getUpdates, whose answers wait up to the poll timeout."""
+        return self._httpx(2, self.timeout + 30.0)
+
+    def urgent(self) -> BaseRequest:
+        """Return the client for the Bot that bypasses the flood limiter."""
+        return self._httpx(4, self.timeout, pool_timeout=1.0)
+
+    @staticmethod
+    def _httpx(pool: int, read_timeout: float, *, pool_timeout: float = 5.0) -> BaseRequest:
+        return HTTPXRequest(
+            connection_pool_size=pool,
+            connect_timeout=5.0,
+            read_timeout=read_timeout,
+            write_timeout=read_timeout,
+            pool_timeout=pool_timeout,
+        )
 
 
 def build_application(
@@ -104,6 +127,7 @@ def build_application(
     dispatch_interval: float = 30.0,
     request_timeout: float = 10.0,
     rate_limit_per_second: float = SAFE_RATE,
+    requests: Requests | None = None,
 ) -> AfterglowApp:
     """Build the bot; the database opens in post_init and closes in post_shutdown."""
     the_clock: Clock = clock or SystemClock()
@@ -111,18 +135,10 @@ def build_application(
     lock = InstanceLock(settings.db_path)
     # The staff chat, and its new id if the group became a supergroup.
     staff_chats = filters.Chat(chat_id=settings.staff_chat_id)
+    clients = requests or Requests(timeout=request_timeout)
     # Crisis replies and urgent alerts go through a second Bot without the flood limiter, so
     # they are never queued behind bulk sending.
-    urgent_bot = Bot(
-        settings.token,
-        base_url=settings.api_base_url,
-        request=HTTPXRequest(
-            connection_pool_size=4,
-            connect_timeout=5.0,
-            read_timeout=request_timeout,
-            write_timeout=request_timeout,
-        ),
-    )
+    urgent_bot = Bot(settings.token, base_url=settings.api_base_url, request=clients.urgent())
 
     async def post_init(app: AfterglowApp) -> None:
         lock.acquire()
@@ -177,8 +193,8 @@ def build_application(
         .rate_limiter(flood_limiter(rate_limit_per_second))
         .token(settings.token)
         .base_url(settings.api_base_url)
-        .request(_request(64, request_timeout))
-        .get_updates_request(_request(2, request_timeout + 30.0))
+        .request(clients.bot())
+        .get_updates_request(clients.updates())
         .concurrent_updates(PerChatUpdateProcessor(64))
         .post_init(post_init)
         .post_stop(post_stop)
