@@ -1,0 +1,222 @@
+"""Sending, editing and deleting messages."""
+
+from __future__ import annotations
+
+import copy
+
+from bot.fake_telegram._files import StoredFile
+from bot.fake_telegram._models import FakeChat, JSONDict, SentMessage
+from bot.fake_telegram._transport import ApiError, Call, int_param
+from bot.fake_telegram._world import World, now
+
+from ._common import (
+    Context,
+    Handler,
+    caption,
+    is_inline,
+    message_text,
+    reply_markup,
+    reply_target,
+    target_chat,
+)
+
+__all__ = ["MESSAGE_METHODS"]
+
+_CHAT_ACTIONS = frozenset(
+    {
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    }
+)
+_NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup are "
+    "exactly the same as a current content and reply markup of the message"
+)
+
+
+def _new_message(
+    ctx: Context, chat: FakeChat, markup: JSONDict | None, reply: JSONDict | None
+) -> JSONDict:
+    ctx.flood.check(chat)
+    message = ctx.world.new_bot_message(chat)
+    if reply is not None:
+        message["reply_to_message"] = reply
+    if is_inline(markup):
+        message["reply_markup"] = markup
+    return message
+
+
+async def _send_message(ctx: Context, call: Call) -> JSONDict:
+    params = call.params
+    plain, entities = message_text(params)
+    chat = target_chat(ctx.world, params)
+    markup = reply_markup(params)
+    reply = reply_target(ctx.world, chat, params)
+    message = _new_message(ctx, chat, markup, reply)
+    message["text"] = plain
+    if entities:
+        message["entities"] = entities
+    sent = SentMessage(
+        message_id=message["message_id"],
+        chat_id=chat.id,
+        text=plain,
+        reply_markup=markup,
+        date=message["date"],
+        method=call.method,
+        entities=entities,
+        params=params,
+        raw=message,
+    )
+    ctx.world.record_sent(sent)
+    return message
+
+
+def _photo_source(world: World, call: Call) -> tuple[bytes | None, StoredFile | None]:
+    """Return the uploaded photo's bytes, or the stored photo that ``photo`` refers to."""
+    upload = call.files.get("photo")
+    if upload is not None:
+        if not upload.data:
+            raise ApiError(400, "Bad Request: file must be non-empty")
+        return upload.data, None
+    ref = call.params.get("photo")
+    if not isinstance(ref, str) or not ref:
+        raise ApiError(400, "Bad Request: there is no photo in the request")
+    stored = world.files.get(ref)
+    if stored is not None:
+        return stored.data, stored
+    if ref.startswith(("http://", "https://")):
+        return None, None
+    raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+
+
+async def _send_photo(ctx: Context, call: Call) -> JSONDict:
+    params = call.params
+    text, entities = caption(params)
+    chat = target_chat(ctx.world, params)
+    data, stored = _photo_source(ctx.world, call)
+    markup = reply_markup(params)
+    reply = reply_target(ctx.world, chat, params)
+    message = _new_message(ctx, chat, markup, reply)
+    if stored is not None and stored.photo_sizes:
+        message["photo"] = copy.deepcopy(stored.photo_sizes)
+    else:
+        message["photo"] = ctx.world.files.photo_sizes(data)
+    if text is not None:
+        message["caption"] = text
+        if entities:
+            message["caption_entities"] = entities
+    sent = SentMessage(
+        message_id=message["message_id"],
+        chat_id=chat.id,
+        text=text,
+        reply_markup=markup,
+        date=message["date"],
+        method=call.method,
+        photo=data,
+        entities=entities,
+        params=params,
+        raw=message,
+    )
+    ctx.world.record_sent(sent)
+    return message
+
+
+async def _send_chat_action(ctx: Context, call: Call) -> bool:
+    target_chat(ctx.world, call.params)
+    if call.params.get("action") not in _CHAT_ACTIONS:
+        raise ApiError(400, "Bad Request: wrong parameter action in request")
+    return True
+
+
+def _editable(world: World, params: JSONDict) -> SentMessage:
+    if params.get("inline_message_id") is not None:
+        raise ApiError(400, "Bad Request: message to edit not found")
+    chat = target_chat(world, params)
+    if params.get("message_id") is None:
+        raise ApiError(400, "Bad Request: message identifier is not specified")
+    message_id = int_param(params, "message_id", 0)
+    sent = world.bot_message(chat.id, message_id)
+    if sent is None:
+        if world.message(chat.id, message_id) is not None:
+            raise ApiError(400, "Bad Request: message can't be edited")
+        raise ApiError(400, "Bad Request: message to edit not found")
+    return sent
+
+
+def _apply_edit(
+    world: World,
+    sent: SentMessage,
+    text: str | None,
+    entities: list[JSONDict],
+    markup: JSONDict | None,
+) -> JSONDict:
+    current_markup = sent.reply_markup if is_inline(sent.reply_markup) else None
+    if text == sent.text and entities == sent.entities and markup == current_markup:
+        raise ApiError(400, _NOT_MODIFIED)
+    text_key, entities_key = (
+        ("text", "entities") if sent.method == "sendMessage" else ("caption", "caption_entities")
+    )
+    raw = sent.raw
+    for key, value in ((text_key, text), (entities_key, entities), ("reply_markup", markup)):
+        if value:
+            raw[key] = value
+        else:
+            raw.pop(key, None)
+    sent.text = text
+    sent.entities = entities
+    sent.reply_markup = markup
+    sent.edited = True
+    raw["edit_date"] = now()
+    world.notify()
+    return raw
+
+
+async def _edit_message_text(ctx: Context, call: Call) -> JSONDict:
+    plain, entities = message_text(call.params)
+    sent = _editable(ctx.world, call.params)
+    if sent.method != "sendMessage":
+        raise ApiError(400, "Bad Request: there is no text in the message to edit")
+    markup = reply_markup(call.params, inline_only=True)
+    return _apply_edit(ctx.world, sent, plain, entities, markup)
+
+
+async def _edit_message_caption(ctx: Context, call: Call) -> JSONDict:
+    text, entities = caption(call.params)
+    sent = _editable(ctx.world, call.params)
+    if sent.method == "sendMessage":
+        raise ApiError(400, "Bad Request: there is no caption in the message to edit")
+    markup = reply_markup(call.params, inline_only=True)
+    return _apply_edit(ctx.world, sent, text, entities, markup)
+
+
+async def _edit_message_reply_markup(ctx: Context, call: Call) -> JSONDict:
+    sent = _editable(ctx.world, call.params)
+    markup = reply_markup(call.params, inline_only=True)
+    return _apply_edit(ctx.world, sent, sent.text, sent.entities, markup)
+
+
+async def _delete_message(ctx: Context, call: Call) -> bool:
+    chat = target_chat(ctx.world, call.params)
+    if not ctx.world.delete_message(chat.id, int_param(call.params, "message_id", 0)):
+        raise ApiError(400, "Bad Request: message to delete not found")
+    return True
+
+
+MESSAGE_METHODS: dict[str, Handler] = {
+    "sendMessage": _send_message,
+    "sendPhoto": _send_photo,
+    "sendChatAction": _send_chat_action,
+    "editMessageText": _edit_message_text,
+    "editMessageCaption": _edit_message_caption,
+    "editMessageReplyMarkup": _edit_message_reply_markup,
+    "deleteMessage": _delete_message,
+}
