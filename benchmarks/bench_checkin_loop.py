@@ -37,9 +37,9 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot.domain.clock import ManualClock
-from bot.domain.protocol import load_protocol
 from bot.fake_telegram import FakeTelegramServer
 from bot.runtime.application import build_application, services_of
+from bot.runtime.content import load_protocol
 from bot.runtime.lifecycle import running
 from bot.runtime.settings import Settings
 from bot.services.care import CareService

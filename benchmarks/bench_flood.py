@@ -26,9 +26,9 @@ from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
 from bot.domain.clock import ManualClock
-from bot.domain.protocol import load_protocol
 from bot.fake_telegram import FakeTelegramServer
 from bot.runtime.application import SAFE_RATE, flood_limiter
+from bot.runtime.content import load_protocol
 from bot.services.care import CareService
 from bot.services.dispatcher import Dispatcher
 from bot.services.enrolment import EnrolmentService

@@ -12,10 +12,11 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from bot.domain.crisis import CrisisDetector, CrisisPatternError
+from bot.domain.crisis import CrisisPatternError
 from bot.domain.detection import DetectorConfig
-from bot.domain.explainers import ExplainerError, load_explainers
-from bot.domain.protocol import ProtocolError, check_schedule, load_protocol
+from bot.domain.explainers import ExplainerError
+from bot.domain.protocol import ProtocolError, check_schedule
+from bot.runtime.content import load_content, load_crisis_detector, load_explainers, load_protocol
 from bot.runtime.settings import ConfigError, Settings, load_settings, load_webhook_settings
 
 EXIT_CONFIG = 2
@@ -39,12 +40,12 @@ def _fail(message: str) -> int:
 def run(args: argparse.Namespace) -> int:
     """Start the bot (long polling, or webhook with --webhook) until stopped."""
     env = environment(Path.cwd())
-    from bot.runtime.application import build_application, load_content
+    from bot.runtime.application import build_application
 
     try:
         settings = load_settings(env)
         webhook = load_webhook_settings(env) if args.webhook else None
-        content = load_content(settings)
+        content = load_content(protocol=settings.protocol_path, explainers=settings.content_dir)
     except ConfigError as err:
         return _fail(f"configuration error: {err}")
     except ProtocolError as err:
@@ -142,7 +143,7 @@ def _content_checks(settings: Settings) -> list[tuple[str, bool]]:
     except ExplainerError as err:
         lines.append((f"explainers: ERROR {err}", False))
     try:
-        detector = CrisisDetector.from_file()
+        detector = load_crisis_detector()
         lines.append((f"crisis patterns: ok ({detector.source})", True))
     except CrisisPatternError as err:
         lines.append((f"crisis patterns: ERROR {err}", False))

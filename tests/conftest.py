@@ -14,7 +14,8 @@ import pytest
 from bot.domain.clock import ManualClock
 from bot.domain.delivery import Delivered, SendOutcome
 from bot.domain.entities import Alert, Checkin, Patient, SafetyContacts
-from bot.domain.protocol import Protocol, load_protocol
+from bot.domain.protocol import Protocol
+from bot.runtime.content import load_protocol
 from bot.services.alerts import AlertService
 from bot.services.care import CareService
 from bot.services.checkins import CheckinService

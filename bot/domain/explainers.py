@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from importlib import resources
-from importlib.resources.abc import Traversable
-from pathlib import Path
 from typing import Any
 
 from bot.domain.errors import ContentError
@@ -101,34 +98,11 @@ class ExplainerLibrary:
         return fill(explainer.text, crisis_line=crisis_line, emergency_number=emergency_number)
 
 
-def shipped_folder() -> Traversable:
-    """Return the explainer folder shipped with the package."""
-    return resources.files("bot").joinpath("data", "explainers")
-
-
-def load_explainers(folder: Path | None = None) -> ExplainerLibrary:
-    """Load and validate every *.toml file in folder, or the shipped set when folder is None."""
-    where: Traversable = shipped_folder() if folder is None else folder
-    if not where.is_dir():
-        raise ExplainerError(f"{where}: explainer folder not found")
-    files = sorted(
-        (
-            entry
-            for entry in where.iterdir()
-            if entry.name.lower().endswith(".toml")
-            and not entry.name.startswith(".")
-            and entry.is_file()
-        ),
-        key=lambda entry: entry.name,
-    )
-    if not files:
-        raise ExplainerError(f"{where}: no explainer files (*.toml) in the folder")
-    explainers: list[Explainer] = []
+def assemble(explainers: Sequence[tuple[Explainer, str]]) -> ExplainerLibrary:
+    """Return the library of parsed explainers (each with its source), refusing clashes."""
     seen_ids: dict[str, str] = {}
     seen_orders: dict[tuple[str, int], str] = {}
-    for entry in files:
-        explainer = _parse_file(entry)
-        source = str(entry)
+    for explainer, source in explainers:
         if explainer.id in seen_ids:
             raise ExplainerError(
                 f"{source}: id '{explainer.id}' is also used by {seen_ids[explainer.id]}"
@@ -141,23 +115,16 @@ def load_explainers(folder: Path | None = None) -> ExplainerLibrary:
             )
         seen_ids[explainer.id] = source
         seen_orders[slot] = source
-        explainers.append(explainer)
-    return ExplainerLibrary(explainers)
+    return ExplainerLibrary(explainer for explainer, _ in explainers)
 
 
-def _parse_file(entry: Traversable) -> Explainer:
-    source = str(entry)
-    try:
-        raw = entry.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ExplainerError(f"{source}: cannot read ({err.strerror})") from None
-    except UnicodeDecodeError:
-        raise ExplainerError(f"{source}: not UTF-8 text") from None
+def parse_text(raw: str, *, source: str, stem: str) -> Explainer:
+    """Parse and validate one explainer file's TOML text; `stem` is its file name's stem."""
     try:
         data = tomllib.loads(raw)
     except tomllib.TOMLDecodeError as err:
         raise ExplainerError(f"{source}: not valid TOML ({err})") from None
-    return parse_explainer(data, source=source, stem=entry.name[: -len(".toml")])
+    return parse_explainer(data, source=source, stem=stem)
 
 
 def _field(data: dict[str, Any], key: str, source: str) -> Any:

@@ -6,8 +6,6 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import time, timedelta
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from bot.domain.detection import DetectorConfig
@@ -42,24 +40,6 @@ class Protocol:
     source: str
     detection: DetectorConfig = field(default_factory=DetectorConfig)
     explainers: tuple[tuple[int, str], ...] = ()
-
-
-def default_protocol_text() -> str:
-    """Return the text of the protocol shipped with the package."""
-    return resources.files("bot").joinpath("data", "protocol.toml").read_text(encoding="utf-8")
-
-
-def load_protocol(path: Path | None = None) -> Protocol:
-    """Load and validate a protocol file, or the shipped default when path is None."""
-    if path is None:
-        return parse_protocol(default_protocol_text(), source="built-in protocol")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ProtocolError(f"{path}: cannot read ({err.strerror})") from None
-    except UnicodeDecodeError:
-        raise ProtocolError(f"{path}: not UTF-8 text") from None
-    return parse_protocol(text, source=str(path))
 
 
 def _table(data: dict[str, Any], key: str, source: str) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from telegram import Bot, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from telegram.error import TelegramError
@@ -11,10 +10,8 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder, JobQueue, filters
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.domain.clock import Clock, SystemClock
-from bot.domain.crisis import CrisisDetector
 from bot.domain.entities import Clinic, SafetyContacts
-from bot.domain.explainers import ExplainerLibrary, load_explainers
-from bot.domain.protocol import Protocol, check_schedule, load_protocol
+from bot.runtime.content import Content, load_content
 from bot.runtime.instance import InstanceLock
 from bot.runtime.jobs import schedule_dispatch
 from bot.runtime.settings import Settings
@@ -46,15 +43,6 @@ log = logging.getLogger(__name__)
 SAFE_RATE = 29.5
 
 
-@dataclass(frozen=True, slots=True)
-class Content:
-    """What the bot is configured with besides its settings: validated at start-up."""
-
-    protocol: Protocol
-    library: ExplainerLibrary
-    detector: CrisisDetector
-
-
 def flood_limiter(per_second: float = SAFE_RATE) -> AIORateLimiter:
     """Return the limiter all sending goes through: evenly spaced sends, 429s waited out.
 
@@ -76,14 +64,6 @@ def clinic_of(settings: Settings) -> Clinic:
         staff_ids=settings.admin_ids,
         contacts=SafetyContacts(settings.crisis_line, settings.emergency_number),
     )
-
-
-def load_content(settings: Settings) -> Content:
-    """Load and cross-check the protocol, the explainers and the crisis patterns."""
-    protocol = load_protocol(settings.protocol_path)
-    library = load_explainers(settings.content_dir)
-    check_schedule(protocol, library)
-    return Content(protocol=protocol, library=library, detector=CrisisDetector.from_file())
 
 
 class Requests:
@@ -131,7 +111,9 @@ def build_application(
 ) -> AfterglowApp:
     """Build the bot; the database opens in post_init and closes in post_shutdown."""
     the_clock: Clock = clock or SystemClock()
-    loaded = content or load_content(settings)
+    loaded = content or load_content(
+        protocol=settings.protocol_path, explainers=settings.content_dir
+    )
     lock = InstanceLock(settings.db_path)
     # The staff chat, and its new id if the group became a supergroup.
     staff_chats = filters.Chat(chat_id=settings.staff_chat_id)

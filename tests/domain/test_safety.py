@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 
 from bot.domain.codes import DeliveryProblem
-from bot.domain.crisis import CrisisDetector, CrisisSignal
+from bot.domain.crisis import CrisisSignal
 from bot.domain.delivery import Delivered, NotDelivered, SendOutcome
+from bot.runtime.content import load_crisis_detector
 from bot.services.safety import STRANGER_FOLLOW_UPS, SafetyService
 from storage import Storage
 from tests.conftest import WORDING, Domain, alert_service
@@ -43,7 +44,7 @@ def safety(domain: Domain, storage: Storage | None = None) -> tuple[SafetyServic
     service = SafetyService(
         store,
         domain.clock,
-        detector=CrisisDetector.from_file(),
+        detector=load_crisis_detector(),
         alerts=alert_service(store, domain.clock, staff_chat_id=STAFF_CHAT),
         messenger=messenger,
         wording=WORDING,

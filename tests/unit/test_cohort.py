@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.protocol import load_protocol
 from bot.research.cohort import (
     PLAN_DAYS,
     CohortFormatError,
@@ -27,6 +26,7 @@ from bot.research.cohort import (
     write_cohort_csv,
 )
 from bot.research.evaluation import evaluate_cohort, evaluate_rows, format_report
+from bot.runtime.content import load_protocol
 
 KEPT_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR", "PYTHONPATH")
 LAST_LINE = re.compile(

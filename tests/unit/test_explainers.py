@@ -16,8 +16,8 @@ from bot.domain.explainers import (
     Explainer,
     ExplainerError,
     ExplainerLibrary,
-    load_explainers,
 )
+from bot.runtime.content import load_explainers
 from bot.runtime.settings import DEFAULT_CRISIS_LINE, DEFAULT_EMERGENCY_NUMBER
 
 SEED_NAME = "why-ketamine-requires-ongoing-treatment.txt"

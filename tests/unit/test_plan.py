@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from bot.domain.entities import PlannedCheckin
 from bot.domain.plan import local_due, plan_checkins
-from bot.domain.protocol import load_protocol
+from bot.runtime.content import load_protocol
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")

@@ -7,14 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.protocol import (
-    MAX_DAY,
-    ProtocolError,
-    default_protocol_text,
-    load_protocol,
-    parse_hhmm,
-    parse_protocol,
-)
+from bot.domain.protocol import MAX_DAY, ProtocolError, parse_hhmm, parse_protocol
+from bot.runtime.content import default_protocol_text, load_protocol
 
 SOURCE = "clinic.toml"
 DEFAULT_DAYS = (

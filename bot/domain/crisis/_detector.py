@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from bot.domain.crisis._compile import wrap
 from bot.domain.crisis._errors import CrisisPatternError
-from bot.domain.crisis._load import PatternsFile, parse, read_text
+from bot.domain.crisis._load import PatternsFile, parse
 from bot.domain.crisis._negation import NegationRules
 from bot.domain.crisis._normalise import Normaliser
 
@@ -45,19 +44,13 @@ class CrisisDetector:
         negation: NegationRules,
         source: str,
     ) -> None:
-        """Build a detector from compiled parts; use from_file() instead."""
+        """Build a detector from compiled parts; use from_text() instead."""
         self._normalise = Normaliser(replacements, censorable)
         self._idioms = idioms
         self._categories = tuple(categories)
         self._scanner = scanner
         self._negation = negation
         self.source = source
-
-    @classmethod
-    def from_file(cls, path: Path | None = None) -> CrisisDetector:
-        """Load and validate a patterns file, or the shipped one when path is None."""
-        text, source = read_text(path)
-        return cls.from_text(text, source=source)
 
     @classmethod
     def from_text(cls, text: str, *, source: str) -> CrisisDetector:

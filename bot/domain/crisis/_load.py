@@ -6,8 +6,6 @@ import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from bot.domain.crisis._compile import compile_pattern, read_macros, scanner, wrap
@@ -22,8 +20,6 @@ CATEGORIES = (
     "indirect",
 )
 """Known categories, most severe first; check() reports the most severe one that fires."""
-
-SHIPPED = "bot/data/crisis_patterns.toml"
 
 _SECTIONS = frozenset({"macros", "normalise", "negation", "idiom", "pattern"})
 _PATTERN_KEYS = frozenset({"category", "pattern", "examples", "note"})
@@ -55,23 +51,6 @@ class PatternsFile:
     idiom_regex: re.Pattern[str] | None
     categories: list[tuple[str, re.Pattern[str]]]
     scanner: re.Pattern[str]
-
-
-def read_text(path: Path | None) -> tuple[str, str]:
-    """Return the text of a patterns file, or of the shipped one, and the name to report."""
-    if path is None:
-        text = (
-            resources.files("bot")
-            .joinpath("data", "crisis_patterns.toml")
-            .read_text(encoding="utf-8")
-        )
-        return text, SHIPPED
-    try:
-        return path.read_text(encoding="utf-8"), str(path)
-    except OSError as err:
-        raise CrisisPatternError(f"{path}: cannot read ({err.strerror})") from None
-    except UnicodeDecodeError:
-        raise CrisisPatternError(f"{path}: not UTF-8 text") from None
 
 
 def parse(text: str, source: str) -> PatternsFile:

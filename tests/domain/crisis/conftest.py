@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 
 from bot.domain.crisis import CrisisDetector
+from bot.runtime.content import load_crisis_detector
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "data" / "crisis_examples.toml"
 
 
 @pytest.fixture(scope="module")
 def detector() -> CrisisDetector:
-    return CrisisDetector.from_file()
+    return load_crisis_detector()
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.crisis import CrisisDetector, CrisisPatternError, CrisisSignal
+from bot.domain.crisis import CrisisPatternError, CrisisSignal
+from bot.runtime.content import load_crisis_detector
 
 MINIMAL = """
 [normalise]
@@ -30,15 +31,15 @@ def patterns_error(tmp_path: Path, text: str) -> str:
     path = tmp_path / "clinic_patterns.toml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(CrisisPatternError) as info:
-        CrisisDetector.from_file(path)
+        load_crisis_detector(path)
     return str(info.value)
 
 
-def test_from_file_reads_a_clinic_copy(tmp_path: Path) -> None:
+def test_a_clinic_copy_is_read(tmp_path: Path) -> None:
     path = tmp_path / "clinic_patterns.toml"
     path.write_text(MINIMAL, encoding="utf-8")
 
-    detector = CrisisDetector.from_file(path)
+    detector = load_crisis_detector(path)
 
     assert detector.source == str(path)
     assert detector.check("i dont really want to die") is None
@@ -48,7 +49,7 @@ def test_from_file_reads_a_clinic_copy(tmp_path: Path) -> None:
 
 
 def test_the_shipped_file_loads_from_the_package() -> None:
-    assert CrisisDetector.from_file().source == "bot/data/crisis_patterns.toml"
+    assert load_crisis_detector().source == "bot/data/crisis_patterns.toml"
 
 
 BAD_PATTERN_FILES = [
@@ -115,4 +116,4 @@ def test_a_missing_patterns_file_is_named(tmp_path: Path) -> None:
     path = tmp_path / "absent.toml"
 
     with pytest.raises(CrisisPatternError, match=re.escape("absent.toml: cannot read")):
-        CrisisDetector.from_file(path)
+        load_crisis_detector(path)
