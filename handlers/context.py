@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeAlias
 
-from telegram import Update
+from telegram import CallbackQuery, Message, Update
 from telegram.ext import Application, BaseHandler, CallbackContext, ContextTypes, ExtBot, JobQueue
 
 from bot.services.container import Services
@@ -37,3 +37,17 @@ AfterglowApp: TypeAlias = Application[
     ExtBot[int], Context, dict[Any, Any], dict[Any, Any], BotData, JobQueue[Context]
 ]
 Handler: TypeAlias = BaseHandler[Update, Context, None]
+
+
+def from_message(update: Update) -> tuple[int, Message]:
+    """Return the sender's user id and the message of a message update."""
+    assert update.effective_user is not None
+    assert update.effective_message is not None
+    return update.effective_user.id, update.effective_message
+
+
+def from_button(update: Update) -> tuple[int, CallbackQuery]:
+    """Return the presser's user id and the callback query of a button update."""
+    assert update.effective_user is not None
+    assert update.callback_query is not None
+    return update.effective_user.id, update.callback_query

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
@@ -13,30 +13,16 @@ from bot.domain.entities import Checkin, Patient
 from bot.domain.errors import InputError
 from bot.services.checkins import ExtraOutcome, TextOutcome
 from bot.telegram import keyboards, staff_texts, texts
-from handlers.context import Context, Handler
+from handlers.context import Context, Handler, from_button, from_message
 
 log = logging.getLogger(__name__)
 
 PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 
 
-def _parts(update: Update) -> tuple[int, Message]:
-    """Return the sender's user id and the message of a private-chat update."""
-    assert update.effective_user is not None
-    assert update.effective_message is not None
-    return update.effective_user.id, update.effective_message
-
-
-def _pressed(update: Update) -> tuple[int, CallbackQuery]:
-    """Return the presser's user id and the callback query of a button update."""
-    assert update.effective_user is not None
-    assert update.callback_query is not None
-    return update.effective_user.id, update.callback_query
-
-
 async def _current_patient(update: Update, context: Context) -> Patient | None:
     """Return the sender's patient record, replying with the reason when there is none."""
-    user_id, message = _parts(update)
+    user_id, message = from_message(update)
     svc = context.services
     patient = await svc.checkins.patient_for(user_id)
     if patient is None:
@@ -58,7 +44,7 @@ async def _current_patient(update: Update, context: Context) -> Patient | None:
 
 async def start(update: Update, context: Context) -> None:
     """Open an invitation link (/start <token>) or greet a returning user."""
-    user_id, message = _parts(update)
+    user_id, message = from_message(update)
     svc = context.services
     payload = context.args[0] if context.args and len(context.args) == 1 else None
     if payload is None and svc.is_staff(user_id):
@@ -96,7 +82,7 @@ async def _drop_buttons(query: CallbackQuery, code: str) -> None:
 
 async def consent_pressed(update: Update, context: Context) -> None:
     """Record consent from the "I agree" button, then ask for a check-in time."""
-    user_id, query = _pressed(update)
+    user_id, query = from_button(update)
     svc = context.services
     patient, new = await svc.enrolment.consent(user_id=user_id)
     if patient is None:
@@ -118,7 +104,7 @@ async def consent_pressed(update: Update, context: Context) -> None:
 
 async def time_pressed(update: Update, context: Context) -> None:
     """Set the daily check-in time from a time button."""
-    user_id, query = _pressed(update)
+    user_id, query = from_button(update)
     svc = context.services
     hhmm = keyboards.parse_time(query.data or "")
     patient = await svc.checkins.patient_for(user_id)
@@ -139,7 +125,7 @@ async def time_pressed(update: Update, context: Context) -> None:
 
 async def time_command(update: Update, context: Context) -> None:
     """Show the time buttons, or set the time given as /time HH:MM."""
-    _user_id, message = _parts(update)
+    _user_id, message = from_message(update)
     patient = await _current_patient(update, context)
     if patient is None:
         return
@@ -164,7 +150,7 @@ async def time_command(update: Update, context: Context) -> None:
 
 async def mood_pressed(update: Update, context: Context) -> None:
     """Store the score of a pressed mood button exactly once."""
-    user_id, query = _pressed(update)
+    user_id, query = from_button(update)
     choice = keyboards.parse_mood(query.data or "")
     if choice is None:
         await query.answer(texts.BUTTON_INVALID)
@@ -205,7 +191,7 @@ async def unknown_button(update: Update, context: Context) -> None:
 
 async def checkin_command(update: Update, context: Context) -> None:
     """Send an extra check-in now, or show the open one again."""
-    _user_id, message = _parts(update)
+    _user_id, message = from_message(update)
     patient = await _current_patient(update, context)
     if patient is None:
         return
@@ -223,7 +209,7 @@ async def checkin_command(update: Update, context: Context) -> None:
 
 async def text_message(update: Update, context: Context) -> None:
     """Take a typed score or a note, and re-prompt anything else."""
-    user_id, message = _parts(update)
+    user_id, message = from_message(update)
 
     async def acknowledge(checkin: Checkin) -> None:
         assert checkin.score is not None
@@ -264,7 +250,7 @@ _TEXT_REPLIES = {
 
 async def learn_command(update: Update, context: Context) -> None:
     """Show the menu of explainer topics (to enrolled patients)."""
-    user_id, message = _parts(update)
+    user_id, message = from_message(update)
     svc = context.services
     if await svc.checkins.patient_for(user_id) is None:
         await message.reply_text(texts.NOT_INVITED)
@@ -279,7 +265,7 @@ def _learn_menu(context: Context) -> InlineKeyboardMarkup:
 
 async def learn_pressed(update: Update, context: Context) -> None:
     """Open an explainer (or the menu again) in place, with Back and Next."""
-    user_id, query = _pressed(update)
+    user_id, query = from_button(update)
     svc = context.services
     target = keyboards.parse_learn(query.data or "")
     patient = await svc.checkins.patient_for(user_id)
@@ -311,7 +297,7 @@ async def _show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup) -
 
 async def contact_pressed(update: Update, context: Context) -> None:
     """Tell the care team the patient would like to be contacted."""
-    user_id, query = _pressed(update)
+    user_id, query = from_button(update)
     episode_id = keyboards.parse_contact(query.data or "")
     if episode_id is None:
         await query.answer(texts.BUTTON_INVALID)
@@ -330,14 +316,14 @@ async def contact_pressed(update: Update, context: Context) -> None:
 
 async def skip_command(update: Update, context: Context) -> None:
     """Skip the optional note."""
-    user_id, message = _parts(update)
+    user_id, message = from_message(update)
     skipped = await context.services.checkins.skip_note(user_id=user_id)
     await message.reply_text(texts.NOTE_SKIPPED if skipped else texts.NOTHING_TO_SKIP)
 
 
 async def help_command(update: Update, context: Context) -> None:
     """Explain the commands, always with the not-for-emergencies notice."""
-    user_id, message = _parts(update)
+    user_id, message = from_message(update)
     svc = context.services
     patient = await svc.checkins.patient_for(user_id)
     text = texts.help_text(svc.clinic.contacts, enrolled=patient is not None)
@@ -348,7 +334,7 @@ async def help_command(update: Update, context: Context) -> None:
 
 async def pause_command(update: Update, context: Context) -> None:
     """Pause check-ins."""
-    _user_id, message = _parts(update)
+    _user_id, message = from_message(update)
     patient = await _current_patient(update, context)
     if patient is None:
         return
@@ -358,7 +344,7 @@ async def pause_command(update: Update, context: Context) -> None:
 
 async def resume_command(update: Update, context: Context) -> None:
     """Resume paused check-ins."""
-    user_id, message = _parts(update)
+    user_id, message = from_message(update)
     before = await context.services.checkins.patient_for(user_id)
     patient = await _current_patient(update, context)
     if patient is None:
@@ -371,7 +357,7 @@ async def resume_command(update: Update, context: Context) -> None:
 
 async def stop_command(update: Update, context: Context) -> None:
     """Stop all check-ins and messages."""
-    user_id, message = _parts(update)
+    user_id, message = from_message(update)
     svc = context.services
     patient = await svc.checkins.patient_for(user_id)
     if patient is None:
@@ -383,13 +369,13 @@ async def stop_command(update: Update, context: Context) -> None:
 
 async def unknown_command(update: Update, context: Context) -> None:
     """Answer a command this bot does not know."""
-    _user_id, message = _parts(update)
+    _user_id, message = from_message(update)
     await message.reply_text(texts.UNRECOGNISED)
 
 
 async def non_text(update: Update, context: Context) -> None:
     """Answer stickers, photos, voice and the like: nothing is stored."""
-    _user_id, message = _parts(update)
+    _user_id, message = from_message(update)
     await message.reply_text(texts.text_only(context.services.clinic.contacts))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection
 
-from telegram import Message, Update
+from telegram import Update
 from telegram.constants import MessageLimit
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
@@ -15,7 +15,7 @@ from bot.domain.entities import Alert, Patient
 from bot.domain.errors import InputError
 from bot.telegram import keyboards, staff_replies, staff_texts, texts
 from bot.telegram.commands import STAFF_COMMAND_NAMES
-from handlers.context import Context, Handler
+from handlers.context import Context, Handler, from_message
 
 log = logging.getLogger(__name__)
 
@@ -36,15 +36,9 @@ def _fit(text: str) -> str:
     return text
 
 
-def _parts(update: Update) -> tuple[int, Message]:
-    assert update.effective_user is not None
-    assert update.effective_message is not None
-    return update.effective_user.id, update.effective_message
-
-
 async def invite(update: Update, context: Context) -> None:
     """Create a patient with a one-time invitation link."""
-    user_id, message = _parts(update)
+    user_id, message = from_message(update)
     svc = context.services
     label = " ".join(context.args) if context.args else None
     try:
@@ -65,7 +59,7 @@ async def invite(update: Update, context: Context) -> None:
 
 async def infusion(update: Update, context: Context) -> None:
     """Record an infusion and plan its check-ins."""
-    user_id, message = _parts(update)
+    user_id, message = from_message(update)
     svc = context.services
     try:
         recorded = await svc.care.record_infusion(
@@ -80,7 +74,7 @@ async def infusion(update: Update, context: Context) -> None:
 
 async def patients(update: Update, context: Context) -> None:
     """List patients with status, last score and last infusion."""
-    _user_id, message = _parts(update)
+    _user_id, message = from_message(update)
     svc = context.services
     rows = await svc.care.overview()
     if not rows:
@@ -150,7 +144,7 @@ async def alert_pressed(update: Update, context: Context) -> None:
 
 async def alerts_command(update: Update, context: Context) -> None:
     """List the open alerts."""
-    _user_id, message = _parts(update)
+    _user_id, message = from_message(update)
     svc = context.services
     open_alerts = await svc.alerts.open_alerts()
     if not open_alerts:
@@ -164,7 +158,7 @@ async def alerts_command(update: Update, context: Context) -> None:
 
 async def _patient_argument(update: Update, context: Context, command: str) -> Patient | None:
     """Return the patient named by the one argument, or reply with what is wrong."""
-    _user_id, message = _parts(update)
+    _user_id, message = from_message(update)
     if not context.args or len(context.args) != 1:
         await message.reply_text(staff_texts.usage(command))
         return None
@@ -177,7 +171,7 @@ async def _patient_argument(update: Update, context: Context, command: str) -> P
 
 async def patient_command(update: Update, context: Context) -> None:
     """Show a patient's summary, chart and recent notes."""
-    user_id, message = _parts(update)
+    user_id, message = from_message(update)
     svc = context.services
     patient = await _patient_argument(update, context, "patient")
     if patient is None:
@@ -194,7 +188,7 @@ async def patient_command(update: Update, context: Context) -> None:
 
 async def resolve_command(update: Update, context: Context) -> None:
     """End a patient's open episodes."""
-    user_id, message = _parts(update)
+    user_id, message = from_message(update)
     patient = await _patient_argument(update, context, "resolve")
     if patient is None:
         return
@@ -204,13 +198,13 @@ async def resolve_command(update: Update, context: Context) -> None:
 
 async def not_authorised(update: Update, context: Context) -> None:
     """Refuse a staff command from someone who is not staff."""
-    _user_id, message = _parts(update)
+    _user_id, message = from_message(update)
     await message.reply_text(staff_texts.NOT_AUTHORISED)
 
 
 async def staff_group_help(update: Update, context: Context) -> None:
     """Answer /help in the staff group with the staff commands."""
-    _user_id, message = _parts(update)
+    _user_id, message = from_message(update)
     await message.reply_text(staff_texts.staff_help())
 
 

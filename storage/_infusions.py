@@ -64,38 +64,8 @@ class InfusionRepository:
                     (patient_id, to_ts(given_at)),
                 )
             )
-            if later:
-                rows = list(
-                    await conn.execute_fetchall(
-                        "INSERT INTO infusions (patient_id, given_at, recorded_at, recorded_by,"
-                        f" update_id) VALUES (?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
-                        (patient_id, to_ts(given_at), to_ts(now), recorded_by, update_id),
-                    )
-                )
-                return _infusion_from_row(rows[0]), _infusion_from_row(later[0])
-            # A new infusion starts a new course: every open episode of concern ends.
-            await conn.execute(
-                "UPDATE episodes SET ended_at = ?, end_reason = ?"
-                " WHERE patient_id = ? AND ended_at IS NULL",
-                (to_ts(now), EpisodeEndReason.NEW_INFUSION, patient_id),
-            )
-            await conn.execute(
-                "UPDATE alerts SET remind_at = NULL WHERE patient_id = ? AND remind_at IS NOT NULL"
-                " AND urgent = 0",
-                (patient_id,),
-            )
-            await conn.execute(
-                "UPDATE checkins SET state = ?, closed_at = ?, close_reason = ?"
-                " WHERE patient_id = ? AND state = ? AND kind = ?",
-                (
-                    CheckinState.CANCELLED,
-                    to_ts(now),
-                    CloseReason.REPLACED_BY_NEW_PLAN,
-                    patient_id,
-                    CheckinState.PENDING,
-                    CheckinKind.PLANNED,
-                ),
-            )
+            if not later:
+                await _end_the_previous_course(conn, patient_id, now)
             rows = list(
                 await conn.execute_fetchall(
                     "INSERT INTO infusions (patient_id, given_at, recorded_at, recorded_by,"
@@ -104,10 +74,22 @@ class InfusionRepository:
                 )
             )
             infusion = _infusion_from_row(rows[0])
+            if later:
+                return infusion, _infusion_from_row(later[0])
             await conn.executemany(
                 "INSERT INTO checkins (patient_id, infusion_id, kind, day, due_at, state)"
-                " VALUES (?, ?, 'planned', ?, ?, 'pending')",
-                [(patient_id, infusion.id, item.day, to_ts(item.due_at)) for item in plan],
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        patient_id,
+                        infusion.id,
+                        CheckinKind.PLANNED,
+                        item.day,
+                        to_ts(item.due_at),
+                        CheckinState.PENDING,
+                    )
+                    for item in plan
+                ],
             )
         return infusion, None
 
@@ -128,3 +110,31 @@ class InfusionRepository:
             (patient_id,),
         )
         return None if row is None else _infusion_from_row(row)
+
+
+async def _end_the_previous_course(
+    conn: aiosqlite.Connection, patient_id: int, now: datetime
+) -> None:
+    """A new infusion starts a new course: open episodes end, the pending plan is cancelled."""
+    await conn.execute(
+        "UPDATE episodes SET ended_at = ?, end_reason = ?"
+        " WHERE patient_id = ? AND ended_at IS NULL",
+        (to_ts(now), EpisodeEndReason.NEW_INFUSION, patient_id),
+    )
+    await conn.execute(
+        "UPDATE alerts SET remind_at = NULL WHERE patient_id = ? AND remind_at IS NOT NULL"
+        " AND urgent = 0",
+        (patient_id,),
+    )
+    await conn.execute(
+        "UPDATE checkins SET state = ?, closed_at = ?, close_reason = ?"
+        " WHERE patient_id = ? AND state = ? AND kind = ?",
+        (
+            CheckinState.CANCELLED,
+            to_ts(now),
+            CloseReason.REPLACED_BY_NEW_PLAN,
+            patient_id,
+            CheckinState.PENDING,
+            CheckinKind.PLANNED,
+        ),
+    )

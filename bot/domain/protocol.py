@@ -70,8 +70,20 @@ def parse_protocol(text: str, *, source: str) -> Protocol:
     except tomllib.TOMLDecodeError as err:
         raise ProtocolError(f"{source}: not valid TOML ({err})") from None
     checkins = _table(data, "checkins", source)
-    dispatch = _table(data, "dispatch", source)
+    send_window, answer_window = _windows(_table(data, "dispatch", source), source)
+    return Protocol(
+        days=_days(checkins, source),
+        default_time=_time(checkins.get("default_time"), f"{source}: [checkins] default_time"),
+        time_choices=_time_choices(checkins, source),
+        send_window=send_window,
+        answer_window=answer_window,
+        source=source,
+        detection=_detection(data, source),
+        explainers=_explainer_schedule(data, source),
+    )
 
+
+def _days(checkins: dict[str, Any], source: str) -> tuple[int, ...]:
     schedule = checkins.get("schedule")
     if not isinstance(schedule, list) or not schedule:
         raise ProtocolError(f"{source}: [checkins] needs a non-empty 'schedule' list")
@@ -91,25 +103,29 @@ def parse_protocol(text: str, *, source: str) -> Protocol:
         if last < first:
             raise ProtocolError(f"{where}: 'last' ({last}) is before 'first' ({first})")
         days.update(range(first, last + 1, every))
+    return tuple(sorted(days))
 
-    default_time = _time(checkins.get("default_time"), f"{source}: [checkins] default_time")
-    choices_raw = checkins.get("time_choices")
-    if not isinstance(choices_raw, list) or not 1 <= len(choices_raw) <= 12:
+
+def _time_choices(checkins: dict[str, Any], source: str) -> tuple[time, ...]:
+    choices = checkins.get("time_choices")
+    if not isinstance(choices, list) or not 1 <= len(choices) <= 12:
         raise ProtocolError(f"{source}: [checkins] time_choices must list 1 to 12 'HH:MM' times")
-    choices = tuple(
-        sorted({_time(choice, f"{source}: [checkins] time_choices") for choice in choices_raw})
+    return tuple(
+        sorted({_time(choice, f"{source}: [checkins] time_choices") for choice in choices})
     )
 
-    detection_table = data.get("detection", {})
-    if not isinstance(detection_table, dict):
+
+def _detection(data: dict[str, Any], source: str) -> DetectorConfig:
+    table = data.get("detection", {})
+    if not isinstance(table, dict):
         raise ProtocolError(f"{source}: [detection] must be a table")
     try:
-        detection = DetectorConfig.from_mapping(detection_table)
+        return DetectorConfig.from_mapping(table)
     except ValueError as err:
         raise ProtocolError(f"{source}: [detection] {err}") from None
 
-    explainers = _explainer_schedule(data, source)
 
+def _windows(dispatch: dict[str, Any], source: str) -> tuple[timedelta, timedelta]:
     send_hours = _int(dispatch, "send_window_hours", f"{source}: [dispatch]", 1, 24)
     answer_hours = _int(dispatch, "answer_window_hours", f"{source}: [dispatch]", 1, 72)
     if answer_hours <= send_hours:
@@ -119,16 +135,7 @@ def parse_protocol(text: str, *, source: str) -> Protocol:
             f"{source}: [dispatch] answer_window_hours ({answer_hours}) must be longer than"
             f" send_window_hours ({send_hours})"
         )
-    return Protocol(
-        days=tuple(sorted(days)),
-        default_time=default_time,
-        time_choices=choices,
-        send_window=timedelta(hours=send_hours),
-        answer_window=timedelta(hours=answer_hours),
-        source=source,
-        detection=detection,
-        explainers=explainers,
-    )
+    return timedelta(hours=send_hours), timedelta(hours=answer_hours)
 
 
 def _explainer_schedule(data: dict[str, Any], source: str) -> tuple[tuple[int, str], ...]:

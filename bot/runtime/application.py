@@ -99,6 +99,80 @@ class Requests:
         )
 
 
+class _Lifecycle:
+    """What happens around the Application's own start and stop: the database and services."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock,
+        content: Content,
+        urgent_bot: Bot,
+        staff_chats: filters.Chat,
+        dispatch_interval: float,
+    ) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._content = content
+        self._urgent_bot = urgent_bot
+        self._staff_chats = staff_chats
+        self._dispatch_interval = dispatch_interval
+        self._lock = InstanceLock(settings.db_path)
+
+    def _outside(self, app: AfterglowApp, clinic: Clinic) -> Outside:
+        return Outside(
+            checkins=TelegramCheckinSender(app.bot),
+            staff=TelegramStaffSender(app.bot, self._urgent_bot),
+            patients=TelegramPatientSender(app.bot),
+            urgent=TelegramUrgentMessenger(self._urgent_bot),
+            wording=TelegramWording(clinic.contacts, clinic.timezone),
+            charts=MoodCharts(),
+        )
+
+    async def post_init(self, app: AfterglowApp) -> None:
+        """Take the instance lock, open the database, wire the services, start the job."""
+        self._lock.acquire()
+        await self._urgent_bot.initialize()
+        clinic = clinic_of(self._settings)
+        storage = await Storage.open(self._settings.db_path)
+        svc = build_services(
+            storage,
+            self._clock,
+            clinic=clinic,
+            protocol=self._content.protocol,
+            library=self._content.library,
+            detector=self._content.detector,
+            outside=self._outside(app, clinic),
+            on_staff_chat_moved=self._staff_chats.add_chat_ids,
+        )
+        self._staff_chats.add_chat_ids(await svc.alerts.staff_chat_id())
+        app.bot_data.services = svc
+        await svc.dispatcher.recover()
+        # Misses closed just before a stop or crash were never reviewed: review them now.
+        await svc.trends.review_recent_misses(
+            self._clock.now() - self._content.protocol.answer_window * 2
+        )
+        await _register_commands(app, self._settings)
+        schedule_dispatch(app, interval=self._dispatch_interval)
+        log.info("bot.started protocol=%s", self._content.protocol.source)
+
+    async def post_stop(self, app: AfterglowApp) -> None:
+        """Let background alert sends finish while the bot's HTTP client is still open."""
+        if app.bot_data.services is not None:
+            await app.bot_data.services.alerts.drain()
+
+    async def post_shutdown(self, app: AfterglowApp) -> None:
+        """Close the database and give the instance lock back."""
+        svc, app.bot_data.services = app.bot_data.services, None
+        if svc is not None:
+            await svc.alerts.drain()
+            await svc.storage.close()
+        await self._urgent_bot.shutdown()
+        self._lock.release()
+        log.info("bot.stopped")
+
+
 def build_application(
     settings: Settings,
     *,
@@ -110,63 +184,20 @@ def build_application(
     requests: Requests | None = None,
 ) -> AfterglowApp:
     """Build the bot; the database opens in post_init and closes in post_shutdown."""
-    the_clock: Clock = clock or SystemClock()
-    loaded = content or load_content(
-        protocol=settings.protocol_path, explainers=settings.content_dir
-    )
-    lock = InstanceLock(settings.db_path)
+    clients = requests or Requests(timeout=request_timeout)
     # The staff chat, and its new id if the group became a supergroup.
     staff_chats = filters.Chat(chat_id=settings.staff_chat_id)
-    clients = requests or Requests(timeout=request_timeout)
-    # Crisis replies and urgent alerts go through a second Bot without the flood limiter, so
-    # they are never queued behind bulk sending.
-    urgent_bot = Bot(settings.token, base_url=settings.api_base_url, request=clients.urgent())
-
-    async def post_init(app: AfterglowApp) -> None:
-        lock.acquire()
-        await urgent_bot.initialize()
-        clinic = clinic_of(settings)
-        storage = await Storage.open(settings.db_path)
-        svc = build_services(
-            storage,
-            the_clock,
-            clinic=clinic,
-            protocol=loaded.protocol,
-            library=loaded.library,
-            detector=loaded.detector,
-            outside=Outside(
-                checkins=TelegramCheckinSender(app.bot),
-                staff=TelegramStaffSender(app.bot, urgent_bot),
-                patients=TelegramPatientSender(app.bot),
-                urgent=TelegramUrgentMessenger(urgent_bot),
-                wording=TelegramWording(clinic.contacts, clinic.timezone),
-                charts=MoodCharts(),
-            ),
-            on_staff_chat_moved=staff_chats.add_chat_ids,
-        )
-        staff_chats.add_chat_ids(await svc.alerts.staff_chat_id())
-        app.bot_data.services = svc
-        await svc.dispatcher.recover()
-        # Misses closed just before a stop or crash were never reviewed: review them now.
-        await svc.trends.review_recent_misses(the_clock.now() - loaded.protocol.answer_window * 2)
-        await _register_commands(app, settings)
-        schedule_dispatch(app, interval=dispatch_interval)
-        log.info("bot.started protocol=%s", loaded.protocol.source)
-
-    async def post_stop(app: AfterglowApp) -> None:
-        # Background alert sends finish while the bot's HTTP client is still open.
-        if app.bot_data.services is not None:
-            await app.bot_data.services.alerts.drain()
-
-    async def post_shutdown(app: AfterglowApp) -> None:
-        svc, app.bot_data.services = app.bot_data.services, None
-        if svc is not None:
-            await svc.alerts.drain()
-            await svc.storage.close()
-        await urgent_bot.shutdown()
-        lock.release()
-        log.info("bot.stopped")
-
+    lifecycle = _Lifecycle(
+        settings,
+        clock=clock or SystemClock(),
+        content=content
+        or load_content(protocol=settings.protocol_path, explainers=settings.content_dir),
+        # Crisis replies and urgent alerts go through a second Bot without the flood
+        # limiter, so they are never queued behind bulk sending.
+        urgent_bot=Bot(settings.token, base_url=settings.api_base_url, request=clients.urgent()),
+        staff_chats=staff_chats,
+        dispatch_interval=dispatch_interval,
+    )
     jobs: JobQueue[Context] = JobQueue()
     app: AfterglowApp = (
         ApplicationBuilder()
@@ -178,9 +209,9 @@ def build_application(
         .request(clients.bot())
         .get_updates_request(clients.updates())
         .concurrent_updates(PerChatUpdateProcessor(64))
-        .post_init(post_init)
-        .post_stop(post_stop)
-        .post_shutdown(post_shutdown)
+        .post_init(lifecycle.post_init)
+        .post_stop(lifecycle.post_stop)
+        .post_shutdown(lifecycle.post_shutdown)
         .build()
     )
     app.add_handlers(SAFETY_HANDLERS, group=-1)

@@ -118,54 +118,21 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         raise ConfigError(
             "TELEGRAM_BOT_TOKEN", "does not look like a bot token ('<digits>:<key>')"
         )
-
     base_url = env.get("TELEGRAM_API_BASE_URL", "").strip() or DEFAULT_API_BASE_URL
     if not _BASE_URL.fullmatch(base_url):
         raise ConfigError(
             "TELEGRAM_API_BASE_URL", f"must be an http(s) URL such as {DEFAULT_API_BASE_URL}"
         )
-
     staff_chat_id = _chat_id("AFTERGLOW_STAFF_CHAT_ID", _required(env, "AFTERGLOW_STAFF_CHAT_ID"))
     admin_ids = _admin_ids("AFTERGLOW_ADMIN_IDS", _required(env, "AFTERGLOW_ADMIN_IDS"))
-
-    tz_name = env.get("AFTERGLOW_TIMEZONE", "").strip() or "UTC"
-    try:
-        timezone = ZoneInfo(tz_name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            "AFTERGLOW_TIMEZONE", f"unknown IANA time zone {tz_name!r} (e.g. Europe/Berlin)"
-        ) from None
-
-    db_raw = env.get("AFTERGLOW_DB", "").strip() or "afterglow.db"
-    db_path = Path(db_raw)
-    if db_path.is_dir():
-        raise ConfigError("AFTERGLOW_DB", f"{db_raw!r} is a directory, not a database file")
-    if not db_path.parent.exists():
-        raise ConfigError("AFTERGLOW_DB", f"folder {str(db_path.parent)!r} does not exist")
-
-    protocol_raw = env.get("AFTERGLOW_PROTOCOL", "").strip()
-    protocol_path = Path(protocol_raw) if protocol_raw else None
-    if protocol_path is not None and not protocol_path.is_file():
-        raise ConfigError("AFTERGLOW_PROTOCOL", f"file {protocol_raw!r} does not exist")
-
-    crisis_line = env.get("AFTERGLOW_CRISIS_LINE", "").strip() or DEFAULT_CRISIS_LINE
-    emergency = env.get("AFTERGLOW_EMERGENCY_NUMBER", "").strip() or DEFAULT_EMERGENCY_NUMBER
-    for name, value in (
-        ("AFTERGLOW_CRISIS_LINE", crisis_line),
-        ("AFTERGLOW_EMERGENCY_NUMBER", emergency),
-    ):
-        if len(value) > 200:
-            raise ConfigError(name, "must be at most 200 characters")
-
-    content_raw = env.get("AFTERGLOW_CONTENT_DIR", "").strip()
-    content_dir = Path(content_raw) if content_raw else None
-    if content_dir is not None and not content_dir.is_dir():
-        raise ConfigError("AFTERGLOW_CONTENT_DIR", f"folder {content_raw!r} does not exist")
-
+    timezone = _timezone(env)
+    db_path = _db_path(env)
+    protocol_path = _optional_path(env, "AFTERGLOW_PROTOCOL", folder=False)
+    crisis_line, emergency = _contacts(env)
+    content_dir = _optional_path(env, "AFTERGLOW_CONTENT_DIR", folder=True)
     log_format = env.get("AFTERGLOW_LOG_FORMAT", "").strip().lower() or "text"
     if log_format not in {"text", "json"}:
         raise ConfigError("AFTERGLOW_LOG_FORMAT", f"must be 'text' or 'json', got {log_format!r}")
-
     return Settings(
         token=token,
         staff_chat_id=staff_chat_id,
@@ -179,3 +146,47 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         log_json=log_format == "json",
         content_dir=content_dir,
     )
+
+
+def _timezone(env: Mapping[str, str]) -> ZoneInfo:
+    name = env.get("AFTERGLOW_TIMEZONE", "").strip() or "UTC"
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            "AFTERGLOW_TIMEZONE", f"unknown IANA time zone {name!r} (e.g. Europe/Berlin)"
+        ) from None
+
+
+def _db_path(env: Mapping[str, str]) -> Path:
+    raw = env.get("AFTERGLOW_DB", "").strip() or "afterglow.db"
+    path = Path(raw)
+    if path.is_dir():
+        raise ConfigError("AFTERGLOW_DB", f"{raw!r} is a directory, not a database file")
+    if not path.parent.exists():
+        raise ConfigError("AFTERGLOW_DB", f"folder {str(path.parent)!r} does not exist")
+    return path
+
+
+def _optional_path(env: Mapping[str, str], name: str, *, folder: bool) -> Path | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    path = Path(raw)
+    if folder and not path.is_dir():
+        raise ConfigError(name, f"folder {raw!r} does not exist")
+    if not folder and not path.is_file():
+        raise ConfigError(name, f"file {raw!r} does not exist")
+    return path
+
+
+def _contacts(env: Mapping[str, str]) -> tuple[str, str]:
+    crisis_line = env.get("AFTERGLOW_CRISIS_LINE", "").strip() or DEFAULT_CRISIS_LINE
+    emergency = env.get("AFTERGLOW_EMERGENCY_NUMBER", "").strip() or DEFAULT_EMERGENCY_NUMBER
+    for name, value in (
+        ("AFTERGLOW_CRISIS_LINE", crisis_line),
+        ("AFTERGLOW_EMERGENCY_NUMBER", emergency),
+    ):
+        if len(value) > 200:
+            raise ConfigError(name, "must be at most 200 characters")
+    return crisis_line, emergency

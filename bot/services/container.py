@@ -65,18 +65,26 @@ class Services:
         return self.clinic.is_staff(user_id)
 
 
-def build_services(
+@dataclass(frozen=True, slots=True)
+class _Care:
+    """The services that watch over patients and reach the staff and them."""
+
+    staff: StaffService
+    alerts: AlertService
+    education: EducationService
+    trends: TrendService
+
+
+def _care(
     storage: Storage,
     clock: Clock,
     *,
     clinic: Clinic,
     protocol: Protocol,
     library: ExplainerLibrary,
-    detector: CrisisDetector,
     outside: Outside,
     on_staff_chat_moved: Callable[[int], None],
-) -> Services:
-    """Wire the services over an open database; each gets what it needs at construction."""
+) -> _Care:
     staff = StaffService(storage, clock, timezone=clinic.timezone, charts=outside.charts)
     alerts = AlertService(
         storage,
@@ -104,6 +112,30 @@ def build_services(
         config=protocol.detection,
         on_episode=[education.on_episode],
     )
+    return _Care(staff=staff, alerts=alerts, education=education, trends=trends)
+
+
+def build_services(
+    storage: Storage,
+    clock: Clock,
+    *,
+    clinic: Clinic,
+    protocol: Protocol,
+    library: ExplainerLibrary,
+    detector: CrisisDetector,
+    outside: Outside,
+    on_staff_chat_moved: Callable[[int], None],
+) -> Services:
+    """Wire the services over an open database; each gets what it needs at construction."""
+    care = _care(
+        storage,
+        clock,
+        clinic=clinic,
+        protocol=protocol,
+        library=library,
+        outside=outside,
+        on_staff_chat_moved=on_staff_chat_moved,
+    )
     default_time = protocol.default_time.strftime("%H:%M")
     return Services(
         clinic=clinic,
@@ -114,23 +146,23 @@ def build_services(
             storage, clock, timezone=clinic.timezone, default_time=default_time
         ),
         care=CareService(storage, clock, protocol=protocol, timezone=clinic.timezone),
-        checkins=CheckinService(storage, clock, sender=outside.checkins, trends=trends),
+        checkins=CheckinService(storage, clock, sender=outside.checkins, trends=care.trends),
         dispatcher=Dispatcher(
             storage,
             clock,
             outside.checkins,
             protocol=protocol,
-            on_delivered=[education.after_checkin],
+            on_delivered=[care.education.after_checkin],
         ),
-        alerts=alerts,
-        staff=staff,
-        trends=trends,
-        education=education,
+        alerts=care.alerts,
+        staff=care.staff,
+        trends=care.trends,
+        education=care.education,
         safety=SafetyService(
             storage,
             clock,
             detector=detector,
-            alerts=alerts,
+            alerts=care.alerts,
             messenger=outside.urgent,
             wording=outside.wording,
         ),
