@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.domain.clock import ManualClock
+from bot.domain.codes import CheckinState
 from bot.domain.delivery import Delivered, SendOutcome
 from bot.domain.entities import Alert, Checkin, Patient, SafetyContacts
 from bot.domain.protocol import Protocol
@@ -149,6 +150,16 @@ class Domain:
         found = await self.storage.patients.get(patient.id)
         assert found is not None
         return found
+
+    async def send_next(self, patient_id: int) -> int:
+        """Claim and confirm the next pending check-in as the dispatcher would; return its id."""
+        rows = await self.storage.checkins.for_patient(patient_id)
+        nxt = next(c for c in rows if c.state is CheckinState.PENDING)
+        self.clock.set(max(self.clock.now(), nxt.due_at))
+        claimed = await self.storage.checkins.claim_due(self.clock.now(), limit=100)
+        assert nxt.id in [item.checkin.id for item in claimed]
+        await self.storage.checkins.confirm_sent(nxt.id, message_id=1)
+        return nxt.id
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Operations: one bot per database, and online backups while the bot writes."""
+"""Online backups while the bot writes, and a read-only look at a database file."""
 
 from __future__ import annotations
 
@@ -6,22 +6,8 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-import pytest
-
-from bot.runtime.instance import AlreadyRunningError, InstanceLock
 from storage import Storage, open_storage
 from tests.conftest import STAFF_ID, Domain
-
-
-def test_second_instance_on_the_same_database_is_refused(tmp_path: Path) -> None:
-    db = tmp_path / "afterglow.db"
-    with InstanceLock(db):
-        with pytest.raises(AlreadyRunningError, match="already running"):
-            InstanceLock(db).acquire()
-        InstanceLock(tmp_path / "other.db").acquire()
-    # Released: a new instance may start.
-    with InstanceLock(db) as lock:
-        assert lock.path.read_text().strip().isdigit()
 
 
 async def test_backup_while_writing_is_consistent(domain: Domain, tmp_path: Path) -> None:
