@@ -22,6 +22,9 @@ from bot.domain.codes import (
     RedeemOutcome,
 )
 
+NOTE_LIMIT = 4096
+"""The longest note kept (the database enforces it): the longest message Telegram delivers."""
+
 
 @dataclass(frozen=True, slots=True)
 class Patient:

@@ -22,7 +22,7 @@ from bot.domain.delivery import (
     Undeliverable,
     problem_of,
 )
-from bot.domain.entities import Alert, NewAlert, Patient
+from bot.domain.entities import NOTE_LIMIT, Alert, NewAlert, Patient
 from bot.services.ports import StaffSender
 from storage import Storage
 
@@ -36,7 +36,6 @@ RETRY_MAX = timedelta(minutes=10)
 URGENT_RETRY_MAX = timedelta(minutes=1)
 # The bot cannot post in the staff chat (removed from it): keep trying, loudly, until fixed.
 STAFF_CHAT_PROBLEM_WAIT = timedelta(minutes=5)
-MAX_WORDS = 4096
 
 ChartSource = Callable[[Alert], Awaitable[bytes | None]]
 ChatMoved = Callable[[int], None]
@@ -135,7 +134,7 @@ class AlertService:
         alert = await self._storage.alerts.record_crisis(
             patient_id=patient.id,
             note_checkin_id=patient.awaiting_note_checkin_id,
-            text=words[:MAX_WORDS],
+            text=words[:NOTE_LIMIT],
             update_id=update_id,
             now=self._clock.now(),
             first=NewAlert(

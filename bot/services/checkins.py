@@ -16,7 +16,7 @@ from typing import Protocol
 from bot.domain.clock import Clock
 from bot.domain.codes import AnswerOutcome, CheckinKind, PatientStatus
 from bot.domain.delivery import Delivered
-from bot.domain.entities import Checkin, DueCheckin, Patient
+from bot.domain.entities import NOTE_LIMIT, Checkin, DueCheckin, Patient
 from bot.services.ports import CheckinSender
 from bot.services.prompts import record_prompt, send_prompt
 from storage import Storage
@@ -24,8 +24,6 @@ from storage import Storage
 log = logging.getLogger(__name__)
 
 _SCORE = re.compile(r"\s*(10|0?[0-9])\s*(?:/\s*10)?\s*")
-# The longest note stored; the same as the longest message Telegram delivers.
-MAX_NOTE = 4096
 
 Acknowledge = Callable[[Checkin], Awaitable[None]]
 
@@ -217,7 +215,7 @@ class CheckinService:
             stored = await self._storage.answers.add_note(
                 patient_id=patient.id,
                 checkin_id=patient.awaiting_note_checkin_id,
-                text=stripped[:MAX_NOTE],
+                text=stripped[:NOTE_LIMIT],
                 now=self._clock.now(),
                 update_id=update_id,
             )

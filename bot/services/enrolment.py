@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 INVITE_TTL = timedelta(days=7)
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I look-alikes
 CODE_PATTERN = re.compile(r"P-[A-Z0-9]{4,8}")
+# What Telegram passes as a deep-link /start payload: 1 to 64 of A-Za-z0-9_-.
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # What new_token() makes: 43 URL-safe characters (256 random bits).
 GENERATED_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")

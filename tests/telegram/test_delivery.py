@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from telegram.constants import MessageLimit
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -18,6 +19,7 @@ from telegram.error import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.domain.delivery import Migrated, NotDelivered, RateLimited, Undeliverable, Unknown
+from bot.domain.entities import NOTE_LIMIT
 from bot.telegram.delivery import outcome_of, retry_after_of
 
 
@@ -135,3 +137,7 @@ def test_other_telegram_error_is_undeliverable_but_patient_reachable() -> None:
 
 def test_chat_migrated_names_the_new_chat() -> None:
     assert outcome_of(ChatMigrated(-1001234)) == Migrated(new_chat_id=-1001234)
+
+
+def test_a_note_as_long_as_any_message_is_kept_whole() -> None:
+    assert NOTE_LIMIT == MessageLimit.MAX_TEXT_LENGTH
