@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         return _fail(f"content error: {err}")
 
     from bot.runtime.instance import AlreadyRunningError
-    from bot.runtime.lifecycle import ALLOWED_UPDATES
+    from bot.runtime.lifecycle import ALLOWED_UPDATES, serve_webhook
     from bot.runtime.logs import configure_logging
 
     configure_logging(
@@ -69,14 +69,7 @@ def run(args: argparse.Namespace) -> int:
         if webhook is None:
             app.run_polling(allowed_updates=ALLOWED_UPDATES)
         else:
-            app.run_webhook(
-                listen=webhook.listen,
-                port=webhook.port,
-                url_path=webhook.path,
-                webhook_url=webhook.url,
-                secret_token=webhook.secret,
-                allowed_updates=ALLOWED_UPDATES,
-            )
+            serve_webhook(app, webhook)
     except AlreadyRunningError as err:
         return _fail(str(err))
     return 0

@@ -10,6 +10,7 @@ from ._clinic import ClinicRepository
 from ._database import Database, SchemaError, latest_schema_version
 from ._episodes import EpisodeRepository
 from ._explainers import ExplainerDeliveryRepository
+from ._inbox import InboxRepository
 from ._infusions import InfusionRepository
 from ._maintenance import DatabaseReport, backup_database, inspect_database
 from ._patients import CodeTakenError, PatientRepository
@@ -25,6 +26,7 @@ __all__ = [
     "DatabaseReport",
     "EpisodeRepository",
     "ExplainerDeliveryRepository",
+    "InboxRepository",
     "InfusionRepository",
     "PatientRepository",
     "SchemaError",

@@ -14,6 +14,7 @@ from ._clinic import ClinicRepository
 from ._database import Database
 from ._episodes import EpisodeRepository
 from ._explainers import ExplainerDeliveryRepository
+from ._inbox import InboxRepository
 from ._infusions import InfusionRepository
 from ._patients import PatientRepository
 
@@ -31,6 +32,7 @@ class Storage:
     episodes: EpisodeRepository
     clinic: ClinicRepository
     explainers: ExplainerDeliveryRepository
+    inbox: InboxRepository
 
     @classmethod
     async def open(cls, path: Path) -> Storage:
@@ -47,6 +49,7 @@ class Storage:
             episodes=EpisodeRepository(db),
             clinic=ClinicRepository(db),
             explainers=ExplainerDeliveryRepository(db),
+            inbox=InboxRepository(db),
         )
 
     async def close(self) -> None:

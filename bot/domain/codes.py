@@ -155,6 +155,14 @@ class AuditAction(StrEnum):
     RESOLVE_PATIENT = "resolve_patient"
 
 
+class InboxState(StrEnum):
+    """Where an update Telegram delivered is in its handling."""
+
+    PENDING = "pending"
+    DONE = "done"
+    POISON = "poison"
+
+
 class RedeemOutcome(StrEnum):
     """Result of a patient opening an invitation link."""
 

@@ -256,3 +256,17 @@ class Clinic:
     def is_staff(self, user_id: int | None) -> bool:
         """Tell whether a Telegram user may use staff commands."""
         return user_id is not None and user_id in self.staff_ids
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """An update as Telegram delivered it: its id, the chat it orders within, its JSON.
+
+    `payload` is None when it was too big to keep; `urgent` when its words looked like a
+    crisis at intake, so it is handled ahead of the chat's earlier messages.
+    """
+
+    update_id: int
+    chat_key: int
+    payload: str | None
+    urgent: bool

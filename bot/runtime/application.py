@@ -6,14 +6,16 @@ import logging
 
 from telegram import Bot, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, ApplicationBuilder, JobQueue, filters
+from telegram.ext import AIORateLimiter, ApplicationBuilder, ExtBot, JobQueue, filters
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.entities import Clinic, SafetyContacts
 from bot.runtime.content import Content, load_content
 from bot.runtime.instance import InstanceLock
-from bot.runtime.jobs import schedule_dispatch
+from bot.runtime.intake import Intake
+from bot.runtime.jobs import schedule_dispatch, schedule_purge
+from bot.runtime.polling import AfterglowBot
 from bot.runtime.settings import Settings
 from bot.runtime.updates import PerChatUpdateProcessor
 from bot.services.container import Outside, Services, build_services
@@ -110,6 +112,7 @@ class _Lifecycle:
         content: Content,
         urgent_bot: Bot,
         staff_chats: filters.Chat,
+        intake: Intake,
         dispatch_interval: float,
     ) -> None:
         self._settings = settings
@@ -117,6 +120,7 @@ class _Lifecycle:
         self._content = content
         self._urgent_bot = urgent_bot
         self._staff_chats = staff_chats
+        self._intake = intake
         self._dispatch_interval = dispatch_interval
         self._lock = InstanceLock(settings.db_path)
 
@@ -148,6 +152,10 @@ class _Lifecycle:
         )
         self._staff_chats.add_chat_ids(await svc.alerts.staff_chat_id())
         app.bot_data.services = svc
+        self._intake.open(storage.inbox)
+        # What was received but not handled before a stop or crash goes first.
+        for update in await self._intake.resume(app.bot):
+            await app.update_queue.put(update)
         await svc.dispatcher.recover()
         # Misses closed just before a stop or crash were never reviewed: review them now.
         await svc.trends.review_recent_misses(
@@ -155,6 +163,7 @@ class _Lifecycle:
         )
         await _register_commands(app, self._settings)
         schedule_dispatch(app, interval=self._dispatch_interval)
+        schedule_purge(app, self._intake)
         log.info("bot.started protocol=%s", self._content.protocol.source)
 
     async def post_stop(self, app: AfterglowApp) -> None:
@@ -165,6 +174,7 @@ class _Lifecycle:
     async def post_shutdown(self, app: AfterglowApp) -> None:
         """Close the database and give the instance lock back."""
         svc, app.bot_data.services = app.bot_data.services, None
+        self._intake.close()
         if svc is not None:
             await svc.alerts.drain()
             await svc.storage.close()
@@ -185,30 +195,39 @@ def build_application(
 ) -> AfterglowApp:
     """Build the bot; the database opens in post_init and closes in post_shutdown."""
     clients = requests or Requests(timeout=request_timeout)
+    the_clock = clock or SystemClock()
+    loaded = content or load_content(
+        protocol=settings.protocol_path, explainers=settings.content_dir
+    )
+    intake = Intake(the_clock, crisis=lambda words: loaded.detector.check(words) is not None)
     # The staff chat, and its new id if the group became a supergroup.
     staff_chats = filters.Chat(chat_id=settings.staff_chat_id)
     lifecycle = _Lifecycle(
         settings,
-        clock=clock or SystemClock(),
-        content=content
-        or load_content(protocol=settings.protocol_path, explainers=settings.content_dir),
+        clock=the_clock,
+        content=loaded,
         # Crisis replies and urgent alerts go through a second Bot without the flood
         # limiter, so they are never queued behind bulk sending.
         urgent_bot=Bot(settings.token, base_url=settings.api_base_url, request=clients.urgent()),
         staff_chats=staff_chats,
+        intake=intake,
         dispatch_interval=dispatch_interval,
+    )
+    bot: ExtBot[int] = AfterglowBot(
+        settings.token,
+        base_url=settings.api_base_url,
+        request=clients.bot(),
+        get_updates_request=clients.updates(),
+        rate_limiter=flood_limiter(rate_limit_per_second),
+        intake=intake,
     )
     jobs: JobQueue[Context] = JobQueue()
     app: AfterglowApp = (
         ApplicationBuilder()
+        .bot(bot)
         .context_types(CONTEXT_TYPES)
         .job_queue(jobs)
-        .rate_limiter(flood_limiter(rate_limit_per_second))
-        .token(settings.token)
-        .base_url(settings.api_base_url)
-        .request(clients.bot())
-        .get_updates_request(clients.updates())
-        .concurrent_updates(PerChatUpdateProcessor(64))
+        .concurrent_updates(PerChatUpdateProcessor(64, hooks=intake))
         .post_init(lifecycle.post_init)
         .post_stop(lifecycle.post_stop)
         .post_shutdown(lifecycle.post_shutdown)

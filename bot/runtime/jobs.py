@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from bot.services.container import Services
 from handlers import AfterglowApp, Context
@@ -61,3 +61,31 @@ def schedule_dispatch(app: AfterglowApp, *, interval: float) -> None:
     app.job_queue.run_repeating(
         _dispatch, interval=interval, first=interval, name=DISPATCH_JOB, job_kwargs=job_kwargs
     )
+
+
+PURGE_JOB = "inbox-purge"
+PURGE_EVERY = 3600.0
+
+
+class _Purger(Protocol):
+    async def purge(self) -> int:
+        """Delete what was handled long enough ago."""
+        ...
+
+
+def schedule_purge(app: AfterglowApp, intake: _Purger) -> None:
+    """Keep the inbox bounded: each hour, delete updates handled more than a day ago."""
+
+    async def purge(context: Context) -> None:
+        del context
+        try:
+            removed = await intake.purge()
+        except Exception:
+            log.exception("inbox.purge_failed")
+            return
+        if removed:
+            log.info("inbox.purged count=%d", removed)
+
+    if app.job_queue is None:
+        raise RuntimeError("the job-queue extra of python-telegram-bot is required")
+    app.job_queue.run_repeating(purge, interval=PURGE_EVERY, first=PURGE_EVERY, name=PURGE_JOB)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
@@ -9,7 +11,9 @@ from datetime import timedelta
 from telegram import Update
 from telegram.ext import Updater
 
+from bot.runtime.polling import AfterglowBot
 from bot.runtime.settings import WebhookSettings
+from bot.runtime.webhook import WebhookReceiver
 from handlers import AfterglowApp
 
 # Edited messages are only read for crisis language; everything else ignores edits.
@@ -43,21 +47,46 @@ async def _lifecycle(
             await app.post_shutdown(app)
 
 
-def running_webhook(
+@asynccontextmanager
+async def running_webhook(
     app: AfterglowApp, webhook: WebhookSettings
-) -> AbstractAsyncContextManager[AfterglowApp]:
-    """Run the application behind python-telegram-bot's webhook server (secret enforced)."""
-    return _lifecycle(
-        app,
-        lambda updater: updater.start_webhook(
-            listen=webhook.listen,
-            port=webhook.port,
-            url_path=webhook.path,
-            webhook_url=webhook.url,
-            secret_token=webhook.secret,
-            allowed_updates=ALLOWED_UPDATES,
-        ),
-    )
+) -> AsyncIterator[AfterglowApp]:
+    """Run the application behind Afterglow's own webhook server (see bot/runtime/webhook.py)."""
+    if not isinstance(app.bot, AfterglowBot):
+        raise TypeError("the application was not built by build_application")
+    receiver = WebhookReceiver(app, app.bot.intake, webhook, allowed=ALLOWED_UPDATES)
+    await app.initialize()
+    try:
+        if app.post_init is not None:
+            await app.post_init(app)
+        await receiver.start()
+        await app.start()
+        try:
+            yield app
+        finally:
+            await receiver.stop()
+            if app.running:
+                await app.stop()
+            if app.post_stop is not None:
+                await app.post_stop(app)
+    finally:
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
+
+
+def serve_webhook(app: AfterglowApp, webhook: WebhookSettings) -> None:
+    """Run in webhook mode until SIGTERM or SIGINT, then stop as the polling mode does."""
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        async with running_webhook(app, webhook):
+            await stop.wait()
+
+    asyncio.run(serve())
 
 
 def running(

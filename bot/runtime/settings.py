@@ -35,7 +35,8 @@ class WebhookSettings:
 
     url: str
     secret: str = field(repr=False)
-    listen: str = "0.0.0.0"
+    # Behind a reverse proxy on the same host; set AFTERGLOW_WEBHOOK_LISTEN to open it wider.
+    listen: str = "127.0.0.1"
     port: int = 8443
     path: str = "telegram"
 
@@ -102,7 +103,7 @@ def load_webhook_settings(env: Mapping[str, str]) -> WebhookSettings:
         raise ConfigError(
             "AFTERGLOW_WEBHOOK_SECRET", "must be 16 to 256 characters of A-Z, a-z, 0-9, _ and -"
         )
-    listen = env.get("AFTERGLOW_WEBHOOK_LISTEN", "").strip() or "0.0.0.0"
+    listen = env.get("AFTERGLOW_WEBHOOK_LISTEN", "").strip() or "127.0.0.1"
     port_raw = env.get("AFTERGLOW_WEBHOOK_PORT", "").strip() or "8443"
     if not _DIGITS.fullmatch(port_raw) or not 1 <= int(port_raw) <= 65535:
         raise ConfigError("AFTERGLOW_WEBHOOK_PORT", f"must be a port number, got {port_raw!r}")
