@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import sys
+import traceback
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from types import TracebackType
 from typing import TextIO
 
 
@@ -40,6 +43,55 @@ class RedactFilter(logging.Filter):
 
 
 _FORMATTER = logging.Formatter()
+_OWN = ("bot", "handlers", "storage", "__main__")
+# Exceptions whose messages describe the machine, not a person: kept in tracebacks.
+_SAFE_MESSAGES: tuple[type[BaseException], ...] = (OSError, sqlite3.Error)
+
+
+def _is_own(name: str) -> bool:
+    return name.split(".", 1)[0] in _OWN
+
+
+def _traceback(exc_info: tuple[type[BaseException], BaseException, TracebackType | None]) -> str:
+    """Return a traceback with its frames, and exception messages only where they are safe.
+
+    A library's exception may quote what it was handling (a raw update, a request with a
+    message): its type is kept, its words are not.
+    """
+    _, error, tb = exc_info
+    lines = ["Traceback (most recent call last):\n", *traceback.format_tb(tb)]
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and len(chain) < 5:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    for item in chain:
+        shown = isinstance(item, _SAFE_MESSAGES)
+        lines.append(f"{type(item).__module__}.{type(item).__qualname__}")
+        lines.append(f": {item}\n" if shown else " (message withheld)\n")
+    return "".join(lines).rstrip()
+
+
+class ContentFilter(logging.Filter):
+    """No log line carries message content, whatever a library logs.
+
+    Afterglow's own lines are event names with codes. A library's line keeps only its
+    template (never the values filled into it, where payloads and message text go), and
+    every traceback keeps its frames but withholds exception messages that could quote
+    content.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Reduce the record to what cannot hold content, and keep it."""
+        if not _is_own(record.name) and record.args:
+            template = record.msg if isinstance(record.msg, str) else type(record.msg).__name__
+            record.msg = f"{template} [values withheld]"
+            record.args = None
+        if record.exc_info and record.exc_info[1] is not None:
+            exc_type, error, tb = record.exc_info
+            assert exc_type is not None
+            record.exc_text = _traceback((exc_type, error, tb))
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -84,6 +136,7 @@ def configure_logging(
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.addFilter(ContentFilter())
     handler.addFilter(RedactFilter([token]))
     root = logging.getLogger()
     root.handlers[:] = [handler]
