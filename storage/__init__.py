@@ -13,6 +13,7 @@ from ._explainers import ExplainerDeliveryRepository
 from ._inbox import InboxRepository
 from ._infusions import InfusionRepository
 from ._maintenance import DatabaseReport, backup_database, inspect_database
+from ._outbox import OutboxRepository
 from ._patients import CodeTakenError, PatientRepository
 from ._store import Storage, open_storage
 
@@ -28,6 +29,7 @@ __all__ = [
     "ExplainerDeliveryRepository",
     "InboxRepository",
     "InfusionRepository",
+    "OutboxRepository",
     "PatientRepository",
     "SchemaError",
     "Storage",

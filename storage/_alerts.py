@@ -201,13 +201,15 @@ class AlertRepository:
         )
         return None if row is None else _alert(row)
 
-    async def due(self, now: datetime, *, limit: int = 20) -> list[Alert]:
+    async def due(
+        self, now: datetime, *, limit: int = 20, urgent_only: bool = False
+    ) -> list[Alert]:
         """Return pending alerts whose next attempt is due, urgent first, oldest first."""
         rows = await self._db.fetch_all(
             f"SELECT {_ALERT_COLUMNS} FROM {_ALERTS_FROM}"
-            " WHERE a.state = 'pending' AND a.next_attempt_at <= ?"
+            " WHERE a.state = 'pending' AND a.next_attempt_at <= ? AND a.urgent >= ?"
             " ORDER BY a.urgent DESC, a.created_at, a.id LIMIT ?",
-            (to_ts(now), limit),
+            (to_ts(now), int(urgent_only), limit),
         )
         return [_alert(row) for row in rows]
 

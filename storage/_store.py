@@ -16,6 +16,7 @@ from ._episodes import EpisodeRepository
 from ._explainers import ExplainerDeliveryRepository
 from ._inbox import InboxRepository
 from ._infusions import InfusionRepository
+from ._outbox import OutboxRepository
 from ._patients import PatientRepository
 
 
@@ -33,6 +34,7 @@ class Storage:
     clinic: ClinicRepository
     explainers: ExplainerDeliveryRepository
     inbox: InboxRepository
+    outbox: OutboxRepository
 
     @classmethod
     async def open(cls, path: Path) -> Storage:
@@ -50,6 +52,7 @@ class Storage:
             clinic=ClinicRepository(db),
             explainers=ExplainerDeliveryRepository(db),
             inbox=InboxRepository(db),
+            outbox=OutboxRepository(db),
         )
 
     async def close(self) -> None:

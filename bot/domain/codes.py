@@ -6,7 +6,7 @@ words people read are derived from them in `bot.telegram`.
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 
 class PatientStatus(StrEnum):
@@ -153,6 +153,14 @@ class AuditAction(StrEnum):
     ACKNOWLEDGE_ALERT = "acknowledge_alert"
     RESOLVE_ALERT = "resolve_alert"
     RESOLVE_PATIENT = "resolve_patient"
+
+
+class Urgency(IntEnum):
+    """Which urgent message goes first (lower first): the patient, then the staff about them."""
+
+    CRISIS_REPLY = 0
+    STAFF_ABOUT_PATIENT = 1
+    STAFF_ABOUT_STRANGER = 2
 
 
 class InboxState(StrEnum):

@@ -20,6 +20,7 @@ from bot.domain.codes import (
     PatientStatus,
     PushKind,
     RedeemOutcome,
+    Urgency,
 )
 
 NOTE_LIMIT = 4096
@@ -270,3 +271,14 @@ class Received:
     chat_key: int
     payload: str | None
     urgent: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UrgentMessage:
+    """A message that goes out ahead of everything; `chat_id` None means the staff chat."""
+
+    id: int
+    chat_id: int | None
+    text: str
+    urgency: Urgency
+    attempts: int

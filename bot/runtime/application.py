@@ -18,6 +18,7 @@ from bot.runtime.jobs import schedule_dispatch, schedule_purge
 from bot.runtime.polling import AfterglowBot
 from bot.runtime.settings import Settings
 from bot.runtime.updates import PerChatUpdateProcessor
+from bot.runtime.urgent import UrgentWorker
 from bot.services.container import Outside, Services, build_services
 from bot.telegram.charts import MoodCharts
 from bot.telegram.commands import Audience, menu
@@ -123,6 +124,7 @@ class _Lifecycle:
         self._intake = intake
         self._dispatch_interval = dispatch_interval
         self._lock = InstanceLock(settings.db_path)
+        self._urgent = UrgentWorker()
 
     def _outside(self, app: AfterglowApp, clinic: Clinic) -> Outside:
         return Outside(
@@ -163,16 +165,19 @@ class _Lifecycle:
         )
         await _register_commands(app, self._settings)
         schedule_dispatch(app, interval=self._dispatch_interval)
-        schedule_purge(app, self._intake)
+        self._urgent.start(svc)
+        schedule_purge(app, [self._intake, svc.urgent])
         log.info("bot.started protocol=%s", self._content.protocol.source)
 
     async def post_stop(self, app: AfterglowApp) -> None:
-        """Let background alert sends finish while the bot's HTTP client is still open."""
+        """Let background sends finish while the bot's HTTP client is still open."""
+        await self._urgent.stop()
         if app.bot_data.services is not None:
             await app.bot_data.services.alerts.drain()
 
     async def post_shutdown(self, app: AfterglowApp) -> None:
         """Close the database and give the instance lock back."""
+        await self._urgent.stop()
         svc, app.bot_data.services = app.bot_data.services, None
         self._intake.close()
         if svc is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import Protocol, TypeVar
 
 from bot.services.container import Services
@@ -21,7 +21,8 @@ async def dispatch_once(svc: Services) -> None:
     Each step runs even if an earlier one failed: a failing alert send must not hold up the
     check-ins, nor a failing check-in pass the alerts.
     """
-    await _step("safety", svc.safety.retry_direct())
+    await _step("urgent", svc.urgent.deliver_due())
+    await _step("strangers", svc.safety.flush_digest())
     await _step("alerts", svc.alerts.deliver())
     report = await _step("dispatch", svc.dispatcher.tick())
     if report is not None:
@@ -73,18 +74,19 @@ class _Purger(Protocol):
         ...
 
 
-def schedule_purge(app: AfterglowApp, intake: _Purger) -> None:
-    """Keep the inbox bounded: each hour, delete updates handled more than a day ago."""
+def schedule_purge(app: AfterglowApp, purgers: Sequence[_Purger]) -> None:
+    """Keep the inbox and the urgent outbox bounded: each hour, drop what is a day old."""
 
     async def purge(context: Context) -> None:
         del context
-        try:
-            removed = await intake.purge()
-        except Exception:
-            log.exception("inbox.purge_failed")
-            return
-        if removed:
-            log.info("inbox.purged count=%d", removed)
+        for purger in purgers:
+            try:
+                removed = await purger.purge()
+            except Exception:
+                log.exception("purge.failed what=%s", type(purger).__name__)
+                continue
+            if removed:
+                log.info("purge.done what=%s count=%d", type(purger).__name__, removed)
 
     if app.job_queue is None:
         raise RuntimeError("the job-queue extra of python-telegram-bot is required")

@@ -91,6 +91,14 @@ class AlertService:
         stored = await self._storage.clinic.value(STAFF_CHAT_KEY)
         return int(stored) if stored is not None else self._default_chat
 
+    async def staff_chat_come_what_may(self) -> int:
+        """Return the staff chat, or the configured one when the database cannot be read."""
+        try:
+            return await self.staff_chat_id()
+        except Exception:
+            log.exception("alert.staff_chat_unreadable")
+            return self._default_chat
+
     async def open_episode(
         self,
         patient: Patient,
@@ -204,11 +212,19 @@ class AlertService:
                     sent += 1
             return sent
 
-    async def _deliver_due(self) -> tuple[int, bool]:
+    async def deliver_urgent(self) -> int:
+        """Send due URGENT alerts only (the urgent worker's pass, every second or so)."""
+        async with self._lock:
+            sent, _stopped = await self._deliver_due(urgent_only=True)
+            return sent
+
+    async def _deliver_due(self, *, urgent_only: bool = False) -> tuple[int, bool]:
         """Send due alerts in batches; stop at the first one Telegram does not take."""
         sent = 0
         for _ in range(20):
-            batch = await self._storage.alerts.due(self._clock.now(), limit=10)
+            batch = await self._storage.alerts.due(
+                self._clock.now(), limit=10, urgent_only=urgent_only
+            )
             batch = [alert for alert in batch if alert.id not in self._sending]
             if not batch:
                 break

@@ -27,6 +27,7 @@ from bot.services.ports import (
 from bot.services.safety import SafetyService
 from bot.services.staff import StaffService
 from bot.services.trends import TrendService
+from bot.services.urgent import UrgentOutbox
 from storage import Storage
 
 
@@ -59,6 +60,7 @@ class Services:
     trends: TrendService
     education: EducationService
     safety: SafetyService
+    urgent: UrgentOutbox
 
     def is_staff(self, user_id: int | None) -> bool:
         """Tell whether a Telegram user may use staff commands."""
@@ -137,6 +139,9 @@ def build_services(
         on_staff_chat_moved=on_staff_chat_moved,
     )
     default_time = protocol.default_time.strftime("%H:%M")
+    urgent = UrgentOutbox(
+        storage, clock, outside.urgent, staff_chat=care.alerts.staff_chat_come_what_may
+    )
     return Services(
         clinic=clinic,
         clock=clock,
@@ -163,7 +168,8 @@ def build_services(
             clock,
             detector=detector,
             alerts=care.alerts,
-            messenger=outside.urgent,
+            outbox=urgent,
             wording=outside.wording,
         ),
+        urgent=urgent,
     )

@@ -112,6 +112,10 @@ class Wording(Protocol):
         """Return the staff's message about another crisis message from the same person."""
         ...
 
+    def stranger_digest(self, entries: Sequence[tuple[str, str]]) -> str:
+        """Return one staff message for many crisis messages from people with no record."""
+        ...
+
     def not_stored(self, text: str) -> str:
         """Return a direct staff message marked as not stored (no buttons, no reminders)."""
         ...

@@ -9,12 +9,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.domain.backoff import backoff
 from bot.domain.clock import Clock
+from bot.domain.codes import Urgency
 from bot.domain.crisis import CrisisDetector, CrisisSignal
-from bot.domain.delivery import Delivered
 from bot.services.alerts import AlertService
-from bot.services.ports import UrgentMessenger, Wording
+from bot.services.ports import Wording
+from bot.services.urgent import UrgentOutbox
 from storage import Storage
 
 log = logging.getLogger(__name__)
@@ -24,20 +24,10 @@ log = logging.getLogger(__name__)
 # (they get the crisis resources every time).
 STRANGER_WINDOW = timedelta(minutes=30)
 STRANGER_FOLLOW_UPS = 5
-# Staff messages that cannot be stored as alerts are retried on every dispatcher pass, with
-# this backoff, until delivered; at most this many wait at once (the oldest goes first).
-DIRECT_RETRY_FIRST = timedelta(minutes=1)
-DIRECT_RETRY_MAX = timedelta(minutes=15)
-DIRECT_WAITING_MAX = 200
-
-
-@dataclass(slots=True)
-class _Waiting:
-    """A staff message that is not stored as an alert, waiting for its next attempt."""
-
-    text: str
-    attempts: int
-    next_attempt: datetime
+# And overall: at most this many staff messages about people with no record per window,
+# so a flood of them cannot crowd out a patient's alert; the rest go in one digest.
+STRANGERS_WINDOW = timedelta(minutes=10)
+STRANGERS_MAX = 10
 
 
 @dataclass(slots=True)
@@ -58,20 +48,21 @@ class SafetyService:
         *,
         detector: CrisisDetector,
         alerts: AlertService,
-        messenger: UrgentMessenger,
+        outbox: UrgentOutbox,
         wording: Wording,
     ) -> None:
         self._storage = storage
         self._clock = clock
         self._detector = detector
         self._alerts = alerts
-        self._messenger = messenger
+        self._outbox = outbox
         self._wording = wording
         # References for people with no patient record: stable while the bot runs, and not
         # their Telegram id.
         self._reference_key = secrets.token_bytes(16)
         self._strangers: dict[str, _Window] = {}
-        self._waiting: list[_Waiting] = []
+        self._overall = _Window(started=clock.now())
+        self._digest: list[tuple[str, str]] = []
 
     def check(self, text: str) -> CrisisSignal | None:
         """Return a crisis signal in text, or None."""
@@ -102,7 +93,7 @@ class SafetyService:
             log.exception("crisis.lookup_failed")
         finally:
             reply = self._wording.crisis_reply(care_team_told=patient is not None)
-            await self._messenger.send_now(chat_id, reply)
+            await self._outbox.send(chat_id, reply, Urgency.CRISIS_REPLY)
         if patient is None:
             # No patient record (or none readable): the resources went out at once, and a
             # human is still told.
@@ -129,7 +120,9 @@ class SafetyService:
         except Exception:
             # The database failed: a human must still be told, straight away and directly.
             log.exception("crisis.store_failed code=%s", patient.code)
-            await self._tell_staff_directly(self._wording.not_stored(alert_text))
+            await self._tell_staff_directly(
+                self._wording.not_stored(alert_text), Urgency.STAFF_ABOUT_PATIENT
+            )
             return False
         if alert is None:
             return False
@@ -163,54 +156,33 @@ class SafetyService:
         else:
             log.warning("crisis.stranger_staff_message skipped=follow_up_cap")
             return False
-        return await self._tell_staff_directly(message)
+        if not self._within_overall_cap(now):
+            self._digest.append((reference, text))
+            log.warning("crisis.stranger_staff_message deferred=overall_cap")
+            return False
+        return await self._tell_staff_directly(message, Urgency.STAFF_ABOUT_STRANGER)
 
-    async def _tell_staff_directly(self, text: str) -> bool:
-        """Send an urgent text to the staff chat without storing it; retried until sent."""
-        sent = await self._send_direct(text)
-        if not sent:
-            self._wait(_Waiting(text, attempts=1, next_attempt=self._next_attempt(1)))
+    def _within_overall_cap(self, now: datetime) -> bool:
+        if now - self._overall.started >= STRANGERS_WINDOW:
+            self._overall = _Window(started=now)
+        if self._overall.follow_ups >= STRANGERS_MAX:
+            return False
+        self._overall.follow_ups += 1
+        return True
+
+    async def flush_digest(self) -> bool:
+        """Send the staff one message with what the overall cap held back, once its window ends."""
+        now = self._clock.now()
+        if not self._digest or now - self._overall.started < STRANGERS_WINDOW:
+            return False
+        entries, self._digest = self._digest, []
+        self._overall = _Window(started=now, follow_ups=1)
+        return await self._tell_staff_directly(
+            self._wording.stranger_digest(entries), Urgency.STAFF_ABOUT_STRANGER
+        )
+
+    async def _tell_staff_directly(self, text: str, urgency: Urgency) -> bool:
+        """Send an urgent text to the staff chat without an alert; retried until sent."""
+        sent = await self._outbox.send(None, text, urgency)
         log.warning("crisis.direct_staff_message sent=%s", sent)
         return sent
-
-    async def retry_direct(self) -> int:
-        """Send the direct staff messages whose retry is due; return how many went out."""
-        now = self._clock.now()
-        due = [item for item in self._waiting if item.next_attempt <= now]
-        sent = 0
-        for item in due:
-            if await self._send_direct(item.text):
-                self._waiting.remove(item)
-                sent += 1
-            else:
-                item.attempts += 1
-                item.next_attempt = self._next_attempt(item.attempts)
-        if due:
-            log.warning(
-                "crisis.direct_staff_retry sent=%d still_waiting=%d", sent, len(self._waiting)
-            )
-        return sent
-
-    @property
-    def waiting_direct(self) -> int:
-        """Return how many direct staff messages wait for a retry."""
-        return len(self._waiting)
-
-    def _next_attempt(self, attempts: int) -> datetime:
-        delay = backoff(attempts, first=DIRECT_RETRY_FIRST, ceiling=DIRECT_RETRY_MAX)
-        return self._clock.now() + delay
-
-    def _wait(self, item: _Waiting) -> None:
-        self._waiting.append(item)
-        if len(self._waiting) > DIRECT_WAITING_MAX:
-            self._waiting.pop(0)
-            log.error("crisis.direct_staff_dropped reason=too_many_waiting")
-
-    async def _send_direct(self, text: str) -> bool:
-        try:
-            chat_id = await self._alerts.staff_chat_id()
-        except Exception:
-            log.exception("crisis.staff_chat_unreadable")
-            chat_id = self._alerts.configured_staff_chat_id
-        outcome = await self._messenger.send_now(chat_id, text)
-        return isinstance(outcome, Delivered)

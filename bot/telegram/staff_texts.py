@@ -188,6 +188,23 @@ def stranger_follow_up(reference: str, words: str) -> str:
     )
 
 
+def stranger_digest(entries: Sequence[tuple[str, str]]) -> str:
+    """Return one staff message for many crisis messages from people with no record."""
+    lines = [
+        f"\U0001f6a8 URGENT \u00b7 {len(entries)} more crisis message"
+        f"{'s' if len(entries) != 1 else ''} from people with no patient record",
+        "Each person was sent the crisis line and the emergency number and asked to contact"
+        " the clinic. So many arrived at once that they are listed here together:",
+    ]
+    for reference, words in entries:
+        lines.append(f"\u00b7 ({reference}) \u201c{quote(words)}\u201d")
+    return _fit_text("\n".join(lines))
+
+
+def _fit_text(text: str, limit: int = 4000) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
 def not_stored(text: str) -> str:
     """Return a direct staff message marked as not stored."""
     return f"{text}\n\n(Could not be stored: no buttons or reminders. Please act on it now.)"

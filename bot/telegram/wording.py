@@ -64,6 +64,10 @@ class TelegramWording:
         """Return the staff's message about another message from the same person."""
         return staff_texts.stranger_follow_up(reference, words)
 
+    def stranger_digest(self, entries: Sequence[tuple[str, str]]) -> str:
+        """Return one staff message for many crisis messages from people with no record."""
+        return staff_texts.stranger_digest(entries)
+
     def not_stored(self, text: str) -> str:
         """Return a direct staff message marked as not stored."""
         return staff_texts.not_stored(text)

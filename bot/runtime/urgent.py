@@ -1,0 +1,60 @@
+"""The urgent worker: retries crisis replies, direct staff messages and URGENT alerts.
+
+It runs beside the dispatcher for the life of the bot and wakes within a second of a
+message being kept for retrying, so nothing urgent waits for the dispatcher's 30-second
+pass or behind the check-ins it sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import suppress
+
+from bot.services.container import Services
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 1.0
+STOP_WITHIN = 5.0
+
+
+class UrgentWorker:
+    """One background task, started with the bot and stopped before its database closes."""
+
+    def __init__(self, *, poll_seconds: float = POLL_SECONDS) -> None:
+        self._poll = poll_seconds
+        self._task: asyncio.Task[None] | None = None
+        self._svc: Services | None = None
+        self._stopping = asyncio.Event()
+
+    def start(self, svc: Services) -> None:
+        """Start retrying what is due."""
+        self._stopping.clear()
+        self._svc = svc
+        self._task = asyncio.get_running_loop().create_task(self._run(svc))
+
+    async def stop(self) -> None:
+        """Let the pass under way finish (for a few seconds at most), then stop."""
+        self._stopping.set()
+        if self._task is None:
+            return
+        task, self._task = self._task, None
+        if self._svc is not None:
+            self._svc.urgent.wake()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout=STOP_WITHIN)
+        except TimeoutError:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self, svc: Services) -> None:
+        while not self._stopping.is_set():
+            try:
+                await svc.urgent.deliver_due()
+                await svc.safety.flush_digest()
+                await svc.alerts.deliver_urgent()
+            except Exception:
+                log.exception("urgent.pass_failed")
+            await svc.urgent.wait(self._poll)
