@@ -79,15 +79,21 @@ async def main(checkins: int, db: Path) -> None:
     assert proc.stdout is not None
     assert proc.stdin is not None
     base_url = (await proc.stdout.readline()).decode().strip()
+    limiter = flood_limiter()
     bot = ExtBot(
         TOKEN,
         base_url=base_url,
         request=HTTPXRequest(connection_pool_size=64),
-        rate_limiter=flood_limiter(),
+        rate_limiter=limiter,
     )
     async with bot:
         dispatcher = Dispatcher(
-            storage, clock, TelegramCheckinSender(bot), protocol=protocol, max_batches=1000
+            storage,
+            clock,
+            TelegramCheckinSender(bot),
+            protocol=protocol,
+            permits=limiter,
+            max_sends=checkins,
         )
         clock.set(datetime(2026, 3, 3, 5, 0, tzinfo=UTC))  # 06:00 in Berlin: all due at once
         started = time.perf_counter()

@@ -99,7 +99,9 @@ class ScriptedCheckinSender:
         self.script: list[SendOutcome] = []
         self.sent: list[tuple[int, int]] = []
 
-    async def send_checkin(self, chat_id: int, checkin_id: int) -> SendOutcome:
+    async def send_checkin(
+        self, chat_id: int, checkin_id: int, *, prepaid: bool = False
+    ) -> SendOutcome:
         self.sent.append((chat_id, checkin_id))
         if self.script:
             return self.script.pop(0)

@@ -6,7 +6,7 @@ import logging
 
 from telegram import Bot, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, ApplicationBuilder, ExtBot, JobQueue, filters
+from telegram.ext import ApplicationBuilder, ExtBot, JobQueue, filters
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.domain.clock import Clock, SystemClock
@@ -22,6 +22,7 @@ from bot.runtime.urgent import UrgentWorker
 from bot.services.container import Outside, Services, build_services
 from bot.telegram.charts import MoodCharts
 from bot.telegram.commands import Audience, menu
+from bot.telegram.flood import FloodLimiter
 from bot.telegram.senders import (
     TelegramCheckinSender,
     TelegramPatientSender,
@@ -42,21 +43,14 @@ from storage import Storage
 
 log = logging.getLogger(__name__)
 
-# Telegram allows about 30 messages per second overall; stay just under it.
-SAFE_RATE = 29.5
+# Telegram allows about 30 messages per second overall. Under a strict one-second window a
+# send that arrives a little late bunches with the next one, so leave 5% for that jitter.
+SAFE_RATE = 28.5
 
 
-def flood_limiter(per_second: float = SAFE_RATE) -> AIORateLimiter:
-    """Return the limiter all sending goes through: evenly spaced sends, 429s waited out.
-
-    aiolimiter's bucket lets a full second's worth of messages out at once and then keeps the
-    rate, so a one-second window could see twice the rate. A bucket of one message refilled
-    every 1/rate seconds spaces sends evenly instead. A rate of 0 disables the overall limit
-    (429s are still waited out and retried up to three times).
-    """
-    if per_second <= 0:
-        return AIORateLimiter(overall_max_rate=0, max_retries=3)
-    return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / per_second, max_retries=3)
+def flood_limiter(per_second: float = SAFE_RATE) -> FloodLimiter:
+    """Return the limiter all flood-limited sending goes through (0 disables the rate)."""
+    return FloodLimiter(per_second)
 
 
 def clinic_of(settings: Settings) -> Clinic:
@@ -114,6 +108,7 @@ class _Lifecycle:
         urgent_bot: Bot,
         staff_chats: filters.Chat,
         intake: Intake,
+        limiter: FloodLimiter,
         dispatch_interval: float,
     ) -> None:
         self._settings = settings
@@ -122,6 +117,7 @@ class _Lifecycle:
         self._urgent_bot = urgent_bot
         self._staff_chats = staff_chats
         self._intake = intake
+        self._limiter = limiter
         self._dispatch_interval = dispatch_interval
         self._lock = InstanceLock(settings.db_path)
         self._urgent = UrgentWorker()
@@ -134,6 +130,7 @@ class _Lifecycle:
             urgent=TelegramUrgentMessenger(self._urgent_bot),
             wording=TelegramWording(clinic.contacts, clinic.timezone),
             charts=MoodCharts(),
+            permits=self._limiter,
         )
 
     async def post_init(self, app: AfterglowApp) -> None:
@@ -205,6 +202,7 @@ def build_application(
         protocol=settings.protocol_path, explainers=settings.content_dir
     )
     intake = Intake(the_clock, crisis=lambda words: loaded.detector.check(words) is not None)
+    limiter = flood_limiter(rate_limit_per_second)
     # The staff chat, and its new id if the group became a supergroup.
     staff_chats = filters.Chat(chat_id=settings.staff_chat_id)
     lifecycle = _Lifecycle(
@@ -216,6 +214,7 @@ def build_application(
         urgent_bot=Bot(settings.token, base_url=settings.api_base_url, request=clients.urgent()),
         staff_chats=staff_chats,
         intake=intake,
+        limiter=limiter,
         dispatch_interval=dispatch_interval,
     )
     bot: ExtBot[int] = AfterglowBot(
@@ -223,7 +222,7 @@ def build_application(
         base_url=settings.api_base_url,
         request=clients.bot(),
         get_updates_request=clients.updates(),
-        rate_limiter=flood_limiter(rate_limit_per_second),
+        rate_limiter=limiter,
         intake=intake,
     )
     jobs: JobQueue[Context] = JobQueue()

@@ -20,6 +20,7 @@ from bot.services.ports import (
     ChartRenderer,
     CheckinSender,
     PatientSender,
+    SendPermits,
     StaffSender,
     UrgentMessenger,
     Wording,
@@ -41,6 +42,7 @@ class Outside:
     urgent: UrgentMessenger
     wording: Wording
     charts: ChartRenderer
+    permits: SendPermits
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +159,7 @@ def build_services(
             clock,
             outside.checkins,
             protocol=protocol,
+            permits=outside.permits,
             on_delivered=[care.education.after_checkin],
         ),
         alerts=care.alerts,

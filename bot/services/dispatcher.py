@@ -17,7 +17,7 @@ from bot.domain.clock import Clock
 from bot.domain.delivery import Delivered, NotDelivered, RateLimited, SendOutcome, Unknown
 from bot.domain.entities import DueCheckin, HousekeepingCounts
 from bot.domain.protocol import Protocol
-from bot.services.ports import CheckinSender
+from bot.services.ports import CheckinSender, SendPermits
 from bot.services.prompts import record_prompt, send_prompt
 from storage import Storage
 
@@ -64,6 +64,17 @@ class TickReport:
         self.patients_with_misses.update(counts.patients_with_misses)
 
 
+class NoLimit:
+    """Permits without a limit (where nothing stands between the dispatcher and Telegram)."""
+
+    async def take(self, up_to: int = 1) -> int:
+        """Every send may go out now."""
+        return max(1, up_to)
+
+    def release(self, unused: int) -> None:
+        """Nothing was held back."""
+
+
 class Dispatcher:
     """Sends due check-ins; the database, not the scheduler, holds what is due."""
 
@@ -74,17 +85,19 @@ class Dispatcher:
         sender: CheckinSender,
         *,
         protocol: Protocol,
+        permits: SendPermits | None = None,
         on_delivered: Sequence[DeliveredListener] = (),
         batch_size: int = 25,
-        max_batches: int = 400,
+        max_sends: int = 10_000,
     ) -> None:
         self._storage = storage
         self._clock = clock
         self._sender = sender
         self._protocol = protocol
+        self._permits: SendPermits = permits or NoLimit()
         self._delivered = tuple(on_delivered)
         self._batch_size = batch_size
-        self._max_batches = max_batches
+        self._max_sends = max_sends
         self._lock = asyncio.Lock()
         self._hold_until = clock.now() - timedelta(seconds=1)
 
@@ -125,15 +138,17 @@ class Dispatcher:
             return report
 
     async def _send_due(self, report: TickReport) -> None:
-        """Claim and send due check-ins, pipelined so the flood limiter never idles.
+        """Claim and send due check-ins, each claimed only once it may go out.
 
-        While one batch waits for the limiter, the next is claimed. At most
-        `2 * batch_size` check-ins are claimed and not yet answered by Telegram at any
-        moment; a crash leaves only those as "uncertain".
+        A permit from the flood limit is taken before the claim, so a check-in is never
+        claimed and then left waiting in the limiter's queue: a crash leaves uncertain only
+        the requests actually sent and not yet answered. Sends are pipelined: at most
+        `batch_size` are in flight at once.
         """
         in_flight: set[asyncio.Task[None]] = set()
+        budget = self._max_sends
         try:
-            for _ in range(self._max_batches):
+            while budget > 0:
                 while len(in_flight) >= self._batch_size:
                     done, _pending = await asyncio.wait(
                         in_flight, return_when=asyncio.FIRST_COMPLETED
@@ -144,11 +159,12 @@ class Dispatcher:
                 if self._clock.now() < self._hold_until:
                     report.rate_limited = True
                     break
-                due = await self._storage.checkins.claim_due(
-                    self._clock.now(), limit=self._batch_size
-                )
+                allowed = await self._permits.take(min(budget, self._batch_size - len(in_flight)))
+                due = await self._storage.checkins.claim_due(self._clock.now(), limit=allowed)
+                self._permits.release(allowed - len(due))
                 if not due:
                     break
+                budget -= len(due)
                 for item in due:
                     if item.closed_previous:
                         report.patients_with_misses.add(item.checkin.patient_id)
@@ -158,7 +174,7 @@ class Dispatcher:
                 await asyncio.gather(*in_flight)
 
     async def _send_and_record(self, item: DueCheckin, report: TickReport) -> None:
-        outcome = await send_prompt(self._sender, item)
+        outcome = await send_prompt(self._sender, item, prepaid=True)
         now = self._clock.now()
         if isinstance(outcome, RateLimited):
             self._hold_until = max(self._hold_until, now + outcome.retry_after)

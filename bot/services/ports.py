@@ -21,8 +21,22 @@ from bot.domain.explainers import Explainer
 class CheckinSender(Protocol):
     """Sends check-in prompts with their score buttons."""
 
-    async def send_checkin(self, chat_id: int, checkin_id: int) -> SendOutcome:
-        """Send the prompt for a check-in."""
+    async def send_checkin(
+        self, chat_id: int, checkin_id: int, *, prepaid: bool = False
+    ) -> SendOutcome:
+        """Send the prompt for a check-in (at once when its permit was taken already)."""
+        ...
+
+
+class SendPermits(Protocol):
+    """Telegram's flood limit, asked before a check-in is claimed rather than after."""
+
+    async def take(self, up_to: int = 1) -> int:
+        """Wait for the next permit; return how many sends may go out now (at least one)."""
+        ...
+
+    def release(self, unused: int) -> None:
+        """Give back permits taken but not used (fewer check-ins were due)."""
         ...
 
 

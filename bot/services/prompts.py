@@ -47,10 +47,12 @@ RETRY_FIRST = timedelta(seconds=30)
 RETRY_MAX = timedelta(minutes=30)
 
 
-async def send_prompt(sender: CheckinSender, item: DueCheckin) -> SendOutcome:
+async def send_prompt(
+    sender: CheckinSender, item: DueCheckin, *, prepaid: bool = False
+) -> SendOutcome:
     """Send a claimed check-in's prompt; a sender that raises counts as an unknown outcome."""
     try:
-        return await sender.send_checkin(item.chat_id, item.checkin.id)
+        return await sender.send_checkin(item.chat_id, item.checkin.id, prepaid=prepaid)
     except Exception as err:  # the sender must not raise; treat a bug as unknown outcome
         log.exception("dispatch.sender_error code=%s", item.patient_code)
         return Unknown(problem=DeliveryProblem.SENDER_ERROR, detail=type(err).__name__)

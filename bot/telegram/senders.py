@@ -7,12 +7,14 @@ import asyncio
 from telegram import Bot
 from telegram.constants import MessageLimit
 from telegram.error import BadRequest, TelegramError
+from telegram.ext import ExtBot
 
 from bot.domain.delivery import Delivered, RateLimited, SendOutcome
 from bot.domain.entities import Alert
 from bot.domain.explainers import Explainer
 from bot.telegram import staff_texts, texts
 from bot.telegram.delivery import attempt, outcome_of
+from bot.telegram.flood import PREPAID
 from bot.telegram.keyboards import alert_keyboard, contact_keyboard, mood_keyboard, more_topics
 
 TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH
@@ -24,14 +26,19 @@ URGENT_WAIT_LIMIT = 10.0
 class TelegramCheckinSender:
     """Check-in prompts with their 0-10 keyboard, through the flood-limited Bot."""
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: ExtBot[int]) -> None:
         self._bot = bot
 
-    async def send_checkin(self, chat_id: int, checkin_id: int) -> SendOutcome:
+    async def send_checkin(
+        self, chat_id: int, checkin_id: int, *, prepaid: bool = False
+    ) -> SendOutcome:
         """Send the mood prompt with its 0-10 keyboard."""
         return await attempt(
             self._bot.send_message(
-                chat_id=chat_id, text=texts.CHECKIN_PROMPT, reply_markup=mood_keyboard(checkin_id)
+                chat_id=chat_id,
+                text=texts.CHECKIN_PROMPT,
+                reply_markup=mood_keyboard(checkin_id),
+                rate_limit_args=PREPAID if prepaid else None,
             )
         )
 

@@ -290,7 +290,7 @@ async def test_an_extra_that_certainly_failed_is_not_retried_later(
 async def test_a_sender_that_raises_leaves_the_prompt_uncertain(domain: Domain) -> None:
     patient = await domain.enrol(1)
 
-    async def broken(chat_id: int, checkin_id: int) -> SendOutcome:
+    async def broken(chat_id: int, checkin_id: int, *, prepaid: bool = False) -> SendOutcome:
         raise RuntimeError("bug")
 
     domain.sender.send_checkin = broken  # type: ignore[method-assign]

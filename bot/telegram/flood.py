@@ -1,0 +1,164 @@
+"""The flood limiter every request of the flood-limited Bot goes through.
+
+Requests are spaced evenly under Telegram's overall limit (a one-second window never sees
+more than the rate), messages to a group at most 20 in any minute (Telegram's limit there),
+and a 429 holds everything for the time Telegram asks, then retries.
+
+A sender that must not hold a claim while it waits (the dispatcher: a check-in claimed and
+then queued here would be "uncertain" after a crash although it never left) takes a permit
+first with `take()`, claims, and sends with `rate_limit_args=PREPAID`: that request then
+goes out at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+from bot.telegram.delivery import retry_after_of
+
+log = logging.getLogger(__name__)
+
+PREPAID = 1
+"""`rate_limit_args` of a request whose permit was taken with `take()`."""
+GROUP_PER_MINUTE = 20
+MAX_RETRIES = 3
+# A check-in is claimed at most this long (seconds) before its request goes out.
+LOOKAHEAD = 0.25
+
+Request = Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]]
+
+
+class _Window:
+    """Lets at most `count` requests through in any `seconds`-long window."""
+
+    def __init__(self, count: int, seconds: float) -> None:
+        self._count = count
+        self._seconds = seconds
+        self._sent: deque[float] = deque()
+        self._lock = asyncio.Lock()
+
+    async def wait(self, hold_until: float) -> None:
+        loop = asyncio.get_running_loop()
+        async with self._lock:
+            now = loop.time()
+            while self._sent and self._sent[0] <= now - self._seconds:
+                self._sent.popleft()
+            slot = max(now, hold_until)
+            if len(self._sent) >= self._count:
+                slot = max(slot, self._sent[0] + self._seconds)
+                self._sent.popleft()
+            self._sent.append(slot)
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
+class FloodLimiter(BaseRateLimiter[int]):
+    """Evenly spaced requests overall, at most 20 a minute per group, and 429s waited out."""
+
+    def __init__(self, per_second: float, *, max_retries: int = MAX_RETRIES) -> None:
+        self._interval = 1 / per_second if per_second > 0 else 0.0
+        self._next = 0.0
+        self._reserved: deque[float] = deque()
+        self._lock = asyncio.Lock()
+        self._groups: dict[int, _Window] = {}
+        self._max_retries = max_retries
+        self._hold_until = 0.0
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to tear down."""
+
+    async def take(self, up_to: int = 1) -> int:
+        """Reserve the next sending slots that fall within LOOKAHEAD; return how many.
+
+        Waits until the next slot is that close. Each prepaid request then goes out at its
+        own slot, so a claim is never more than LOOKAHEAD ahead of its send.
+        """
+        if not self._interval:
+            await self._hold()
+            return max(1, up_to)
+        loop = asyncio.get_running_loop()
+        async with self._lock:
+            first = max(loop.time(), self._next, self._hold_until)
+            delay = first - loop.time() - LOOKAHEAD
+            if delay > 0:
+                await asyncio.sleep(delay)
+            horizon = loop.time() + LOOKAHEAD
+            slot = max(loop.time(), self._next, self._hold_until)
+            count = 0
+            while count < max(1, up_to) and (count == 0 or slot <= horizon):
+                self._reserved.append(slot)
+                slot += self._interval
+                count += 1
+            self._next = slot
+        return count
+
+    def release(self, unused: int) -> None:
+        """Give back the last `unused` reserved slots (fewer were claimed than reserved)."""
+        for _ in range(min(unused, len(self._reserved))):
+            self._next = self._reserved.pop()
+
+    async def process_request(
+        self,
+        callback: Request,
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        """Wait for the request's turn (its reserved slot when prepaid), send, wait out 429s."""
+        del endpoint
+        prepaid = rate_limit_args == PREPAID
+        for attempt in range(self._max_retries + 1):
+            if prepaid and attempt == 0:
+                await self._reserved_turn()
+            else:
+                await self._turn(data.get("chat_id"))
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as err:
+                wait = retry_after_of(err).total_seconds()
+                self._hold_until = max(self._hold_until, asyncio.get_running_loop().time() + wait)
+                log.warning("flood.rate_limited wait_s=%.1f attempt=%d", wait, attempt + 1)
+                if attempt == self._max_retries:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _reserved_turn(self) -> None:
+        if not self._reserved:
+            await self._turn(None)
+            return
+        slot = max(self._reserved.popleft(), self._hold_until)
+        remaining = slot - asyncio.get_running_loop().time()
+        if remaining > 0:
+            await asyncio.sleep(remaining)
+
+    async def _turn(self, chat_id: object) -> None:
+        if isinstance(chat_id, int) and chat_id < 0:
+            group = self._groups.setdefault(chat_id, _Window(GROUP_PER_MINUTE, 60.0))
+            await group.wait(self._hold_until)
+        if not self._interval:
+            await self._hold()
+            return
+        loop = asyncio.get_running_loop()
+        async with self._lock:
+            slot = max(loop.time(), self._next, self._hold_until)
+            self._next = slot + self._interval
+        remaining = slot - loop.time()
+        if remaining > 0:
+            await asyncio.sleep(remaining)
+
+    async def _hold(self) -> None:
+        remaining = self._hold_until - asyncio.get_running_loop().time()
+        if remaining > 0:
+            await asyncio.sleep(remaining)

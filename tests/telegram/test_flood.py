@@ -1,0 +1,101 @@
+"""The flood limiter: even spacing, group windows, prepaid slots, and 429s waited out."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from telegram.error import RetryAfter
+
+from bot.telegram.flood import GROUP_PER_MINUTE, LOOKAHEAD, PREPAID, FloodLimiter
+
+
+class Recorder:
+    """A request that records when it ran, and can answer 429 first."""
+
+    def __init__(self, refusals: int = 0) -> None:
+        self.times: list[float] = []
+        self.refusals = refusals
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> bool:
+        if self.refusals:
+            self.refusals -= 1
+            raise RetryAfter(timedelta(seconds=0.05))
+        self.times.append(asyncio.get_running_loop().time())
+        return True
+
+
+async def send(
+    limiter: FloodLimiter, request: Recorder, chat_id: int, prepaid: bool = False
+) -> Any:
+    return await limiter.process_request(
+        request, (), {}, "sendMessage", {"chat_id": chat_id}, PREPAID if prepaid else None
+    )
+
+
+async def test_requests_never_run_before_their_evenly_spaced_slot() -> None:
+    limiter = FloodLimiter(100.0)
+    request = Recorder()
+    started = asyncio.get_running_loop().time()
+
+    await asyncio.gather(*(send(limiter, request, chat) for chat in range(1, 21)))
+
+    # Twenty slots 10 ms apart: the last cannot run before 190 ms after the first.
+    assert len(request.times) == 20
+    assert max(request.times) - started >= 0.19 * 0.999
+
+
+async def test_take_reserves_only_the_slots_within_the_lookahead() -> None:
+    limiter = FloodLimiter(20.0)  # one slot every 50 ms
+
+    first = await limiter.take(up_to=25)
+    # The slots from now to now + LOOKAHEAD, never all 25 at once.
+    assert round(LOOKAHEAD / 0.05) <= first <= round(LOOKAHEAD / 0.05) + 1
+    second = await limiter.take(up_to=25)
+    assert 1 <= second <= first
+
+
+async def test_unused_slots_are_given_back() -> None:
+    limiter = FloodLimiter(20.0)
+    reserved = await limiter.take(up_to=4)
+    limiter.release(reserved - 1)
+    request = Recorder()
+    await send(limiter, request, 1, prepaid=True)
+    started = asyncio.get_running_loop().time()
+
+    await send(limiter, request, 2)
+
+    # The next unprepaid request takes the slot right after the one used, not four later.
+    assert request.times[-1] - started < 0.2
+
+
+async def test_a_group_gets_at_most_twenty_in_a_minute_while_private_chats_go_on() -> None:
+    limiter = FloodLimiter(0)
+    group, private = Recorder(), Recorder()
+    for _ in range(GROUP_PER_MINUTE):
+        await send(limiter, group, -100)
+    blocked = asyncio.create_task(send(limiter, group, -100))
+    await asyncio.sleep(0.05)
+
+    await send(limiter, private, 7)
+
+    assert len(group.times) == GROUP_PER_MINUTE
+    assert not blocked.done()
+    assert len(private.times) == 1
+    blocked.cancel()
+
+
+async def test_a_429_holds_then_retries_the_request() -> None:
+    limiter = FloodLimiter(0)
+    request = Recorder(refusals=2)
+
+    assert await send(limiter, request, 1) is True
+    assert len(request.times) == 1
+
+
+async def test_too_many_429s_are_raised_to_the_sender() -> None:
+    limiter = FloodLimiter(0, max_retries=1)
+    with pytest.raises(RetryAfter):
+        await send(limiter, Recorder(refusals=5), 1)
