@@ -174,7 +174,11 @@ async def mood_pressed(update: Update, context: Context) -> None:
     match result.outcome:
         case AnswerOutcome.DUPLICATE | AnswerOutcome.ALREADY_ANSWERED:
             score = result.checkin.score if result.checkin is not None else None
-            await query.answer(texts.already_answered(score))
+            try:
+                await query.answer(texts.already_answered(score))
+            except TelegramError:
+                # The same press delivered again: its first delivery was answered already.
+                log.info("checkin.duplicate_answer_refused checkin=%d", choice.checkin_id)
         case AnswerOutcome.CLOSED:
             patient = await svc.checkins.patient_for(user_id)
             stopped = patient is not None and patient.status is PatientStatus.STOPPED

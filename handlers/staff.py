@@ -116,12 +116,14 @@ async def alert_pressed(update: Update, context: Context) -> None:
     assert update.effective_user is not None
     svc = context.services
     staff = update.effective_user
-    if not svc.is_staff(staff.id):
-        await query.answer(staff_texts.NOT_AUTHORISED)
-        return
     action = keyboards.parse_alert_action(query.data or "")
     if action is None:
+        # Not an alert button at all (python-telegram-bot matches a press without data
+        # to every pattern): the presser is told it is no longer valid, whoever they are.
         await query.answer(texts.BUTTON_INVALID)
+        return
+    if not svc.is_staff(staff.id):
+        await query.answer(staff_texts.NOT_AUTHORISED)
         return
     acknowledging = action.action is keyboards.AlertButton.ACKNOWLEDGE
     if acknowledging:
