@@ -23,6 +23,7 @@ from bot.domain.delivery import (
     problem_of,
 )
 from bot.domain.entities import NOTE_LIMIT, Alert, NewAlert, Patient
+from bot.domain.text import clean_text
 from bot.services.ports import StaffSender
 from storage import Storage
 
@@ -142,7 +143,7 @@ class AlertService:
         alert = await self._storage.alerts.record_crisis(
             patient_id=patient.id,
             note_checkin_id=patient.awaiting_note_checkin_id,
-            text=words[:NOTE_LIMIT],
+            text=clean_text(words)[:NOTE_LIMIT],
             update_id=update_id,
             now=self._clock.now(),
             first=NewAlert(

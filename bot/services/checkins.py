@@ -17,6 +17,7 @@ from bot.domain.clock import Clock
 from bot.domain.codes import AnswerOutcome, CheckinKind, PatientStatus
 from bot.domain.delivery import Delivered
 from bot.domain.entities import NOTE_LIMIT, Checkin, DueCheckin, Patient
+from bot.domain.text import clean_text
 from bot.services.ports import CheckinSender
 from bot.services.prompts import record_prompt, send_prompt
 from storage import Storage
@@ -210,7 +211,7 @@ class CheckinService:
         update_id: int | None,
         reactivated: bool,
     ) -> TextResult:
-        stripped = text.strip()
+        stripped = clean_text(text).strip()
         if patient.awaiting_note_checkin_id is not None and stripped:
             stored = await self._storage.answers.add_note(
                 patient_id=patient.id,

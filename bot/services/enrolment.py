@@ -14,6 +14,7 @@ from bot.domain.clock import Clock
 from bot.domain.codes import AuditAction, PatientStatus, RedeemOutcome
 from bot.domain.entities import Patient, Redemption
 from bot.domain.errors import InputError, InputProblem
+from bot.domain.text import clean_text
 from storage import CodeTakenError, Storage
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ class EnrolmentService:
         self, *, staff_id: int, label: str | None, update_id: int | None
     ) -> Invitation | None:
         """Create a patient and an invitation; None if this update was already handled."""
-        clean_label = " ".join(label.split()) if label else None
+        clean_label = " ".join(clean_text(label).split()) if label else None
         if clean_label and len(clean_label) > MAX_LABEL:
             raise InputError(InputProblem.LABEL_TOO_LONG, str(MAX_LABEL))
         now = self._clock.now()

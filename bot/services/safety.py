@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from bot.domain.clock import Clock
 from bot.domain.codes import Urgency
 from bot.domain.crisis import CrisisDetector, CrisisSignal
+from bot.domain.text import clean_text
 from bot.services.alerts import AlertService
 from bot.services.ports import Wording
 from bot.services.urgent import UrgentOutbox
@@ -84,6 +85,7 @@ class SafetyService:
         once, ahead of anything queued, and repeated until a staff member acknowledges it.
         Returns True when the alert was delivered now.
         """
+        text = clean_text(text)
         patient = None
         unreadable = True
         try:

@@ -330,3 +330,28 @@ async def test_edited_messages_are_not_answers_or_commands(bot: InProcessBot) ->
 
     assert (await stored(bot, row)).state is CheckinState.SENT
     assert (await patient_of(bot, lou)).status is PatientStatus.ACTIVE
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("\x00\x00slept badly", "slept badly"),
+        ("half an emoji \ud83d then words", "half an emoji \ufffd then words"),
+        ("bell\x07 and escape\x1b[31m", "bell and escape[31m"),
+    ],
+)
+async def test_a_note_with_characters_sqlite_or_telegram_refuse_is_stored_clean(
+    bot: InProcessBot, typed: str, kept: str
+) -> None:
+    una = bot.user("Una")
+    await bot.enrol_and_infuse(una)
+    prompt, _row = await due_prompt(bot, una)
+    await bot.press(una, prompt, prompt.button("6"))
+
+    reply = (await bot.send(una, typed)).reply.text
+
+    assert reply == texts.NOTE_SAVED
+    patient = await patient_of(bot, una)
+    assert [text for _, text in await bot.svc.storage.answers.notes_for_patient(patient.id)] == [
+        kept
+    ]
