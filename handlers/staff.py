@@ -125,6 +125,14 @@ async def alert_pressed(update: Update, context: Context) -> None:
     if not svc.is_staff(staff.id):
         await query.answer(staff_texts.NOT_AUTHORISED)
         return
+    message = query.message
+    if message is None or not await svc.alerts.pressed_on_its_message(
+        action.alert_id, message.chat.id, message.message_id
+    ):
+        # A button copied onto another message (a modified client) would relabel another
+        # alert or carry a patient's words elsewhere: it does nothing.
+        await query.answer(texts.BUTTON_INVALID)
+        return
     acknowledging = action.action is keyboards.AlertButton.ACKNOWLEDGE
     if acknowledging:
         alert = await svc.alerts.acknowledge(action.alert_id, staff_id=staff.id)

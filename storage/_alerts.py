@@ -75,6 +75,16 @@ async def _insert_alert(
     return int(rows[0]["id"])
 
 
+async def _carries(
+    conn: aiosqlite.Connection, alert_id: int, chat_id: int, message_id: int
+) -> None:
+    await conn.execute(
+        "INSERT INTO alert_messages (chat_id, message_id, alert_id) VALUES (?, ?, ?)"
+        " ON CONFLICT (chat_id, message_id) DO UPDATE SET alert_id = excluded.alert_id",
+        (chat_id, message_id, alert_id),
+    )
+
+
 class AlertRepository:
     """Episodes and alerts; an alert is stored before any attempt to send it."""
 
@@ -224,11 +234,13 @@ class AlertRepository:
         self, alert_id: int, *, chat_id: int, message_id: int, photo: bool, now: datetime
     ) -> None:
         """Record delivery of an alert."""
-        await self._db.write_one(
-            "UPDATE alerts SET state = 'sent', sent_at = ?, chat_id = ?, message_id = ?,"
-            " photo = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?",
-            (to_ts(now), chat_id, message_id, int(photo), alert_id),
-        )
+        async with self._db.write() as conn:
+            await conn.execute(
+                "UPDATE alerts SET state = 'sent', sent_at = ?, chat_id = ?, message_id = ?,"
+                " photo = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?",
+                (to_ts(now), chat_id, message_id, int(photo), alert_id),
+            )
+            await _carries(conn, alert_id, chat_id, message_id)
 
     async def mark_retry(
         self, alert_id: int, *, retry_at: datetime, problem: DeliveryProblem
@@ -251,14 +263,26 @@ class AlertRepository:
         )
         return [_alert(row) for row in rows]
 
-    async def reminder_sent(self, alert_id: int, *, now: datetime) -> None:
-        """Count a reminder and schedule the next one for alerts that repeat."""
-        await self._db.write_one(
-            "UPDATE alerts SET reminders_sent = reminders_sent + 1,"
-            " remind_at = CASE WHEN remind_every IS NULL THEN NULL ELSE ? + remind_every END"
-            " WHERE id = ?",
-            (to_ts(now), alert_id),
+    async def reminder_sent(
+        self, alert_id: int, *, now: datetime, chat_id: int, message_id: int
+    ) -> None:
+        """Count a reminder (a new message with the alert's buttons) and plan the next one."""
+        async with self._db.write() as conn:
+            await conn.execute(
+                "UPDATE alerts SET reminders_sent = reminders_sent + 1,"
+                " remind_at = CASE WHEN remind_every IS NULL THEN NULL"
+                " ELSE ? + remind_every END WHERE id = ?",
+                (to_ts(now), alert_id),
+            )
+            await _carries(conn, alert_id, chat_id, message_id)
+
+    async def carried_by(self, alert_id: int, *, chat_id: int, message_id: int) -> bool:
+        """Tell whether this message is the alert's own (the alert or one of its reminders)."""
+        row = await self._db.fetch_one(
+            "SELECT 1 FROM alert_messages WHERE chat_id = ? AND message_id = ? AND alert_id = ?",
+            (chat_id, message_id, alert_id),
         )
+        return row is not None
 
     async def reminder_failed(self, alert_id: int, *, retry_at: datetime) -> None:
         """Try a reminder again later."""

@@ -299,10 +299,12 @@ class AlertService:
         return retry_delay(alert.attempts + 1, urgent=alert.urgent)
 
     async def _remind(self, alert: Alert) -> bool:
-        _chat_id, outcome = await self._send(alert, None, reminder=True)
+        chat_id, outcome = await self._send(alert, None, reminder=True)
         now = self._clock.now()
         if isinstance(outcome, Delivered):
-            await self._storage.alerts.reminder_sent(alert.id, now=now)
+            await self._storage.alerts.reminder_sent(
+                alert.id, now=now, chat_id=chat_id, message_id=outcome.message_id
+            )
             log.info("alert.reminded code=%s alert=%d", alert.patient_code, alert.id)
             return True
         await self._storage.alerts.reminder_failed(alert.id, retry_at=now + RETRY_FIRST)
@@ -340,6 +342,12 @@ class AlertService:
         await self._audit(staff_id, AuditAction.RESOLVE_PATIENT, patient.id, f"{count} episode(s)")
         log.info("alert.patient_resolved code=%s episodes=%d", patient.code, count)
         return count
+
+    async def pressed_on_its_message(self, alert_id: int, chat_id: int, message_id: int) -> bool:
+        """Tell whether a button was pressed on the alert's own message (not a copy)."""
+        return await self._storage.alerts.carried_by(
+            alert_id, chat_id=chat_id, message_id=message_id
+        )
 
     async def get(self, alert_id: int) -> Alert | None:
         """Return an alert."""

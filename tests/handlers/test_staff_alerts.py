@@ -181,3 +181,38 @@ async def test_another_group_migrating_does_not_move_the_staff_chat(bot: InProce
         assert (await bot.process(bot.updates.service(None, chat, content))).silent
     assert await bot.svc.alerts.staff_chat_id() == bot.staff_group.id
     assert (await bot.send(bot.staff, "/alerts", chat=elsewhere)).silent
+
+
+async def test_an_alert_button_copied_onto_another_message_does_nothing(
+    bot: InProcessBot,
+) -> None:
+    """A modified client could put one alert's button data on another alert's message."""
+    first, first_message = await raise_decline(bot, bot.user("Fay"))
+    second, second_message = await raise_decline(bot, bot.user("Gil"))
+
+    forged = await bot.press(bot.staff, second_message, f"al:ack:{first.id}")
+    forged_resolve = await bot.press(bot.staff, second_message, f"al:res:{first.id}")
+
+    assert forged.answer == texts.BUTTON_INVALID
+    assert forged_resolve.answer == texts.BUTTON_INVALID
+    assert forged.edits == []
+    assert forged_resolve.edits == []
+    assert (await stored(bot, first)).acknowledged_at is None
+    assert (await stored(bot, first)).resolved_at is None
+    assert "Acknowledged" not in second_message.text
+    # On its own message the same button works.
+    own = await bot.press(bot.staff, first_message, f"al:ack:{first.id}")
+    assert own.answer == staff_texts.ACKNOWLEDGED
+    assert (await stored(bot, second)).acknowledged_at is None
+
+
+async def test_a_reminder_carries_working_buttons(bot: InProcessBot) -> None:
+    alert, _message = await raise_decline(bot, bot.user("Hal"))
+    bot.clock.advance(timedelta(hours=4, minutes=1))
+    [reminder] = (await bot.tick()).to(bot.staff_group.id)
+    assert reminder.text.startswith("Reminder, not yet acknowledged")
+
+    pressed = await bot.press(bot.staff, reminder, reminder.button("Acknowledge"))
+
+    assert pressed.answer == staff_texts.ACKNOWLEDGED
+    assert (await stored(bot, alert)).acknowledged_at is not None
