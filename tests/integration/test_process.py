@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.fake_telegram import FakeTelegramServer
+from bot.fake_telegram import FakeTelegramServer, Fault
 from tests.integration.conftest import BOT_USERNAME, TOKEN
 
 STARTUP_TIMEOUT = 60.0
@@ -143,3 +143,60 @@ async def test_check_reports_problems(tmp_path: Path) -> None:
     assert "protocol: ERROR" in out
     assert "database: ERROR" in out
     assert "not a database" in out
+
+
+async def test_updates_fetched_but_not_handled_when_killed_are_handled_once_after(
+    server: FakeTelegramServer, tmp_path: Path
+) -> None:
+    """kill -9 while the handlers of a confirmed batch (a crisis message among it) hang."""
+    db = tmp_path / "afterglow.db"
+    staff_group = server.add_group(title="Clinic staff")
+    env = {**bot_env(server, db), "AFTERGLOW_STAFF_CHAT_ID": str(staff_group.id)}
+    ann, ben = server.add_user(first_name="Ann"), server.add_user(first_name="Ben")
+    proc = await start_bot(env, tmp_path)
+    try:
+        await wait_polling(server)
+        # Every reply hangs: the handlers are mid-way when the process dies.
+        server.inject_fault(Fault(method="sendMessage", delay=60.0, times=None))
+        ann_update = server.send_message(ann, "hello")
+        crisis = server.send_message(ben, "i want to kill myself")
+        help_update = server.send_message(ann, "/help")
+        # Telegram was told they arrived: the next getUpdates moved the offset past them.
+        await server.wait_for(lambda: not server.pending_updates or None, timeout=30)
+        await server.wait_for(lambda: len(server.calls_to("getUpdates")) >= 3 or None, timeout=30)
+    finally:
+        proc.kill()
+        await proc.wait()
+    ids = [ann_update["update_id"], crisis["update_id"], help_update["update_id"]]
+    with closing(sqlite3.connect(db)) as conn:
+        states = dict(conn.execute("SELECT update_id, state FROM inbox").fetchall())
+    assert [states.get(update_id) for update_id in ids] == ["pending"] * 3
+    assert not [m for m in server.messages(ben) if "988" in (m.text or "")]
+
+    server.clear_faults()
+    proc = await start_bot(env, tmp_path)
+    try:
+        await server.wait_for(
+            lambda: [m for m in server.messages(ben) if "988" in (m.text or "")] or None,
+            timeout=STARTUP_TIMEOUT,
+        )
+        await server.wait_for(
+            lambda: (
+                [m for m in server.messages(staff_group) if "URGENT" in (m.text or "")] or None
+            ),
+            timeout=30,
+        )
+        await server.wait_for(lambda: len(server.messages(ann)) >= 2 or None, timeout=30)
+        await asyncio.sleep(1.0)  # a second handling, were there one, would have run by now
+        with closing(sqlite3.connect(db)) as conn:
+            states = dict(conn.execute("SELECT update_id, state FROM inbox").fetchall())
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(proc.communicate(), timeout=STARTUP_TIMEOUT)
+    assert [states[update_id] for update_id in ids] == ["done"] * 3
+    assert len([m for m in server.messages(ben) if "988" in (m.text or "")]) == 1
+    assert len([m for m in server.messages(staff_group) if "URGENT" in (m.text or "")]) == 1
+    assert len(server.messages(ann)) == 2  # one reply to "hello", one to /help
+    log = stderr.decode()
+    assert "intake.resuming count=3" in log
+    assert "kill myself" not in log
