@@ -14,11 +14,14 @@ _TRIE_DEPTH = 4
 _QUANTIFIERS = frozenset("?*+{")
 
 
-def read_macros(raw: object, source: str) -> dict[str, str]:
-    """Return the [macros] table expanded and validated; a macro may use the ones above it."""
+def read_macros(raw: object, source: str, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Return the [macros] table expanded and validated, over the base macros if any.
+
+    A macro may use the ones above it and the base ones.
+    """
     if not isinstance(raw, dict):
         raise CrisisPatternError(f"{source}: [macros] must be a table")
-    found: dict[str, str] = {}
+    found: dict[str, str] = dict(base or {})
     for name, value in raw.items():
         where = f"{source}: [macros] {name}"
         if _MACRO_NAME.fullmatch(name) is None:

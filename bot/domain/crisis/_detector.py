@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from bot.domain.crisis._compile import wrap
 from bot.domain.crisis._errors import CrisisPatternError
-from bot.domain.crisis._load import PatternsFile, parse
+from bot.domain.crisis._load import Entry, PatternsFile, parse
 from bot.domain.crisis._negation import NegationRules
 from bot.domain.crisis._normalise import Normaliser
 
@@ -30,6 +30,7 @@ class CrisisDetector:
         "_negation",
         "_normalise",
         "_scanner",
+        "patterns",
         "source",
     )
 
@@ -51,11 +52,16 @@ class CrisisDetector:
         self._scanner = scanner
         self._negation = negation
         self.source = source
+        self.patterns: tuple[Entry, ...] = ()
 
     @classmethod
     def from_text(cls, text: str, *, source: str) -> CrisisDetector:
         """Parse and validate patterns TOML text; source names it in error messages."""
-        patterns = parse(text, source)
+        return cls.from_patterns(parse(text, source), source=source)
+
+    @classmethod
+    def from_patterns(cls, patterns: PatternsFile, *, source: str) -> CrisisDetector:
+        """Build a detector from a parsed patterns file (see from_text)."""
         detector = cls(
             replacements=patterns.replacements,
             censorable=patterns.censorable,
@@ -66,11 +72,27 @@ class CrisisDetector:
             source=source,
         )
         detector._check_examples(patterns)
+        detector.patterns = tuple(patterns.patterns)
         return detector
 
     def normalise(self, text: str) -> str:
         """Return text lower-cased, NFKC, with contractions expanded and punctuation as ' . '."""
         return self._normalise(text).strip()
+
+    @property
+    def negation(self) -> NegationRules:
+        """Return the negation rules (the net applies them to its own rules too)."""
+        return self._negation
+
+    def words(self, text: str) -> str:
+        """Return text normalised, with a space at each end, idioms not yet removed."""
+        return self._normalise(text)
+
+    def drop_idioms(self, normalised: str) -> str:
+        """Return normalised text with every idiom replaced by a clause break."""
+        if self._idioms is None:
+            return normalised
+        return self._idioms.sub(" .", normalised)
 
     def check(self, text: str) -> CrisisSignal | None:
         """Return the most severe crisis signal in text, or None."""
@@ -92,10 +114,7 @@ class CrisisDetector:
         return None if best is None else CrisisSignal(category=best[1], matched=best[2])
 
     def _prepare(self, text: str) -> str:
-        normalised = self._normalise(text)
-        if self._idioms is None:
-            return normalised
-        return self._idioms.sub(" .", normalised)
+        return self.drop_idioms(self._normalise(text))
 
     def _first(
         self, regex: re.Pattern[str], prepared: str, start: int = 0

@@ -22,7 +22,9 @@ CATEGORIES = (
 """Known categories, most severe first; check() reports the most severe one that fires."""
 
 _SECTIONS = frozenset({"macros", "normalise", "negation", "idiom", "pattern"})
-_PATTERN_KEYS = frozenset({"category", "pattern", "examples", "note"})
+_PATTERN_KEYS = frozenset({"category", "pattern", "examples", "note", "layer", "acted", "topic"})
+LAYERS = ("urgent", "concern", "review")
+"""What a [[pattern]] may set as its `layer`; `indirect` defaults to concern, others urgent."""
 _IDIOM_KEYS = frozenset({"pattern", "examples", "note"})
 _NEGATION_KEYS = frozenset({"negators", "bridge_words", "max_bridge_words", "not_after"})
 _NORMALISE_KEYS = frozenset({"replacements", "censorable"})
@@ -32,11 +34,20 @@ _PHRASE = re.compile(r"[a-z0-9]+(?: [a-z0-9]+)*")
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One [[idiom]] or [[pattern]]: its regex with macros expanded, its examples, its name."""
+    """One [[idiom]] or [[pattern]]: its regex with macros expanded, its examples, its name.
+
+    A pattern also has its category, the layer of the net it raises, whether it says the
+    person has already acted, and whether it is a topic word ("suicide") rather than a
+    statement ("i want to die"); context may demote a topic word more readily.
+    """
 
     expanded: str
     examples: list[str]
     where: str
+    category: str = ""
+    layer: str = "urgent"
+    acted: bool = False
+    topic: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +56,7 @@ class PatternsFile:
 
     replacements: dict[str, str]
     censorable: list[str]
+    macros: dict[str, str]
     negation: NegationRules
     idioms: list[Entry]
     patterns: list[Entry]
@@ -79,6 +91,7 @@ def parse(text: str, source: str) -> PatternsFile:
         return PatternsFile(
             replacements=replacements,
             censorable=censorable,
+            macros=macros,
             negation=negation,
             idioms=idioms,
             patterns=[entry for _, entry in patterns],
@@ -118,7 +131,23 @@ def _pattern(entry: dict[str, Any], macros: Mapping[str, str], where: str) -> tu
         raise CrisisPatternError(
             f"{where}: category {category!r} is not one of {', '.join(CATEGORIES)}"
         )
-    return category, _compiled(entry, macros, where)
+    layer = entry.get("layer", "concern" if category == "indirect" else "urgent")
+    if layer not in LAYERS:
+        raise CrisisPatternError(f"{where}: layer {layer!r} is not one of {', '.join(LAYERS)}")
+    flags = {key: entry.get(key, False) for key in ("acted", "topic")}
+    for key, value in flags.items():
+        if not isinstance(value, bool):
+            raise CrisisPatternError(f"{where}: {key!r} must be true or false")
+    compiled = _compiled(entry, macros, where)
+    return category, Entry(
+        expanded=compiled.expanded,
+        examples=compiled.examples,
+        where=where,
+        category=category,
+        layer=layer,
+        acted=flags["acted"],
+        topic=flags["topic"],
+    )
 
 
 def _known_keys(entry: dict[str, Any], keys: frozenset[str], where: str) -> None:

@@ -1,4 +1,4 @@
-"""The shipped crisis detector and the example messages, shared by the crisis tests."""
+"""The shipped crisis detector and net, and the example messages, shared by the crisis tests."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.crisis import CrisisDetector
+from bot.domain.crisis import CrisisDetector, CrisisNet
+from bot.research.crisis_corpus import shipped_net
 from bot.runtime.content import load_crisis_detector
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "data" / "crisis_examples.toml"
@@ -23,3 +24,8 @@ def examples() -> dict[str, list[str]]:
     with EXAMPLES.open("rb") as file:
         data = tomllib.load(file)
     return {"positive": data["positive"], "negative": data["negative"]}
+
+
+@pytest.fixture(scope="module")
+def net() -> CrisisNet:
+    return shipped_net()

@@ -1,0 +1,228 @@
+"""The crisis net: explicit patterns, broader concern rules, typos, emoji, other languages
+and a small classifier, with context that moves a hit down a layer but never to nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bot.domain.crisis._assessment import NOTHING, Assessment, Hit, Layer
+from bot.domain.crisis._context import Context, Message
+from bot.domain.crisis._detector import CrisisDetector
+from bot.domain.crisis._emoji import EmojiRules, emoji_names
+from bot.domain.crisis._errors import CrisisPatternError
+from bot.domain.crisis._fuzzy import TypoFixer
+from bot.domain.crisis._languages import fold
+from bot.domain.crisis._load import parse
+from bot.domain.crisis._match import Matcher, Rule
+from bot.domain.crisis._model import LinearModel, features
+from bot.domain.crisis._negation import NegationRules
+from bot.domain.crisis._netload import NetRules, parse_net
+
+_NO_NEGATION = NegationRules(frozenset(), frozenset(), 0, frozenset())
+
+
+class CrisisNet:
+    """Assesses patient free text; pure, precompiled, safe to share between tasks."""
+
+    __slots__ = (
+        "_context",
+        "_emoji",
+        "_languages",
+        "_model",
+        "_rules",
+        "_thresholds",
+        "_typos",
+        "detector",
+        "source",
+    )
+
+    def __init__(
+        self, detector: CrisisDetector, rules: NetRules, model: LinearModel | None, source: str
+    ) -> None:
+        """Build a net from parsed parts; use from_texts() instead."""
+        self.detector = detector
+        self.source = source
+        patterns = [
+            Rule(
+                expanded=entry.expanded,
+                layer=Layer.named(entry.layer),
+                category=entry.category,
+                reason=f"{entry.layer}:{entry.category}",
+                acted=entry.acted,
+                topic=entry.topic,
+            )
+            for entry in detector.patterns
+        ]
+        self._rules = Matcher(patterns + [item.rule for item in rules.rules])
+        self._languages = Matcher([item.rule for item in rules.languages])
+        self._emoji = EmojiRules(
+            rules.emoji_groups, [rule for rule, _ in rules.emoji_rules], rules.emoji_laugh
+        )
+        self._typos = TypoFixer(rules.keywords, rules.real_words)
+        self._context = Context(rules.context)
+        self._model = model
+        self._thresholds = (rules.review_at, rules.concern_at)
+
+    @classmethod
+    def from_texts(
+        cls, *, patterns: str, rules: str, model: str | None, source: str = "bot/data"
+    ) -> CrisisNet:
+        """Parse and validate the three files' text (patterns TOML, rules TOML, model JSON).
+
+        source names them in error messages: "<source>/crisis_patterns.toml", and so on.
+        Raises CrisisPatternError naming the file and the entry. Without a model the net
+        runs on its rules alone (for training the model, and for comparison).
+        """
+        parsed = parse(patterns, f"{source}/crisis_patterns.toml")
+        detector = CrisisDetector.from_patterns(parsed, source=f"{source}/crisis_patterns.toml")
+        net_rules = parse_net(rules, f"{source}/crisis_net.toml", parsed.macros)
+        linear = (
+            None
+            if model is None
+            else LinearModel.from_json(model, source=f"{source}/models/crisis_classifier.json")
+        )
+        net = cls(detector, net_rules, linear, source)
+        net._check_examples(net_rules)
+        return net
+
+    def assess(self, text: str) -> Assessment:
+        """Return the net's verdict on one message (a text, caption, edit or command words)."""
+        names = emoji_names(text)
+        raw = self.detector.words(text)
+        fixed = self._typos.fix(raw)
+        prepared = self.detector.drop_idioms(fixed)
+        hits = self._hits(prepared, names, text)
+        if fixed != raw:
+            plain = {
+                (hit.reason, hit.matched)
+                for hit in self._hits(self.detector.drop_idioms(raw), names, text)
+            }
+            hits = [
+                hit if (hit.reason, hit.matched) in plain else _with_reason(hit, "typo")
+                for hit in hits
+            ]
+        message = self._context.message(prepared, names)
+        return self._verdict(hits, message, prepared, names)
+
+    def prepare(self, text: str) -> tuple[str, tuple[str, ...]]:
+        """Return text normalised, typos fixed and idioms dropped, and its emoji names."""
+        prepared = self.detector.drop_idioms(self._typos.fix(self.detector.words(text)))
+        return prepared, emoji_names(text)
+
+    def features(self, text: str) -> list[str]:
+        """Return the classifier's features of text (what the training script learns from)."""
+        return features(*self.prepare(text))
+
+    def probability(self, text: str) -> float | None:
+        """Return the classifier's probability for text alone, or None without a model."""
+        if self._model is None:
+            return None
+        return self._model.probability(self.features(text))
+
+    def _hits(self, prepared: str, names: tuple[str, ...], text: str) -> list[Hit]:
+        hits = self._rules.hits(prepared, self.detector.negation)
+        hits += [
+            _moved(hit, hit.reason, start=-1)
+            for hit in self._languages.hits(fold(text), _NO_NEGATION)
+        ]
+        if names:
+            words = sum(1 for word in prepared.split() if word != ".")
+            hits += self._emoji.hits(names, words)
+        return hits
+
+    def _verdict(
+        self, hits: list[Hit], message: Message, prepared: str, names: tuple[str, ...]
+    ) -> Assessment:
+        best: Hit | None = None
+        best_layer = Layer.NONE
+        reasons: list[str] = []
+        acted = False
+        demoted = False
+        for hit in hits:
+            layer, caps = self._context.demote(hit, message)
+            reasons += [hit.reason, *caps]
+            demoted = demoted or bool(caps)
+            acted = acted or (hit.acted and layer == Layer.URGENT)
+            if layer > best_layer:
+                best, best_layer = hit, layer
+        probability = 0.0
+        # The classifier never raises a verdict past CONCERN, nor past context's REVIEW:
+        # it only matters where no rule fired.
+        if self._model is not None and not hits:
+            probability = self._model.probability(features(prepared, names))
+        model_layer = self._model_layer(probability)
+        if model_layer > Layer.NONE:
+            caps = self._context.whole_message_caps(message)
+            if caps or demoted:
+                model_layer = Layer.REVIEW
+            reasons += [f"model:{probability:.2f}", *caps]
+            if model_layer > best_layer:
+                return Assessment(
+                    layer=model_layer, category="classifier", reasons=_unique(reasons)
+                )
+        if best is None:
+            return NOTHING
+        return Assessment(
+            layer=best_layer,
+            category=best.category,
+            acted=acted,
+            reasons=_unique(reasons),
+            matched=best.matched,
+        )
+
+    def _model_layer(self, probability: float) -> Layer:
+        review_at, concern_at = self._thresholds
+        if probability >= concern_at:
+            return Layer.CONCERN
+        if probability >= review_at:
+            return Layer.REVIEW
+        return Layer.NONE
+
+    def _check_examples(self, rules: NetRules) -> None:
+        """Raise unless every rule, language phrase and emoji rule fires on its examples."""
+        for item in [*rules.rules, *rules.languages]:
+            for example in item.examples:
+                reasons = {
+                    hit.reason
+                    for hit in self._hits(
+                        self.detector.drop_idioms(self._typos.fix(self.detector.words(example))),
+                        emoji_names(example),
+                        example,
+                    )
+                }
+                if item.rule.reason not in reasons:
+                    raise CrisisPatternError(
+                        f"{item.where}: does not fire on its example {example!r}"
+                    )
+        for rule, examples in rules.emoji_rules:
+            for example in examples:
+                if not any(
+                    hit.reason == f"emoji:{rule.name}"
+                    for hit in self._emoji.hits(emoji_names(example), 0)
+                ):
+                    raise CrisisPatternError(
+                        f"{self.source}/crisis_net.toml: emoji_rule {rule.name!r}"
+                        f" does not fire on {example!r}"
+                    )
+
+
+def _with_reason(hit: Hit, reason: str) -> Hit:
+    return _moved(hit, f"{hit.reason} {reason}", start=hit.start)
+
+
+def _moved(hit: Hit, reason: str, *, start: int) -> Hit:
+    """Return the hit with another reason; start -1 means it has no place in the text."""
+    return Hit(
+        layer=hit.layer,
+        category=hit.category,
+        reason=reason,
+        matched=hit.matched,
+        acted=hit.acted,
+        start=start,
+        end=hit.end if start >= 0 else -1,
+        topic=hit.topic,
+    )
+
+
+def _unique(reasons: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(part for reason in reasons for part in reason.split()))

@@ -1,0 +1,127 @@
+"""Training the crisis net's classifier; writes bot/data/models/crisis_classifier.json.
+
+A logistic regression (scikit-learn, liblinear, balanced classes) over TF-IDF of the net's
+own features (bot/domain/crisis/_model.py: words, word pairs, character 3-5-grams, emoji
+names) of tests/data/crisis_train.toml, signal (urgent or concern) against negative. C is
+chosen by 5-fold cross-validation on the training set; the features are then cut to the
+MAX_FEATURES with the largest weights and the model refitted on those alone, so the JSON
+holds exactly the fitted model. The JSON also carries a few messages with scikit-learn's
+probabilities, which the tests reproduce in pure Python. Deterministic: same corpus, same
+JSON. scikit-learn is a development dependency; the bot never imports this module.
+
+Run: python -m bot.research.crisis_train [TRAIN_TOML] [OUT_JSON]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+from bot.domain.crisis import CrisisNet
+from bot.domain.crisis._model import FEATURES_VERSION
+from bot.research.crisis_corpus import LabelledMessage, read_corpus, shipped_net
+
+SEED = 20240611
+C_GRID = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+MAX_FEATURES = 6000
+CHECK_TEXTS = (
+    "i want to die",
+    "this commute is killing me",
+    "been giving away my stuff, won't need it",
+    "my friend attempted suicide years ago",
+    "checking out early sounds good tbh",
+    "mood 7, had a nice walk",
+)
+DEFAULT_TRAIN = Path("tests/data/crisis_train.toml")
+DEFAULT_OUT = Path("bot/data/models/crisis_classifier.json")
+
+
+def _identity(found: list[str]) -> list[str]:
+    return found
+
+
+def _fit(docs: Sequence[list[str]], labels: Sequence[int], c: float, vocabulary: Any) -> Any:
+    vectorizer = TfidfVectorizer(
+        analyzer=_identity,
+        sublinear_tf=True,
+        min_df=1 if vocabulary is not None else 2,
+        vocabulary=vocabulary,
+    )
+    matrix = vectorizer.fit_transform(docs)
+    model = LogisticRegression(
+        C=c, class_weight="balanced", solver="liblinear", random_state=SEED, max_iter=10000
+    )
+    model.fit(matrix, labels)
+    return vectorizer, model
+
+
+def choose_c(docs: Sequence[list[str]], labels: Sequence[int]) -> float:
+    """Return the C with the best mean 5-fold cross-validated ROC AUC on the training set."""
+    vectorizer = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, min_df=2)
+    matrix = vectorizer.fit_transform(docs)
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=SEED)
+    best, best_score = C_GRID[0], -1.0
+    for c in C_GRID:
+        model = LogisticRegression(
+            C=c, class_weight="balanced", solver="liblinear", random_state=SEED, max_iter=10000
+        )
+        score = float(cross_val_score(model, matrix, labels, cv=folds, scoring="roc_auc").mean())
+        if score > best_score:
+            best, best_score = c, score
+    return best
+
+
+def train(messages: Sequence[LabelledMessage], net: CrisisNet) -> dict[str, Any]:
+    """Return the fitted model as JSON-ready data (see the module docstring)."""
+    docs = [net.features(message.text) for message in messages]
+    labels = [1 if message.positive else 0 for message in messages]
+    c = choose_c(docs, labels)
+    vectorizer, model = _fit(docs, labels, c, None)
+    names = vectorizer.get_feature_names_out()
+    weights = model.coef_[0]
+    order = sorted(range(len(names)), key=lambda i: (-abs(float(weights[i])), str(names[i])))
+    kept = sorted(str(names[i]) for i in order[:MAX_FEATURES])
+    vectorizer, model = _fit(docs, labels, c, kept)
+    coef = model.coef_[0]
+    index = vectorizer.vocabulary_
+    checks = [
+        {
+            "text": text,
+            "probability": float(
+                model.predict_proba(vectorizer.transform([net.features(text)]))[0][1]
+            ),
+        }
+        for text in CHECK_TEXTS
+    ]
+    return {
+        "features": FEATURES_VERSION,
+        "trained_on": f"{len(messages)} messages, {sum(labels)} signals, C={c}, seed={SEED}",
+        "intercept": float(model.intercept_[0]),
+        "weights": {
+            feature: [float(vectorizer.idf_[index[feature]]), float(coef[index[feature]])]
+            for feature in kept
+        },
+        "checks": checks,
+    }
+
+
+def main(argv: Sequence[str]) -> int:
+    """Train on a corpus file and write the model JSON (paths default to the project's)."""
+    source = Path(argv[0]) if argv else DEFAULT_TRAIN
+    out = Path(argv[1]) if len(argv) > 1 else DEFAULT_OUT
+    data = train(read_corpus(source), shipped_net(with_model=False))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(data, indent=0, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"wrote {out}: {data['trained_on']}, {len(data['weights'])} features")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

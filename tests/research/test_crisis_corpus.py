@@ -1,0 +1,80 @@
+"""The crisis-net corpora: they parse, carry the right labels, and train and dev are apart.
+
+The held-out set is never opened here (it is read once, by hand, after the net is frozen).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from bot.research.crisis_corpus import KINDS, CorpusError, parse_corpus, read_corpus
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+TRAIN = DATA / "crisis_train.toml"
+DEV = DATA / "crisis_dev.toml"
+
+
+def key(text: str) -> str:
+    """Return text compared loosely: case, punctuation and spacing do not count."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return re.sub(r"[\s.,!?'\"\u2019-]+", " ", folded).strip()
+
+
+@pytest.mark.parametrize("path", [TRAIN, DEV], ids=["train", "dev"])
+def test_the_corpus_parses_with_known_labels_and_kinds(path: Path) -> None:
+    messages = read_corpus(path)
+
+    assert all(message.kind in KINDS[message.label] for message in messages)
+    assert len({message.text for message in messages}) == len(messages)
+
+
+def test_the_dev_set_is_large_enough_and_heavy_in_hard_negatives() -> None:
+    labels = Counter(message.label for message in read_corpus(DEV))
+
+    assert labels["urgent"] + labels["concern"] >= 150
+    assert labels["negative"] >= 150
+
+
+@pytest.mark.parametrize("path", [TRAIN, DEV], ids=["train", "dev"])
+def test_every_kind_is_represented(path: Path) -> None:
+    kinds = {message.kind for message in read_corpus(path)}
+
+    assert kinds == {kind for group in KINDS.values() for kind in group}
+
+
+def test_no_text_is_shared_between_train_and_dev() -> None:
+    train = {key(message.text) for message in read_corpus(TRAIN)}
+    dev = {key(message.text) for message in read_corpus(DEV)}
+
+    assert train & dev == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("[[message]\n", "not valid TOML"),
+        ("title = 'x'\n", "no [[message]] tables"),
+        (
+            '[[message]]\ntext = "hi"\nlabel = "maybe"\nkind = "everyday"\n',
+            "unknown label 'maybe'",
+        ),
+        ('[[message]]\ntext = "hi"\nlabel = "negative"\nkind = "plan"\n', "unknown kind 'plan'"),
+        ('[[message]]\ntext = ""\nlabel = "negative"\nkind = "everyday"\n', "'text' must be"),
+    ],
+)
+def test_a_malformed_corpus_is_refused_with_one_line(text: str, error: str) -> None:
+    with pytest.raises(CorpusError, match=r"corpus\.toml") as info:
+        parse_corpus(text, "corpus.toml")
+
+    assert error in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_a_missing_corpus_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(CorpusError, match="cannot read"):
+        read_corpus(tmp_path / "absent.toml")
