@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from bot.domain.codes import CheckinState, Delivery, PatientStatus
+import pytest
+
+from bot.domain.codes import CheckinState, Delivery, InboxState, PatientStatus
 from bot.fake_telegram import Fault
 from tests.integration.conftest import Harness
 
@@ -305,3 +307,33 @@ async def test_dispatcher_job_runs_on_its_own(harness: Harness) -> None:
     await waiting
     await asyncio.sleep(0.5)
     assert sum(1 for m in h.server.messages(lee.id) if len(m.buttons()) == 11) == 1
+
+
+async def test_an_update_the_library_cannot_parse_is_skipped_and_logged_without_content(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = harness
+    ann, ben = h.server.add_user(first_name="Ann"), h.server.add_user(first_name="Ben")
+    before = h.expect(ann.id)
+    h.server.send_message(ann, "hello")
+    await before
+    poison = h.server.inject_update(
+        {
+            "message": {
+                "message_id": 77,
+                "date": "not a date",
+                "chat": {"id": ann.id, "type": "private"},
+                "from": {"id": ann.id, "is_bot": False, "first_name": "Ann"},
+                "text": "my private words",
+            }
+        }
+    )
+    after = h.expect(ben.id)
+    h.server.send_message(ben, "hello too")
+
+    await after  # the update after the poison one is handled
+
+    assert await h.svc.storage.inbox.state(poison["update_id"]) is InboxState.POISON
+    assert f"intake.poison update={poison['update_id']}" in caplog.text
+    assert "my private words" not in caplog.text
+    assert not h.server.pending_updates

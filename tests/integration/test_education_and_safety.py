@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from bot.domain.clock import ManualClock
 from bot.domain.codes import CheckinState
 from bot.domain.entities import Checkin
-from bot.fake_telegram import FakeUser, Fault, SentMessage
+from bot.fake_telegram import FakeTelegramServer, FakeUser, Fault, SentMessage
 from bot.services import enrolment
-from tests.integration.conftest import Harness
+from bot.services.safety import STRANGERS_MAX
+from tests.conftest import START
+from tests.integration.conftest import BOT_USERNAME, TOKEN, Harness
 
 CRISIS = "honestly i just want to kill myself tonight"
 
@@ -473,3 +478,62 @@ async def test_a_staff_member_who_is_also_a_patient_is_still_heard(harness: Harn
 
     assert "988" in (reply.text or "")
     assert code in ((await told).text or "")
+
+
+@pytest.fixture
+async def limited(tmp_path: Path) -> AsyncIterator[Harness]:
+    """The bot against a fake Telegram that enforces its flood limits (429 beyond them)."""
+    async with FakeTelegramServer(
+        token=TOKEN, bot_username=BOT_USERNAME, enforce_limits=True
+    ) as server:
+        h = Harness(
+            server=server,
+            clock=ManualClock(START),
+            db_path=tmp_path / "afterglow.db",
+            staff=server.add_user(first_name="Nurse", username="nurse"),
+            staff_group=server.add_group(title="Clinic staff"),
+        )
+        try:
+            await h.start()
+            yield h
+        finally:
+            await h.stop()
+
+
+async def test_a_patient_in_crisis_is_not_held_up_by_fifty_strangers(limited: Harness) -> None:
+    """Under Telegram's limits, fifty strangers in crisis at once do not delay a patient.
+
+    The clock runs with real time here, as it does in production, so waits for Telegram's
+    retry_after pass.
+    """
+    h = limited
+    pat = h.server.add_user(first_name="Pat")
+    code = await h.enrol(pat)
+    strangers = [h.server.add_user(first_name=f"S{number}") for number in range(50)]
+
+    async def real_time() -> None:
+        while True:
+            await asyncio.sleep(0.1)
+            h.clock.advance(timedelta(seconds=0.1))
+
+    ticking = asyncio.create_task(real_time())
+    try:
+        for stranger in strangers:
+            h.server.send_message(stranger, "i want to kill myself")
+        reply = h.expect(pat.id, lambda m: "Thank you for telling me" in (m.text or ""))
+        alert = h.expect(
+            h.staff_group.id, lambda m: code in (m.text or "") and "URGENT" in (m.text or "")
+        )
+        h.server.send_message(pat, "i want to kill myself")
+        await reply
+        await alert
+        # Every stranger got the resources; the staff chat was not flooded with them.
+        await h.server.wait_for(
+            lambda: all(h.server.messages(s) for s in strangers) or None, timeout=30
+        )
+    finally:
+        ticking.cancel()
+    about_strangers = [
+        m for m in h.server.messages(h.staff_group) if "no patient record" in (m.text or "")
+    ]
+    assert len(about_strangers) <= STRANGERS_MAX
