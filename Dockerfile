@@ -29,5 +29,6 @@ ENV AFTERGLOW_DB=/data/afterglow.db
 HEALTHCHECK --interval=60s --timeout=20s --start-period=30s --retries=3 \
     CMD ["afterglow", "check"]
 
+# On SIGTERM the bot finishes what is in flight: give it 30 s (docker stop -t 30).
 STOPSIGNAL SIGTERM
 CMD ["afterglow", "run"]
