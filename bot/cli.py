@@ -6,14 +6,12 @@ import argparse
 import logging
 import os
 import sys
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
 from dotenv import dotenv_values
 
 from bot.domain.crisis import CrisisPatternError
-from bot.domain.detection import DetectorConfig
 from bot.domain.explainers import ExplainerError
 from bot.domain.protocol import ProtocolError, check_schedule
 from bot.runtime.content import load_content, load_crisis_detector, load_explainers, load_protocol
@@ -165,7 +163,8 @@ CEILING_DROPS = (0.5, 1.0, 1.5, 2.0)
 
 def simulate_cohort_command(args: argparse.Namespace) -> int:
     """Write a synthetic cohort CSV (docs/detection.md describes the model)."""
-    from bot.research.cohort import oracle_ceiling, simulate_cohort, write_cohort_csv
+    from bot.research.ceiling import oracle_ceiling
+    from bot.research.cohort import simulate_cohort, write_cohort_csv
 
     if args.patients < 1:
         return _fail("--patients must be at least 1")
@@ -174,7 +173,10 @@ def simulate_cohort_command(args: argparse.Namespace) -> int:
         write_cohort_csv(rows, args.out)
     except OSError as err:
         return _fail(f"cannot write {args.out} ({err.strerror})")
-    print(f"wrote {len(rows)} rows for {args.patients} patients to {args.out}")
+    print(
+        f"wrote {len(rows)} rows for {args.patients} patients to {args.out} (with offered rows:"
+        " what each would answer on a day without a planned check-in)"
+    )
     print(
         "ceiling: relapse onsets with two answers within 14 days given while the true level"
         " was this far below the patient's level (a method that confirms a drop of that size"
@@ -186,40 +188,92 @@ def simulate_cohort_command(args: argparse.Namespace) -> int:
             f"  drop >= {drop:.1f} points: {ceiling.detectable}/{ceiling.onsets}"
             f" = {ceiling.sensitivity:.3f}, median delay {ceiling.median_delay_days:.2f} days"
         )
+    daily = oracle_ceiling(args.patients, args.seed, 1.0, daily=True)
+    print(
+        f"  asked every day, drop >= 1.0 points: {daily.detectable}/{daily.onsets}"
+        f" = {daily.sensitivity:.3f}, median delay {daily.median_delay_days:.2f} days"
+    )
     return 0
 
 
-def _detector_config(path: Path | None) -> DetectorConfig:
-    """Return the [detection] thresholds of a protocol file, or the defaults."""
+def _research_protocol(path: Path | None) -> tuple[str, str] | None:
+    """Return (text, name) of --protocol, else of AFTERGLOW_PROTOCOL as the bot reads it."""
     if path is None:
-        return DetectorConfig()
+        chosen = environment(Path.cwd()).get("AFTERGLOW_PROTOCOL", "").strip()
+        if not chosen:
+            return None
+        path = Path(chosen).expanduser()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        return path.read_text(encoding="utf-8"), str(path)
+    except (OSError, UnicodeDecodeError) as err:
         raise ValueError(f"{path}: cannot read a TOML protocol ({err})") from None
-    table = data.get("detection", {})
-    if not isinstance(table, dict):
-        raise ValueError(f"{path}: [detection] must be a table")
-    try:
-        return DetectorConfig.from_mapping(table)
-    except ValueError as err:
-        raise ValueError(f"{path}: {err}") from None
 
 
 def evaluate_detector_command(args: argparse.Namespace) -> int:
     """Replay a cohort CSV through the detector and the naive rule and print the table."""
     from bot.research.cohort import CohortFormatError
     from bot.research.evaluation import evaluate_cohort, format_report
+    from bot.research.settings_file import read_settings
 
     try:
-        config = _detector_config(args.protocol)
+        setting = read_settings(*(_research_protocol(args.protocol) or ("", "defaults")))
     except ValueError as err:
         return _fail(f"protocol error: {err}")
     try:
-        report = evaluate_cohort(args.cohort, config)
+        report = evaluate_cohort(args.cohort, setting.detection, setting.adaptive)
     except CohortFormatError as err:
         return _fail(f"malformed cohort: {err}")
     print(format_report(report))
+    return 0
+
+
+def tune_detector_command(args: argparse.Namespace) -> int:
+    """Sweep the detector's main thresholds on a cohort; print and draw the frontier."""
+    from bot.research.cohort import CohortFormatError, read_cohort_csv
+    from bot.research.settings_file import read_settings
+    from bot.research.tuning_commands import TuningError, run_tuning
+    from bot.runtime.content import default_protocol_text
+
+    try:
+        found = _research_protocol(args.protocol)
+        setting = read_settings(*(found or ("", "defaults")))
+    except ValueError as err:
+        return _fail(f"protocol error: {err}")
+    try:
+        rows = read_cohort_csv(args.cohort)
+    except CohortFormatError as err:
+        return _fail(f"malformed cohort: {err}")
+    try:
+        text = found[0] if found is not None else default_protocol_text()
+        output = run_tuning(
+            rows,
+            setting,
+            protocol_text=text,
+            chart=args.chart,
+            pick=args.pick,
+            write_protocol=args.write_protocol,
+            force=args.force,
+            jobs=args.jobs,
+            show_all=args.all,
+        )
+    except TuningError as err:
+        return _fail(str(err))
+    print(output)
+    return 0
+
+
+def evaluate_crisis_command(args: argparse.Namespace) -> int:
+    """Score the crisis net on a labelled corpus: recall and false alarms per layer and kind."""
+    from bot.research.crisis_corpus import CorpusError
+    from bot.research.crisis_eval import evaluate_file
+
+    try:
+        report = evaluate_file(args.corpus, show=args.show, rules_only=args.rules_only)
+    except CorpusError as err:
+        return _fail(f"malformed corpus: {err}")
+    except CrisisPatternError as err:
+        return _fail(f"content error: {err}")
+    print(report)
     return 0
 
 
@@ -270,6 +324,22 @@ def build_parser() -> argparse.ArgumentParser:
     demo_parser.add_argument("--patients", type=int, default=3, help="simulated patients (2-6)")
     demo_parser.set_defaults(handler=demo)
 
+    _add_detector_commands(commands)
+
+    crisis = commands.add_parser(
+        "evaluate-crisis", help="score the crisis net on a labelled corpus (TOML [[message]])"
+    )
+    crisis.add_argument("corpus", type=Path, help="TOML file of [[message]] text, label, kind")
+    crisis.add_argument("--show", action="store_true", help="list misses and false alarms")
+    crisis.add_argument("--rules-only", action="store_true", help="without the classifier")
+    crisis.set_defaults(handler=evaluate_crisis_command)
+    return parser
+
+
+def _add_detector_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    """Add the detector's research commands: simulate-cohort, evaluate-, tune-detector."""
     simulate = commands.add_parser(
         "simulate-cohort", help="write a synthetic cohort CSV for evaluating the detector"
     )
@@ -283,10 +353,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("cohort", type=Path, help="CSV from simulate-cohort")
     evaluate.add_argument(
-        "--protocol", type=Path, default=None, help="protocol file whose [detection] to use"
+        "--protocol",
+        type=Path,
+        default=None,
+        help="protocol file whose [detection] and [adaptive] to use (default: AFTERGLOW_PROTOCOL)",
     )
     evaluate.set_defaults(handler=evaluate_detector_command)
-    return parser
+
+    tuner = commands.add_parser(
+        "tune-detector", help="sweep the detector's thresholds on a cohort CSV: the frontier"
+    )
+    tuner.add_argument("cohort", type=Path, help="CSV from simulate-cohort")
+    tuner.add_argument(
+        "--protocol", type=Path, default=None, help="base protocol (default: AFTERGLOW_PROTOCOL)"
+    )
+    tuner.add_argument("--chart", type=Path, default=None, help="PNG file for the frontier")
+    tuner.add_argument("--pick", type=int, default=None, help="frontier row to write")
+    tuner.add_argument(
+        "--write-protocol", type=Path, default=None, help="write the picked setting here"
+    )
+    tuner.add_argument("--force", action="store_true", help="overwrite --write-protocol")
+    tuner.add_argument("--jobs", type=int, default=1, help="processes to use (default 1)")
+    tuner.add_argument("--all", action="store_true", help="also list every setting swept")
+    tuner.set_defaults(handler=tune_detector_command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import time, timedelta
 from typing import Any
 
+from bot.domain.adaptive import AdaptiveConfig
 from bot.domain.detection import DetectorConfig
 from bot.domain.errors import ContentError
 from bot.domain.explainers import ExplainerLibrary
@@ -39,6 +40,7 @@ class Protocol:
     answer_window: timedelta
     source: str
     detection: DetectorConfig = field(default_factory=DetectorConfig)
+    adaptive: AdaptiveConfig = field(default_factory=AdaptiveConfig)
     explainers: tuple[tuple[int, str], ...] = ()
 
 
@@ -79,6 +81,7 @@ def parse_protocol(text: str, *, source: str) -> Protocol:
         answer_window=answer_window,
         source=source,
         detection=_detection(data, source),
+        adaptive=_adaptive(data, source),
         explainers=_explainer_schedule(data, source),
     )
 
@@ -123,6 +126,16 @@ def _detection(data: dict[str, Any], source: str) -> DetectorConfig:
         return DetectorConfig.from_mapping(table)
     except ValueError as err:
         raise ProtocolError(f"{source}: [detection] {err}") from None
+
+
+def _adaptive(data: dict[str, Any], source: str) -> AdaptiveConfig:
+    table = data.get("adaptive", {})
+    if not isinstance(table, dict):
+        raise ProtocolError(f"{source}: [adaptive] must be a table")
+    try:
+        return AdaptiveConfig.from_mapping(table)
+    except ValueError as err:
+        raise ProtocolError(f"{source}: {err}") from None
 
 
 def _windows(dispatch: dict[str, Any], source: str) -> tuple[timedelta, timedelta]:

@@ -1,4 +1,4 @@
-"""A synthetic cohort of infusion patients with known relapse onsets, and its CSV format.
+"""A synthetic cohort of infusion patients with known relapse onsets (CSV: cohort_format).
 
 The model and the source of each parameter are in docs/detection.md ("The cohort model").
 The parameters below were chosen from the clinical facts before the detector was evaluated
@@ -8,20 +8,37 @@ cohort seed and the patient's number, so a smaller cohort is a prefix of a large
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
 import math
 import random
-import statistics
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from enum import StrEnum
-from pathlib import Path
 
-from bot.domain.errors import AfterglowError
+from bot.research.cohort_format import (
+    HEADER,
+    CohortFormatError,
+    CohortRow,
+    RowKind,
+    read_cohort_csv,
+    sort_key,
+    write_cohort_csv,
+)
+from bot.research.cohort_offered import Answering, offered_rows
 
-HEADER = ("patient", "day", "kind", "value")
+__all__ = [
+    "HEADER",
+    "PLAN_DAYS",
+    "CohortFormatError",
+    "CohortRow",
+    "Relapse",
+    "RowKind",
+    "Segment",
+    "read_cohort_csv",
+    "simulate_cohort",
+    "simulated",
+    "sort_key",
+    "write_cohort_csv",
+]
 
 # The shipped default check-in plan (bot/data/protocol.toml): days after each infusion.
 PLAN_DAYS: tuple[int, ...] = (
@@ -67,47 +84,23 @@ DISENGAGE_EARLIEST_DAYS = 7.0
 ANSWER_DELAY_HOURS = 2.0
 
 
-class RowKind(StrEnum):
-    """What a cohort row records."""
-
-    INFUSION = "infusion"
-    MOOD = "mood"
-    MISSED = "missed"
-    RELAPSE_ONSET = "relapse_onset"
-
-
-_ORDER = {RowKind.INFUSION: 0, RowKind.RELAPSE_ONSET: 1, RowKind.MOOD: 2, RowKind.MISSED: 2}
-
-
 @dataclass(frozen=True, slots=True)
-class CohortRow:
-    """One CSV row: a float day from the cohort start, a kind, a score for mood rows."""
+class Relapse:
+    """A relapse: the true level falls linearly by `depth` over `duration` days from onset."""
 
-    patient: str
-    day: float
-    kind: RowKind
-    value: int | None = None
-
-
-class CohortFormatError(AfterglowError, ValueError):
-    """A cohort CSV line that cannot be read; the message names the line."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Relapse:
     onset: float
     depth: float
     duration: float
 
 
 @dataclass(slots=True)
-class _Segment:
+class Segment:
     """The time from one infusion to the next, with its mood level and any relapse."""
 
     start: float
     end: float
     level: float
-    relapse: _Relapse | None = None
+    relapse: Relapse | None = None
 
     def level_at(self, day: float) -> float:
         """Return the patient's true mood level at `day` within this segment."""
@@ -120,86 +113,45 @@ class _Segment:
             progress = min(1.0, (day - relapse.onset) / relapse.duration)
         return max(0.0, self.level - relapse.depth * progress)
 
+    def relapsing_at(self, day: float) -> bool:
+        """Return whether a relapse has begun by `day` (answers are missed more often)."""
+        return self.relapse is not None and day >= self.relapse.onset
+
 
 def patient_code(index: int) -> str:
     """Return the pseudonymous code of the index-th simulated patient."""
     return f"P{index + 1:05d}"
 
 
-def simulate_cohort(patients: int, seed: int) -> list[CohortRow]:
-    """Return the rows of a cohort of `patients` simulated patients, in patient and time order."""
+def simulate_cohort(patients: int, seed: int, *, offered: bool = True) -> list[CohortRow]:
+    """Return the rows of a cohort of `patients` simulated patients, in patient and time order.
+
+    With `offered`, also the `offered_mood` / `offered_missed` rows (cohort_offered); the
+    other rows are the same either way.
+    """
     rows: list[CohortRow] = []
-    for _, patient_rows in _simulate(patients, seed):
+    for _, patient_rows in simulated(patients, seed, offered=offered):
         rows.extend(patient_rows)
     return rows
 
 
-def _simulate(patients: int, seed: int) -> Iterator[tuple[list[_Segment], list[CohortRow]]]:
+def simulated(
+    patients: int, seed: int, *, offered: bool = False
+) -> Iterator[tuple[list[Segment], list[CohortRow]]]:
+    """Yield each simulated patient's segments (the ground truth) and rows, in patient order."""
     if patients < 1:
         raise ValueError("patients must be at least 1")
     for index in range(patients):
         rng = random.Random(f"afterglow-cohort:{seed}:{index}")
         segments = _build_segments(rng)
-        rows = sorted(_observe(patient_code(index), segments, rng), key=sort_key)
-        yield segments, rows
-
-
-@dataclass(frozen=True, slots=True)
-class Ceiling:
-    """What a method that knew each patient's true level could reach on a cohort.
-
-    An onset counts as detectable when at least two answers in the `window_days` after it
-    were given while the patient's true level was at least `drop` points below their level
-    before the relapse; the delay is the time from the onset to the second such answer. No
-    method that waits for a second answer confirming a drop of that size can do better.
-    """
-
-    drop: float
-    onsets: int
-    detectable: int
-    median_delay_days: float
-
-    @property
-    def sensitivity(self) -> float:
-        """Return the share of onsets that are detectable."""
-        return self.detectable / self.onsets if self.onsets else 0.0
-
-
-def oracle_ceiling(patients: int, seed: int, drop: float, window_days: float = 14.0) -> Ceiling:
-    """Return the ceiling of the cohort `simulate_cohort(patients, seed)` for a true drop."""
-    onsets = 0
-    delays: list[float] = []
-    for segments, rows in _simulate(patients, seed):
-        counted, found = _ceiling_delays(segments, rows, drop, window_days)
-        onsets += counted
-        delays.extend(found)
-    median = statistics.median(delays) if delays else math.nan
-    return Ceiling(drop=drop, onsets=onsets, detectable=len(delays), median_delay_days=median)
-
-
-def _ceiling_delays(
-    segments: list[_Segment], rows: list[CohortRow], drop: float, window_days: float
-) -> tuple[int, list[float]]:
-    """Return how many written onsets one patient has, and the delays of the detectable ones."""
-    written = {row.day for row in rows if row.kind is RowKind.RELAPSE_ONSET}
-    answers = [row.day for row in rows if row.kind is RowKind.MOOD]
-    onsets = 0
-    delays: list[float] = []
-    for segment in segments:
-        relapse = segment.relapse
-        if relapse is None or round(relapse.onset, 4) not in written:
-            continue
-        onsets += 1
-        fallen = [
-            day
-            for day in answers
-            if relapse.onset <= day <= relapse.onset + window_days
-            and day < segment.end
-            and segment.level - segment.level_at(day) >= drop
-        ]
-        if len(fallen) >= 2:
-            delays.append(fallen[1] - relapse.onset)
-    return onsets, delays
+        answering = _answering(segments, rng)
+        code = patient_code(index)
+        noise_at: list[tuple[float, float]] = []
+        rows = list(_observe(code, segments, rng, answering, noise_at))
+        if offered:
+            offer_rng = random.Random(f"afterglow-cohort-offered:{seed}:{index}")
+            rows.extend(offered_rows(code, segments, PLAN_DAYS, answering, noise_at, offer_rng))
+        yield segments, sorted(rows, key=sort_key)
 
 
 def _uniform(rng: random.Random, bounds: tuple[float, float]) -> float:
@@ -226,7 +178,7 @@ def _relapse_depth(rng: random.Random, pre: float, response: float) -> float:
     return max(MIN_RELAPSE_DEPTH, (response - pre) * _uniform(rng, FULL_RELAPSE_FRACTION))
 
 
-def _build_segments(rng: random.Random) -> list[_Segment]:
+def _build_segments(rng: random.Random) -> list[Segment]:
     start = _uniform(rng, (0.0, ENROLMENT_SPREAD_DAYS))
     infusion_hour = _uniform(rng, INFUSION_HOURS) / 24
     pre = _uniform(rng, PRE_TREATMENT_LEVEL)
@@ -243,7 +195,7 @@ def _build_segments(rng: random.Random) -> list[_Segment]:
             day += round(_uniform(rng, SERIES_GAP_DAYS))
         infusions.append(day + infusion_hour)
     segments = [
-        _Segment(at, math.inf, pre + (response - pre) * min(1.0, (number + 1) / ramp))
+        Segment(at, math.inf, pre + (response - pre) * min(1.0, (number + 1) / ramp))
         for number, at in enumerate(infusions)
     ]
     for earlier, later in itertools.pairwise(segments):
@@ -258,7 +210,7 @@ def _build_segments(rng: random.Random) -> list[_Segment]:
         following = planned
         if onset is not None and (planned is None or onset < planned):
             depth = _relapse_depth(rng, pre, response)
-            current.relapse = _Relapse(onset, depth, _uniform(rng, DECLINE_DAYS))
+            current.relapse = Relapse(onset, depth, _uniform(rng, DECLINE_DAYS))
             if rng.random() < RESCUE_SHARE:
                 rescue = onset + _uniform(rng, RESCUE_DELAY_DAYS)
                 following = rescue if planned is None else min(planned, rescue)
@@ -270,11 +222,12 @@ def _build_segments(rng: random.Random) -> list[_Segment]:
         if at <= current.start:
             at += 1
         current.end = at
-        segments.append(_Segment(at, math.inf, response))
+        segments.append(Segment(at, math.inf, response))
     return segments
 
 
-def _observe(code: str, segments: list[_Segment], rng: random.Random) -> Iterator[CohortRow]:
+def _answering(segments: list[Segment], rng: random.Random) -> Answering:
+    """Draw how the patient answers (in the order the cohort has always drawn it)."""
     hour = rng.choice(CHECKIN_HOURS) / 24
     sd = _uniform(rng, NOISE_SD)
     autocorrelation = _uniform(rng, NOISE_AUTOCORRELATION)
@@ -283,7 +236,26 @@ def _observe(code: str, segments: list[_Segment], rng: random.Random) -> Iterato
     disengage_at = math.inf
     if rng.random() < DISENGAGE_SHARE:
         disengage_at = _uniform(rng, (segments[0].start + DISENGAGE_EARLIEST_DAYS, follow_up_end))
+    return Answering(
+        hour=hour,
+        sd=sd,
+        autocorrelation=autocorrelation,
+        miss=miss,
+        miss_while_relapsing=min(MISS_CHANCE_MAX, miss * RELAPSE_MISS_FACTOR),
+        disengage_at=disengage_at,
+    )
 
+
+def _observe(
+    code: str,
+    segments: list[Segment],
+    rng: random.Random,
+    answering: Answering,
+    noise_at: list[tuple[float, float]],
+) -> Iterator[CohortRow]:
+    """Yield the planned rows; record the noise at each planned due time in `noise_at`."""
+    hour, sd = answering.hour, answering.sd
+    follow_up_end = math.floor(segments[-1].start) + PLAN_DAYS[-1] + hour
     noise = rng.gauss(0.0, sd)
     previous: float | None = None
     for segment in segments:
@@ -296,91 +268,16 @@ def _observe(code: str, segments: list[_Segment], rng: random.Random) -> Iterato
             if due >= segment.end:
                 break
             if previous is not None:
-                rho = autocorrelation ** (due - previous)
+                rho = answering.autocorrelation ** (due - previous)
                 noise = rho * noise + math.sqrt(1 - rho * rho) * rng.gauss(0.0, sd)
             previous = due
-            relapsing = relapse is not None and due >= relapse.onset
-            chance = min(MISS_CHANCE_MAX, miss * RELAPSE_MISS_FACTOR) if relapsing else miss
-            if due >= disengage_at or rng.random() < chance:
+            noise_at.append((due, noise))
+            relapsing = segment.relapsing_at(due)
+            chance = answering.miss_while_relapsing if relapsing else answering.miss
+            if due >= answering.disengage_at or rng.random() < chance:
                 yield CohortRow(code, round(due, 4), RowKind.MISSED)
                 continue
             delay = rng.uniform(0, ANSWER_DELAY_HOURS) / 24
             answered = max(due, min(due + delay, segment.end - 1 / 1440))
             score = round(segment.level_at(answered) + noise)
             yield CohortRow(code, round(answered, 4), RowKind.MOOD, min(10, max(0, score)))
-
-
-def write_cohort_csv(rows: Iterable[CohortRow], path: Path) -> None:
-    """Write rows as `patient,day,kind,value` CSV with a header line."""
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(HEADER)
-        for row in rows:
-            value = "" if row.value is None else str(row.value)
-            writer.writerow((row.patient, f"{row.day:.4f}", row.kind.value, value))
-
-
-def read_cohort_csv(path: Path) -> list[CohortRow]:
-    """Read and validate a cohort CSV; raise CohortFormatError naming the bad line."""
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise CohortFormatError(f"{path}: cannot read ({err.strerror})") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise CohortFormatError(f"{path}:{line}: not UTF-8 text") from None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    rows: list[CohortRow] = []
-    while True:
-        line = reader.line_num + 1
-        try:
-            cells = next(reader, None)
-        except csv.Error as err:
-            raise CohortFormatError(f"{path}:{line}: not valid CSV ({err})") from None
-        if cells is None:
-            break
-        if line == 1:
-            if tuple(cell.strip() for cell in cells) != HEADER:
-                raise CohortFormatError(
-                    f"{path}:1: the first line must be 'patient,day,kind,value'"
-                )
-        elif cells:
-            rows.append(_parse_row(cells, f"{path}:{line}"))
-    if reader.line_num == 0:
-        raise CohortFormatError(f"{path}:1: the first line must be 'patient,day,kind,value'")
-    if not rows:
-        raise CohortFormatError(f"{path}:2: no rows after the header")
-    return rows
-
-
-def _parse_row(cells: list[str], where: str) -> CohortRow:
-    if len(cells) != len(HEADER):
-        raise CohortFormatError(f"{where}: expected 4 fields, got {len(cells)}")
-    patient, day_text, kind_text, value_text = (cell.strip() for cell in cells)
-    if not patient:
-        raise CohortFormatError(f"{where}: empty patient")
-    try:
-        day = float(day_text)
-    except ValueError:
-        raise CohortFormatError(f"{where}: day {day_text!r} is not a number") from None
-    if not math.isfinite(day) or day < 0:
-        raise CohortFormatError(f"{where}: day {day_text!r} must be a finite number >= 0")
-    try:
-        kind = RowKind(kind_text)
-    except ValueError:
-        allowed = ", ".join(item.value for item in RowKind)
-        raise CohortFormatError(f"{where}: kind {kind_text!r} is not one of {allowed}") from None
-    if kind is RowKind.MOOD:
-        if not (value_text.isascii() and value_text.isdigit()) or not 0 <= int(value_text) <= 10:
-            raise CohortFormatError(f"{where}: mood value {value_text!r} must be 0 to 10")
-        return CohortRow(patient, day, kind, int(value_text))
-    if value_text:
-        raise CohortFormatError(f"{where}: {kind.value} rows take no value, got {value_text!r}")
-    return CohortRow(patient, day, kind)
-
-
-def sort_key(row: CohortRow) -> tuple[float, int]:
-    """Return the replay order of a patient's rows: time, then infusion before answers."""
-    return (row.day, _ORDER[row.kind])

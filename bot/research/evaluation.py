@@ -6,20 +6,17 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.domain.adaptive import AdaptiveConfig
 from bot.domain.codes import EpisodeKind
-from bot.domain.detection import DetectorConfig, Episode, Observation, evaluate
-from bot.research.cohort import CohortRow, RowKind, read_cohort_csv, sort_key
+from bot.domain.detection import DetectorConfig
+from bot.research.cohort_format import OFFERED, CohortRow, RowKind, read_cohort_csv, sort_key
+from bot.research.replay import replay_detector, replay_naive
+from bot.research.timing import TimingResult, format_timing, score_timing
 
-# Cohort days count from this moment; any fixed aware moment would do.
-EPOCH = datetime(2026, 1, 5, tzinfo=UTC)
 DAYS_PER_PATIENT_MONTH = 30.0
 ALERT_WINDOW_DAYS = 14.0
-NAIVE_DROP = 3
-# What the bot passes: the last two infusions and at most this many outcomes.
-OBSERVATION_CAP = 120
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +68,14 @@ class Report:
     detector: MethodResult
     naive: MethodResult
     detector_kinds: dict[str, int]
+    planned_prompts: int = 0
+    extra_prompts: int = 0
+    timing: TimingResult | None = None
+
+    @property
+    def extra_checkin_share(self) -> float:
+        """Return the adaptive extra check-ins sent per planned check-in."""
+        return self.extra_prompts / self.planned_prompts if self.planned_prompts else 0.0
 
     def paired_median_delays(self) -> tuple[int, float, float]:
         """Return how many onsets both methods detected and each method's median delay on them."""
@@ -82,69 +87,6 @@ class Report:
             statistics.median(self.detector.delay_by_onset[key] for key in both),
             statistics.median(self.naive.delay_by_onset[key] for key in both),
         )
-
-
-def _moment(day: float) -> datetime:
-    return EPOCH + timedelta(days=day)
-
-
-def _day(moment: datetime) -> float:
-    return (moment - EPOCH) / timedelta(days=1)
-
-
-def replay_detector(rows: Sequence[CohortRow], config: DetectorConfig) -> list[tuple[float, str]]:
-    """Replay one patient's rows (time order) through `evaluate`; return (day, kind) alerts."""
-    infusions: list[datetime] = []
-    observations: list[Observation] = []
-    episodes: list[Episode] = []
-    alerts: list[tuple[float, str]] = []
-    for row in rows:
-        now = _moment(row.day)
-        if row.kind is RowKind.INFUSION:
-            infusions = [*infusions[-1:], now]
-            observations = []
-            episodes = []
-            continue
-        if row.kind is RowKind.RELAPSE_ONSET:
-            continue
-        observations.append(Observation(at=now, score=row.value))
-        window = observations
-        if len(window) > OBSERVATION_CAP:
-            # Keep the first answers (they define the patient's level) and the latest outcomes.
-            tail = len(window) - OBSERVATION_CAP + config.baseline_max_answers
-            head = [item for item in window[:tail] if item.score is not None]
-            window = [*head[: config.baseline_max_answers], *window[tail:]]
-        findings, recoveries = evaluate(
-            infusions=infusions, observations=window, episodes=episodes, now=now, config=config
-        )
-        for recovery in recoveries:
-            episodes = [
-                Episode(episode.kind, episode.started_at, recovery.at)
-                if episode.kind == recovery.kind and episode.ended_at is None
-                else episode
-                for episode in episodes
-            ]
-        for finding in findings:
-            episodes.append(Episode(finding.kind, finding.at, None))
-            alerts.append((_day(finding.at), finding.kind.value))
-    return alerts
-
-
-def replay_naive(rows: Sequence[CohortRow]) -> list[tuple[float, str]]:
-    """Alert when a score is at least 3 below the first score after an infusion, once each."""
-    alerts: list[tuple[float, str]] = []
-    first: int | None = None
-    fired = False
-    for row in rows:
-        if row.kind is RowKind.INFUSION:
-            first, fired = None, False
-        elif row.kind is RowKind.MOOD and row.value is not None:
-            if first is None:
-                first = row.value
-            elif not fired and row.value <= first - NAIVE_DROP:
-                fired = True
-                alerts.append((row.day, "naive"))
-    return alerts
 
 
 def _score(
@@ -204,9 +146,18 @@ def _observable(rows: Sequence[CohortRow]) -> int:
     return count
 
 
-def evaluate_rows(rows: Sequence[CohortRow], config: DetectorConfig | None = None) -> Report:
-    """Replay every patient's rows through both methods and score them."""
+def evaluate_rows(
+    rows: Sequence[CohortRow],
+    config: DetectorConfig | None = None,
+    adaptive: AdaptiveConfig | None = None,
+) -> Report:
+    """Replay every patient's rows through both methods and score them.
+
+    `adaptive` is the check-in policy the replay follows (the default `[adaptive]` table when
+    None); it uses offered rows only, so a cohort without them replays the plan alone.
+    """
     settings = config or DetectorConfig()
+    policy = adaptive if adaptive is not None else AdaptiveConfig()
     patients: dict[str, list[CohortRow]] = {}
     for row in rows:
         patients.setdefault(row.patient, []).append(row)
@@ -214,15 +165,18 @@ def evaluate_rows(rows: Sequence[CohortRow], config: DetectorConfig | None = Non
     detector_alerts: dict[str, list[tuple[float, str]]] = {}
     naive_alerts: dict[str, list[tuple[float, str]]] = {}
     kinds = {kind.value: 0 for kind in EpisodeKind}
-    observable = 0
+    observable = planned = extra = 0
+    declines: list[tuple[Sequence[CohortRow], Sequence[tuple[float, float]]]] = []
     for patient, patient_rows in patients.items():
         patient_rows.sort(key=sort_key)
-        infusion_days = [row.day for row in patient_rows if row.kind is RowKind.INFUSION]
-        start = infusion_days[0] if infusion_days else patient_rows[0].day
-        follow_up_days += max(0.0, patient_rows[-1].day - start)
-        detector_alerts[patient] = replay_detector(patient_rows, settings)
+        follow_up_days += _follow_up_days(patient_rows)
+        replayed = replay_detector(patient_rows, settings, policy)
+        detector_alerts[patient] = replayed.alerts
+        declines.append((patient_rows, replayed.declines))
+        planned += replayed.planned_prompts
+        extra += replayed.extra_prompts
         naive_alerts[patient] = replay_naive(patient_rows)
-        for _, kind in detector_alerts[patient]:
+        for _, kind in replayed.alerts:
             kinds[kind] += 1
         observable += _observable(patient_rows)
     patient_months = follow_up_days / DAYS_PER_PATIENT_MONTH
@@ -236,20 +190,37 @@ def evaluate_rows(rows: Sequence[CohortRow], config: DetectorConfig | None = Non
         detector=detector,
         naive=naive,
         detector_kinds=kinds,
+        planned_prompts=planned,
+        extra_prompts=extra,
+        timing=score_timing(declines),
     )
 
 
-def evaluate_cohort(csv_path: Path, config: DetectorConfig | None = None) -> Report:
+def _follow_up_days(rows: Sequence[CohortRow]) -> float:
+    """Return the days from the first infusion to the last row that is not an offered one."""
+    kept = [row for row in rows if row.kind not in OFFERED]
+    if not kept:
+        return 0.0
+    infusion_days = [row.day for row in kept if row.kind is RowKind.INFUSION]
+    start = infusion_days[0] if infusion_days else kept[0].day
+    return max(0.0, kept[-1].day - start)
+
+
+def evaluate_cohort(
+    csv_path: Path, config: DetectorConfig | None = None, adaptive: AdaptiveConfig | None = None
+) -> Report:
     """Read a cohort CSV and evaluate the detector against the naive rule on it."""
-    return evaluate_rows(read_cohort_csv(csv_path), config)
+    return evaluate_rows(read_cohort_csv(csv_path), config, adaptive)
 
 
-def summary_line(result: MethodResult) -> str:
-    """Return the machine-readable `sensitivity=... false_alerts_per_patient_month=...` line."""
+def summary_line(report: Report) -> str:
+    """Return the machine-readable last line: sensitivity, false alerts, delay, extra share."""
+    result = report.detector
     return (
         f"sensitivity={result.sensitivity:.3f}"
         f" false_alerts_per_patient_month={result.false_alerts_per_patient_month:.3f}"
         f" median_delay_days={result.median_delay_days:.3f}"
+        f" extra_checkin_share={report.extra_checkin_share:.3f}"
     )
 
 
@@ -284,7 +255,10 @@ def format_report(report: Report) -> str:
                 for result in (report.detector, report.naive)
             ),
             f"detector alerts by kind: {kinds}",
-            summary_line(report.detector),
+            f"check-ins: {report.planned_prompts} planned, {report.extra_prompts} extra"
+            " (adaptive, the day after a markedly low answer)",
+            *([format_timing(report.timing)] if report.timing is not None else []),
+            summary_line(report),
         ]
     )
     return "\n".join(lines)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain.adaptive import AdaptiveConfig
 from bot.domain.protocol import MAX_DAY, ProtocolError, parse_hhmm, parse_protocol
 from bot.runtime.content import default_protocol_text, load_protocol
 
@@ -285,6 +286,47 @@ def test_invalid_protocol_is_rejected_with_a_clear_message(text: str, expected: 
     assert message.startswith(f"{SOURCE}: ")
     assert expected in message
     assert "\n" not in message
+
+
+# The [adaptive] table -------------------------------------------------------------------
+
+
+def test_the_shipped_protocol_has_the_adaptive_defaults() -> None:
+    assert load_protocol().adaptive == AdaptiveConfig()
+    assert parse_protocol(protocol_text(), source=SOURCE).adaptive == AdaptiveConfig()
+
+
+def test_the_adaptive_table_is_read() -> None:
+    text = protocol_text() + (
+        '[adaptive]\nenabled = false\nlow_drop = 2\nnight_start = "21:00"\nnight_end = "09:00"\n'
+    )
+
+    adaptive = parse_protocol(text, source=SOURCE).adaptive
+
+    assert adaptive == AdaptiveConfig(
+        enabled=False, low_drop=2.0, night_start=time(21, 0), night_end=time(9, 0)
+    )
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        pytest.param("adaptive = 3\n", "[adaptive] must be a table", id="not-a-table"),
+        pytest.param("[adaptive]\nlow_drop = -1\n", "low_drop must be a number", id="neg"),
+        pytest.param("[adaptive]\nnight_end = '8am'\n", "night_end must be an 'HH:MM'", id="t"),
+        pytest.param("[adaptive]\nextra = 1\n", "unknown key 'extra'", id="unknown"),
+        pytest.param(
+            "[adaptive]\nmin_lead_hours = 6\n", "min_lead_hours must be a number", id="lead"
+        ),
+    ],
+)
+def test_a_bad_adaptive_table_is_rejected_naming_the_key(table: str, expected: str) -> None:
+    # A top-level key must come before the first table to be top-level.
+    text = protocol_text() + table if table.startswith("[") else table + protocol_text()
+    message = protocol_error(text)
+
+    assert message.startswith(f"{SOURCE}: [adaptive]") or "[adaptive] must be" in message
+    assert expected in message
 
 
 # Loading from a file --------------------------------------------------------------------

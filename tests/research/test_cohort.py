@@ -12,33 +12,36 @@ from pathlib import Path
 
 import pytest
 
+from bot.research.ceiling import _ceiling_delays, oracle_ceiling
 from bot.research.cohort import (
     PLAN_DAYS,
     CohortFormatError,
     CohortRow,
+    Relapse,
     RowKind,
-    _ceiling_delays,
-    _Relapse,
-    _Segment,
-    oracle_ceiling,
+    Segment,
     read_cohort_csv,
     simulate_cohort,
     write_cohort_csv,
 )
+from bot.research.cohort_format import OFFERED, SCORED
 from bot.research.evaluation import evaluate_cohort, evaluate_rows, format_report
 from bot.runtime.content import load_protocol
 
 KEPT_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR", "PYTHONPATH")
 LAST_LINE = re.compile(
     r"sensitivity=(0\.\d{3}|1\.000) false_alerts_per_patient_month=\d+\.\d{3}"
-    r" median_delay_days=(\d+\.\d{3}|nan)"
+    r" median_delay_days=(\d+\.\d{3}|nan) extra_checkin_share=\d+\.\d{3}"
 )
 
 
-def afterglow(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def afterglow(
+    *args: str, cwd: Path, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run `python -m bot` with a minimal environment."""
     env = {name: os.environ[name] for name in KEPT_VARIABLES if name in os.environ}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.update(extra_env or {})
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         cwd=cwd,
@@ -87,7 +90,7 @@ def test_rows_are_well_formed(cohort: list[CohortRow]) -> None:
         assert [row.day for row in rows] == sorted(row.day for row in rows)
         for row in rows:
             assert row.day >= 0
-            if row.kind is RowKind.MOOD:
+            if row.kind in SCORED:
                 assert row.value is not None
                 assert 0 <= row.value <= 10
             else:
@@ -138,6 +141,48 @@ def test_check_ins_follow_the_default_plan(cohort: list[CohortRow]) -> None:
                 assert plan_day in PLAN_DAYS
                 hours.add(round((row.day % 1) * 24, 2))
         assert len(hours) <= 1
+
+
+def test_offered_rows_fill_the_days_the_plan_leaves_out_at_the_usual_hour(
+    cohort: list[CohortRow],
+) -> None:
+    for rows in list(by_patient(cohort).values())[:30]:
+        infusion = None
+        hours = set()
+        offered_days: list[int] = []
+        for row in rows:
+            if row.kind is RowKind.INFUSION:
+                infusion = row.day
+            elif row.kind in OFFERED:
+                assert infusion is not None
+                plan_day = math.floor(row.day) - math.floor(infusion)
+                assert plan_day not in PLAN_DAYS
+                assert 1 <= plan_day <= PLAN_DAYS[-1]
+                offered_days.append(plan_day)
+                hours.add(round((row.day % 1) * 24, 2))
+        assert len(hours) == 1
+        assert len(offered_days) >= 20
+
+
+def test_offered_rows_leave_the_planned_rows_as_they_were() -> None:
+    with_offered = simulate_cohort(40, 9)
+    without = simulate_cohort(40, 9, offered=False)
+
+    assert [row for row in with_offered if row.kind not in OFFERED] == without
+    assert not any(row.kind in OFFERED for row in without)
+
+
+def test_offered_answers_look_like_planned_ones(cohort: list[CohortRow]) -> None:
+    """Same patients, same noise process: the means of planned and offered answers agree."""
+    planned = [row.value for row in cohort if row.kind is RowKind.MOOD and row.value is not None]
+    offered = [
+        row.value for row in cohort if row.kind is RowKind.OFFERED_MOOD and row.value is not None
+    ]
+    missed = sum(row.kind is RowKind.MISSED for row in cohort) / len(planned)
+    offered_missed = sum(row.kind is RowKind.OFFERED_MISSED for row in cohort) / len(offered)
+
+    assert abs(sum(planned) / len(planned) - sum(offered) / len(offered)) < 0.6
+    assert 0.5 < offered_missed / missed < 2
 
 
 def test_csv_round_trip(tmp_path: Path) -> None:
@@ -236,6 +281,7 @@ def test_scores_a_hand_made_cohort() -> None:
     assert report.naive.late_false_alerts == 0
     assert format_report(report).splitlines()[-1] == (
         "sensitivity=1.000 false_alerts_per_patient_month=0.000 median_delay_days=1.750"
+        " extra_checkin_share=0.000"
     )
 
 
@@ -275,7 +321,7 @@ def test_false_alerts_long_into_a_relapse_are_told_apart() -> None:
 
 def test_ceiling_counts_the_second_answer_given_after_the_true_level_fell_far_enough() -> None:
     """A 4-point fall over 4 days from day 10: a point down on day 11, two on day 12."""
-    segment = _Segment(start=0.0, end=math.inf, level=8.0, relapse=_Relapse(10.0, 4.0, 4.0))
+    segment = Segment(start=0.0, end=math.inf, level=8.0, relapse=Relapse(10.0, 4.0, 4.0))
     rows = [
         CohortRow("P1", 0.0, RowKind.INFUSION),
         CohortRow("P1", 10.0, RowKind.RELAPSE_ONSET),
@@ -290,7 +336,7 @@ def test_ceiling_counts_the_second_answer_given_after_the_true_level_fell_far_en
 
 
 def test_ceiling_ignores_answers_after_the_next_infusion_and_unwritten_onsets() -> None:
-    cut_short = _Segment(start=0.0, end=12.0, level=8.0, relapse=_Relapse(10.0, 4.0, 4.0))
+    cut_short = Segment(start=0.0, end=12.0, level=8.0, relapse=Relapse(10.0, 4.0, 4.0))
     rows = [
         CohortRow("P1", 10.0, RowKind.RELAPSE_ONSET),
         *(CohortRow("P1", day, RowKind.MOOD, 5) for day in (10.5, 11.5, 12.5, 13.5)),
@@ -367,3 +413,38 @@ def test_cli_missing_cohort_and_bad_protocol_exit_2(tmp_path: Path) -> None:
     assert bad.returncode == 2
     assert "cusum_h" in bad.stderr
     assert len(bad.stderr.splitlines()) == 1
+
+
+def test_cli_evaluate_reads_afterglow_protocol_and_protocol_wins(tmp_path: Path) -> None:
+    cohort_path = tmp_path / "cohort.csv"
+    write_cohort_csv(simulate_cohort(15, 4), cohort_path)
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[detection]\ncusum_h = 'high'\n", encoding="utf-8")
+    closed = tmp_path / "open-loop.toml"
+    closed.write_text("[adaptive]\nenabled = false\n", encoding="utf-8")
+
+    from_env = afterglow(
+        "evaluate-detector",
+        str(cohort_path),
+        cwd=tmp_path,
+        extra_env={"AFTERGLOW_PROTOCOL": str(broken)},
+    )
+    assert from_env.returncode == 2
+    assert "cusum_h" in from_env.stderr
+
+    wins = afterglow(
+        "evaluate-detector",
+        str(cohort_path),
+        "--protocol",
+        str(closed),
+        cwd=tmp_path,
+        extra_env={"AFTERGLOW_PROTOCOL": str(broken)},
+    )
+    assert wins.returncode == 0, wins.stderr
+    assert wins.stdout.strip().splitlines()[-1].endswith("extra_checkin_share=0.000")
+
+    dotenv = afterglow("evaluate-detector", str(cohort_path), cwd=tmp_path)
+    (tmp_path / ".env").write_text(f"AFTERGLOW_PROTOCOL={closed}\n", encoding="utf-8")
+    from_dotenv = afterglow("evaluate-detector", str(cohort_path), cwd=tmp_path)
+    assert from_dotenv.stdout.strip().splitlines()[-1].endswith("extra_checkin_share=0.000")
+    assert not dotenv.stdout.strip().splitlines()[-1].endswith("extra_checkin_share=0.000")

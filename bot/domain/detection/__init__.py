@@ -14,8 +14,9 @@ The method (docs/detection.md has the rationale and references):
   on one bad day, is not an alarm). It recovers after `recovery_answers` answers in a row
   within `recovery_margin` points of the level.
 * low_mood: `low_mood_answers` answers in a row at or below `low_mood_threshold`, spanning at
-  least `confirm_min_hours`; recovers after `low_mood_recovery_answers` answers in a row above
-  the threshold.
+  least `confirm_min_hours`; recovers after `low_mood_recovery_answers` answers in a row at or
+  above `low_mood_recovery_score` (above the threshold: a patient hovering around it stays in
+  one episode).
 * disengagement: `missed_in_a_row` missed check-ins in a row after at least one answer since
   the last infusion; recovers with any answer.
 
@@ -27,12 +28,17 @@ answers. After an episode of a kind ends (recovery, staff resolving it, a new in
 kind starts again from nothing at the episode's end: a new finding needs new evidence, all of
 it observed after the end (the level is kept). This keeps `evaluate` stateless,
 deterministic and idempotent.
+
+`patient_level` (or `assess`, which also returns what `evaluate` does) gives the level the
+chart holds, for the adaptive check-in policy (bot.domain.adaptive); `relapse_timing`
+estimates a patient's usual time from an infusion to a decline after their second one.
 """
 
 from __future__ import annotations
 
 from bot.domain.detection._config import DetectorConfig
-from bot.domain.detection._evaluate import evaluate
+from bot.domain.detection._evaluate import Assessment, assess, evaluate, patient_level
+from bot.domain.detection._level import Level
 from bot.domain.detection._model import (
     SCORE_MAX,
     SCORE_MIN,
@@ -42,15 +48,23 @@ from bot.domain.detection._model import (
     Observation,
     Recovery,
 )
+from bot.domain.detection._timing import RELAPSE_LEAD_DAYS, RelapseTiming, relapse_timing
 
 __all__ = [
+    "RELAPSE_LEAD_DAYS",
     "SCORE_MAX",
     "SCORE_MIN",
+    "Assessment",
     "DetectorConfig",
     "Episode",
     "Evidence",
     "Finding",
+    "Level",
     "Observation",
     "Recovery",
+    "RelapseTiming",
+    "assess",
     "evaluate",
+    "patient_level",
+    "relapse_timing",
 ]

@@ -17,6 +17,7 @@ _INT_LIMITS: dict[str, tuple[int, int]] = {
     "low_mood_threshold": (SCORE_MIN, SCORE_MAX - 1),
     "low_mood_answers": (1, 10),
     "low_mood_recovery_answers": (1, 10),
+    "low_mood_recovery_score": (SCORE_MIN + 1, SCORE_MAX),
     "missed_in_a_row": (1, 20),
     "evidence_limit": (2, 50),
 }
@@ -40,9 +41,9 @@ class DetectorConfig:
     baseline_max_answers: int = 12
     sd_floor: float = 1.0
     cusum_k: float = 0.5
-    cusum_h: float = 3.0
+    cusum_h: float = 4.0
     min_drop: float = 0.5
-    confirm_mean_drop: float = 1.5
+    confirm_mean_drop: float = 1.75
     confirm_answers: int = 2
     confirm_min_hours: float = 12.0
     recovery_answers: int = 2
@@ -50,6 +51,7 @@ class DetectorConfig:
     low_mood_threshold: int = 3
     low_mood_answers: int = 2
     low_mood_recovery_answers: int = 2
+    low_mood_recovery_score: int = 5
     missed_in_a_row: int = 2
     evidence_limit: int = 10
     low_mood_while_declining: bool = True
@@ -69,6 +71,8 @@ class DetectorConfig:
                 raise ValueError(f"{name} must be true or false")
         if self.baseline_max_answers < self.baseline_answers:
             raise ValueError("baseline_max_answers must be at least baseline_answers")
+        if self.low_mood_recovery_score <= self.low_mood_threshold:
+            raise ValueError("low_mood_recovery_score must be above low_mood_threshold")
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> DetectorConfig:

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from bot.domain.codes import EpisodeKind
 from bot.domain.detection._config import DetectorConfig
-from bot.domain.detection._level import Baseline, Reference
+from bot.domain.detection._level import Level, Reference
 from bot.domain.detection._model import Episode, Evidence, Finding, Observation
 from bot.domain.detection._window import attached, spans
 
@@ -18,7 +18,7 @@ from bot.domain.detection._window import attached, spans
 class Chart:
     """What one pass of the decline chart over the window found."""
 
-    baseline: Baseline | None
+    baseline: Level | None
     finding: Finding | None = None
     recovered_at: datetime | None = None
 
@@ -74,7 +74,7 @@ class _Pass:
         self._config = config
         self._recorded = _Recorded(episodes)
         self._reference = Reference()
-        self.baseline: Baseline | None = None
+        self.baseline: Level | None = None
         self._answers = 0
         self._restarts = 0
         self._near = 0
@@ -123,7 +123,7 @@ class _Pass:
         self._low_run = []
 
     def _watch_recovery(
-        self, observation: Observation, score: int, baseline: Baseline
+        self, observation: Observation, score: int, baseline: Level
     ) -> Chart | None:
         """Count answers near the level inside the open episode; return its recovery."""
         open_since = self._recorded.open_since
@@ -137,7 +137,7 @@ class _Pass:
             return Chart(baseline, recovered_at=observation.at)
         return None
 
-    def _move(self, observation: Observation, score: int, baseline: Baseline) -> None:
+    def _move(self, observation: Observation, score: int, baseline: Level) -> None:
         """Update the statistic, when its current rise began, and the run of low answers."""
         config = self._config
         updated = max(0.0, self._cusum + (baseline.level - score) / baseline.sd - config.cusum_k)
@@ -159,7 +159,7 @@ class _Pass:
             self.baseline = self._reference.baseline(self._config)
 
 
-def _confirmed(low_run: Sequence[Observation], baseline: Baseline, config: DetectorConfig) -> bool:
+def _confirmed(low_run: Sequence[Observation], baseline: Level, config: DetectorConfig) -> bool:
     """Return whether the last answers of a low run confirm a decline."""
     needed = config.confirm_answers
     if len(low_run) < needed:
@@ -175,7 +175,7 @@ def _decline_finding(
     window: Sequence[Observation],
     low_run: Sequence[Observation],
     run_start: datetime | None,
-    baseline: Baseline,
+    baseline: Level,
     config: DetectorConfig,
 ) -> Finding:
     """Return the decline confirmed by the last answers of a low run."""

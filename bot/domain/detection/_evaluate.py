@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.domain.codes import EpisodeKind
 from bot.domain.detection._config import DetectorConfig, is_int
 from bot.domain.detection._decline import Chart, decline_chart
+from bot.domain.detection._level import Level
 from bot.domain.detection._model import (
     SCORE_MAX,
     SCORE_MIN,
@@ -18,6 +20,17 @@ from bot.domain.detection._model import (
 )
 from bot.domain.detection._rules import DETECTORS, RECOVERIES
 from bot.domain.detection._window import after
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """What one evaluation found: new episodes, recoveries, and the patient's own level."""
+
+    findings: list[Finding]
+    recoveries: list[Recovery]
+    level: Level | None
+    """The patient's post-infusion level as the decline chart holds it now (None: too few
+    answers since the infusion)."""
 
 
 def evaluate(
@@ -40,6 +53,39 @@ def evaluate(
     O(observations * decline episodes since the infusion); no clock is read, `now` only
     bounds what counts as observed.
     """
+    found = assess(
+        infusions=infusions, observations=observations, episodes=episodes, now=now, config=config
+    )
+    return found.findings, found.recoveries
+
+
+def patient_level(
+    *,
+    infusions: Sequence[datetime],
+    observations: Sequence[Observation],
+    episodes: Sequence[Episode],
+    now: datetime,
+    config: DetectorConfig,
+) -> Level | None:
+    """Return the patient's own level from the same inputs as `evaluate` (None: too few answers).
+
+    This is the level the decline chart compares answers with; the adaptive check-in policy
+    (bot.domain.adaptive) takes it.
+    """
+    return assess(
+        infusions=infusions, observations=observations, episodes=episodes, now=now, config=config
+    ).level
+
+
+def assess(
+    *,
+    infusions: Sequence[datetime],
+    observations: Sequence[Observation],
+    episodes: Sequence[Episode],
+    now: datetime,
+    config: DetectorConfig,
+) -> Assessment:
+    """Return `evaluate`'s findings and recoveries and `patient_level`'s level, in one pass."""
     window = _observed(infusions, observations, now)
     chart = decline_chart(
         window, [episode for episode in episodes if episode.kind is EpisodeKind.DECLINE], config
@@ -57,7 +103,15 @@ def evaluate(
             finding = _finding(kind, mine, window, chart, config)
             if finding is not None:
                 findings.append(finding)
-    return findings, recoveries
+    level = chart.baseline
+    if level is not None:
+        declining = any(
+            episode.kind is EpisodeKind.DECLINE and episode.ended_at is None
+            for episode in episodes
+        ) and not any(recovery.kind is EpisodeKind.DECLINE for recovery in recoveries)
+        declining = declining or any(f.kind is EpisodeKind.DECLINE for f in findings)
+        level = replace(level, declining=declining)
+    return Assessment(findings=findings, recoveries=recoveries, level=level)
 
 
 def _observed(

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from bot.domain.codes import EpisodeKind
 from bot.domain.detection._config import DetectorConfig
-from bot.domain.detection._level import Baseline
+from bot.domain.detection._level import Level
 from bot.domain.detection._model import Evidence, Finding, Observation
 from bot.domain.detection._window import attached, scores, spans
 
@@ -15,7 +15,7 @@ from bot.domain.detection._window import attached, scores, spans
 def detect_low_mood(
     window: Sequence[Observation],
     fresh: Sequence[Observation],
-    baseline: Baseline | None,
+    baseline: Level | None,
     config: DetectorConfig,
 ) -> Finding | None:
     """Return the first low-mood finding among the fresh observations, or None."""
@@ -51,7 +51,7 @@ def detect_low_mood(
 def detect_disengagement(
     window: Sequence[Observation],
     fresh: Sequence[Observation],
-    baseline: Baseline | None,
+    baseline: Level | None,
     config: DetectorConfig,
 ) -> Finding | None:
     """Return the first run of missed check-ins after an answer among the fresh ones, or None."""
@@ -93,12 +93,16 @@ def _last_answer_before(
 
 
 def recover_low_mood(after: Sequence[Observation], config: DetectorConfig) -> datetime | None:
-    """Return when enough answers in a row above the threshold end low mood, or None."""
+    """Return when enough answers in a row at or above the recovery score end low mood, or None.
+
+    The recovery score sits above the threshold (hysteresis), so a patient still hovering
+    around it (3, 4, 3) stays in one episode rather than alerting again at every dip.
+    """
     above = 0
     for observation in after:
         if observation.score is None:
             continue
-        if observation.score > config.low_mood_threshold:
+        if observation.score >= config.low_mood_recovery_score:
             above += 1
             if above >= config.low_mood_recovery_answers:
                 return observation.at
@@ -116,7 +120,7 @@ def recover_disengagement(after: Sequence[Observation], config: DetectorConfig) 
 
 
 Detector = Callable[
-    [Sequence[Observation], Sequence[Observation], Baseline | None, DetectorConfig],
+    [Sequence[Observation], Sequence[Observation], Level | None, DetectorConfig],
     Finding | None,
 ]
 Recoverer = Callable[[Sequence[Observation], DetectorConfig], datetime | None]

@@ -32,6 +32,7 @@ def test_from_mapping_reads_every_key() -> None:
         "low_mood_threshold": 2,
         "low_mood_answers": 3,
         "low_mood_recovery_answers": 3,
+        "low_mood_recovery_score": 6,
         "missed_in_a_row": 3,
         "evidence_limit": 8,
         "low_mood_while_declining": False,
@@ -42,6 +43,7 @@ def test_from_mapping_reads_every_key() -> None:
     assert config.sd_floor == 1.0
     assert isinstance(config.sd_floor, float)
     assert config.low_mood_threshold == 2
+    assert config.low_mood_recovery_score == 6
     assert config.low_mood_while_declining is False
 
 
@@ -59,6 +61,8 @@ def test_from_mapping_reads_every_key() -> None:
         ({"cusum_hh": 4}, "cusum_hh"),
         ({"confirm_mean_drop": 0.1}, "confirm_mean_drop"),
         ({"baseline_answers": 5, "baseline_max_answers": 4}, "baseline_max_answers"),
+        ({"low_mood_recovery_score": 0}, "low_mood_recovery_score"),
+        ({"low_mood_threshold": 5}, "low_mood_recovery_score"),
     ],
 )
 def test_from_mapping_names_the_bad_key(table: dict[str, object], key: str) -> None:

@@ -26,10 +26,10 @@ def test_eight_eight_seven_then_four_four_is_a_decline_at_the_second_four() -> N
 
 
 def test_the_level_keeps_learning_from_answers_in_control() -> None:
-    """Six more answers of 8 raise the level from 7.3 to 7.8, so three 6s become a decline."""
-    series = [7, 7, 8, *[8] * 6, 6, 6, 6]
+    """Six more answers of 8 raise the level from 7.3 to 7.8, so four 6s become a decline."""
+    series = [7, 7, 8, *[8] * 6, 6, 6, 6, 6]
 
-    assert replay(series).kinds() == [(11, DECLINE)]
+    assert replay(series).kinds() == [(12, DECLINE)]
     assert replay(series, DetectorConfig(baseline_max_answers=3)).kinds() == []
 
 
@@ -50,12 +50,12 @@ def test_answers_during_a_drop_do_not_join_the_level() -> None:
 
 def test_since_is_not_a_day_the_chart_was_in_control() -> None:
     """A 7 that left the chart at zero is not when the decline began, even if low-ish."""
-    result = replay([10, 8, 6, 7, 4, 4])
+    result = replay([10, 8, 6, 7, 4, 4, 4])
 
-    assert result.kinds() == [(5, DECLINE)]
+    assert result.kinds() == [(6, DECLINE)]
     finding = result.alerts[0][1]
     assert finding.since == checkin(5)
-    assert [o.score for o in finding.evidence] == [4, 4]
+    assert [o.score for o in finding.evidence] == [4, 4, 4]
 
 
 def test_one_confirming_answer_can_be_configured() -> None:

@@ -40,6 +40,18 @@ def test_low_mood_recovers_after_two_answers_above_the_threshold() -> None:
     assert [(i, r.kind) for i, r in result.recoveries] == [(5, LOW_MOOD)]
 
 
+def test_hovering_just_above_the_threshold_is_still_the_same_low_mood_episode() -> None:
+    """Low mood ends only at the recovery score (5): 4, 4 between dips is not a recovery."""
+    result = replay([3, 3, 4, 4, 3, 2, 4, 4, 3, 3])
+
+    assert result.kinds() == [(1, LOW_MOOD)]
+    assert result.recoveries == []
+
+    lenient = DetectorConfig(low_mood_recovery_score=4)
+    again = replay([3, 3, 4, 4, 3, 2], lenient)
+    assert again.kinds() == [(1, LOW_MOOD), (5, LOW_MOOD)]
+
+
 def test_two_missed_after_an_answer_is_disengagement() -> None:
     result = replay([7, None, None])
 
