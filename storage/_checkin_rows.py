@@ -12,7 +12,7 @@ from ._time import from_ts, opt_from_ts
 CHECKIN_COLUMNS = (
     "c.id, c.patient_id, c.infusion_id, c.kind, c.day, c.due_at, c.state, c.close_reason,"
     " c.last_error, c.attempts, c.next_attempt_at, c.sent_at, c.delivery, c.message_id,"
-    " c.score, c.answered_at"
+    " c.score, c.answered_at, c.adaptive"
 )
 RETURNING = CHECKIN_COLUMNS.replace("c.", "")
 
@@ -36,4 +36,5 @@ def checkin_from_row(row: aiosqlite.Row) -> Checkin:
         message_id=row["message_id"],
         score=row["score"],
         answered_at=opt_from_ts(row["answered_at"]),
+        adaptive=bool(row["adaptive"]),
     )

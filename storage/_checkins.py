@@ -68,6 +68,46 @@ class CheckinRepository:
         )
         return None if row is None else checkin_from_row(row)
 
+    async def next_planned_due(self, patient_id: int, *, after: datetime) -> datetime | None:
+        """Return when the patient's next planned (not adaptive) check-in is due."""
+        row = await self._db.fetch_one(
+            "SELECT min(due_at) FROM checkins WHERE patient_id = ? AND state = ? AND kind = ?"
+            " AND adaptive = 0 AND due_at > ?",
+            (patient_id, _PENDING, CheckinKind.PLANNED, to_ts(after)),
+        )
+        return None if row is None or row[0] is None else from_ts(row[0])
+
+    async def adaptive_open(self, patient_id: int) -> Checkin | None:
+        """Return the patient's adaptive check-in still pending or open, if any."""
+        row = await self._db.fetch_one(
+            f"SELECT {CHECKIN_COLUMNS} FROM checkins c WHERE c.patient_id = ? AND c.adaptive = 1"
+            " AND c.state IN (?, ?) ORDER BY c.due_at LIMIT 1",
+            (patient_id, _PENDING, _SENT),
+        )
+        return None if row is None else checkin_from_row(row)
+
+    async def plan_adaptive(
+        self, patient_id: int, *, due_at: datetime, infusion_id: int
+    ) -> Checkin | None:
+        """Plan one adaptive check-in; None if one is already pending or open."""
+        rows = await self._db.write_one(
+            "INSERT INTO checkins (patient_id, infusion_id, kind, due_at, state, adaptive)"
+            " SELECT ?, ?, ?, ?, ?, 1 WHERE NOT EXISTS (SELECT 1 FROM checkins"
+            "   WHERE patient_id = ? AND adaptive = 1 AND state IN (?, ?))"
+            f" RETURNING {RETURNING}",
+            (
+                patient_id,
+                infusion_id,
+                CheckinKind.PLANNED,
+                to_ts(due_at),
+                _PENDING,
+                patient_id,
+                _PENDING,
+                _SENT,
+            ),
+        )
+        return checkin_from_row(rows[0]) if rows else None
+
     async def created_by_update(self, update_id: int) -> bool:
         """Return whether an extra check-in was already created for this Telegram update."""
         row = await self._db.fetch_one(

@@ -114,8 +114,8 @@ class RecordingReviewer:
     def __init__(self) -> None:
         self.reviewed: list[int] = []
 
-    async def review_patient(self, patient_id: int) -> None:
-        self.reviewed.append(patient_id)
+    async def after_answer(self, checkin: Checkin) -> None:
+        self.reviewed.append(checkin.patient_id)
 
 
 async def no_ack(checkin: Checkin) -> None:

@@ -75,6 +75,7 @@ class Checkin:
     message_id: int | None
     score: int | None
     answered_at: datetime | None
+    adaptive: bool = False
 
 
 @dataclass(frozen=True, slots=True)

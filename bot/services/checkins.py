@@ -38,8 +38,8 @@ def parse_score(text: str) -> int | None:
 class TrendReviewer(Protocol):
     """Runs the detector over a patient's answers (the trend service)."""
 
-    async def review_patient(self, patient_id: int) -> object:
-        """Evaluate one patient now."""
+    async def after_answer(self, checkin: Checkin) -> object:
+        """Evaluate the patient after a stored answer (and plan an adaptive check-in)."""
         ...
 
 
@@ -132,7 +132,7 @@ class CheckinService:
             await acknowledge(checkin)
         finally:
             try:
-                await self._trends.review_patient(checkin.patient_id)
+                await self._trends.after_answer(checkin)
             except Exception:
                 # The answer is stored and confirmed whatever happens downstream.
                 log.exception("checkin.review_failed")

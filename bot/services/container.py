@@ -114,6 +114,8 @@ def _care(
         alerts=alerts,
         wording=outside.wording,
         config=protocol.detection,
+        adaptive=protocol.adaptive,
+        default_time=protocol.default_time,
         on_episode=[education.on_episode],
     )
     return _Care(staff=staff, alerts=alerts, education=education, trends=trends)

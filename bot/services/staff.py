@@ -31,6 +31,7 @@ class PatientSummary:
     open_episodes: list[EpisodeRecord]
     answered: int
     missed: int
+    adaptive: Checkin | None = None
 
 
 class StaffService:
@@ -60,6 +61,7 @@ class StaffService:
         notes = await self._storage.answers.notes_for_patient(patient.id)
         since = infusions[-1].given_at if infusions else patient.created_at
         episodes = await self._storage.episodes.since(patient.id, since)
+        adaptive = await self._storage.checkins.adaptive_open(patient.id)
         return PatientSummary(
             patient=patient,
             infusions=infusions,
@@ -74,6 +76,7 @@ class StaffService:
                 and c.close_reason is not None
                 and c.close_reason.patient_missed
             ),
+            adaptive=adaptive,
         )
 
     async def chart(self, patient: Patient, *, highlight: datetime | None) -> bytes:

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
 
+from bot.domain.adaptive import AdaptiveConfig, plan_extra_checkin
 from bot.domain.clock import Clock
-from bot.domain.codes import EpisodeEndReason, EpisodeKind
-from bot.domain.detection import DetectorConfig, Episode, Finding, Observation, Recovery, evaluate
-from bot.domain.entities import Alert, EpisodeRecord, MoodPoint, Outcome, Patient
+from bot.domain.codes import EpisodeEndReason, EpisodeKind, PatientStatus
+from bot.domain.detection import (
+    DetectorConfig,
+    Episode,
+    Finding,
+    Level,
+    Observation,
+    Recovery,
+    assess,
+)
+from bot.domain.entities import Alert, Checkin, EpisodeRecord, MoodPoint, Outcome, Patient
+from bot.domain.protocol import parse_hhmm
 from bot.services.alerts import AlertService
 from bot.services.ports import Wording
 from storage import Storage
@@ -35,6 +46,8 @@ class TrendService:
         alerts: AlertService,
         wording: Wording,
         config: DetectorConfig,
+        adaptive: AdaptiveConfig | None = None,
+        default_time: time = time(9, 0),
         on_episode: Sequence[EpisodeListener] = (),
     ) -> None:
         self._storage = storage
@@ -42,13 +55,57 @@ class TrendService:
         self._alerts = alerts
         self._wording = wording
         self._config = config
+        self._adaptive = adaptive or AdaptiveConfig(enabled=False)
+        self._default_time = default_time
         self._listeners = tuple(on_episode)
 
     async def review(self, patient: Patient) -> list[Alert]:
         """Evaluate one patient now; return the alerts this opened."""
+        opened, _level = await self._review(patient)
+        return opened
+
+    async def after_answer(self, checkin: Checkin) -> list[Alert]:
+        """Review a patient after a stored answer, and plan the adaptive check-in if it asks.
+
+        One extra check-in the next day, at the patient's time, after an answer markedly
+        below their own level (the protocol's `[adaptive]` rule).
+        """
+        patient = await self._storage.patients.get(checkin.patient_id)
+        if patient is None:
+            return []
+        opened, level = await self._review(patient)
+        if patient.status is PatientStatus.ACTIVE:
+            await self._plan_extra(patient, checkin, level)
+        return opened
+
+    async def _plan_extra(self, patient: Patient, checkin: Checkin, level: Level | None) -> None:
+        infusion = await self._storage.infusions.latest(patient.id)
+        if infusion is None or checkin.score is None or checkin.answered_at is None:
+            return
+        now = self._clock.now()
+        pending = await self._storage.checkins.adaptive_open(patient.id)
+        due = plan_extra_checkin(
+            answer=Observation(at=checkin.answered_at, score=checkin.score),
+            level=level,
+            next_planned=await self._storage.checkins.next_planned_due(patient.id, after=now),
+            zone=ZoneInfo(patient.timezone),
+            checkin_time=parse_hhmm(patient.checkin_time or "") or self._default_time,
+            extra_pending=pending is not None,
+            now=now,
+            config=self._adaptive,
+        )
+        if due is None:
+            return
+        planned = await self._storage.checkins.plan_adaptive(
+            patient.id, due_at=due, infusion_id=infusion.id
+        )
+        if planned is not None:
+            log.info("checkin.adaptive_planned code=%s checkin=%d", patient.code, planned.id)
+
+    async def _review(self, patient: Patient) -> tuple[list[Alert], Level | None]:
         infusions = await self._storage.infusions.recent(patient.id, limit=2)
         if not infusions:
-            return []
+            return [], None
         last = infusions[-1].given_at
         outcomes = await self._storage.answers.outcomes(
             patient.id,
@@ -57,7 +114,7 @@ class TrendService:
             first_answers=self._config.baseline_max_answers,
         )
         tracked = await self._storage.episodes.since(patient.id, last)
-        findings, recoveries = evaluate(
+        assessed = assess(
             infusions=[i.given_at for i in infusions],
             observations=[Observation(at=o.at, score=o.score) for o in outcomes],
             episodes=[
@@ -67,11 +124,11 @@ class TrendService:
             now=self._clock.now(),
             config=self._config,
         )
-        await self._end_recovered(patient, tracked, recoveries)
-        opened = await self._open(patient, findings, last, _last_scores(outcomes))
+        await self._end_recovered(patient, tracked, assessed.recoveries)
+        opened = await self._open(patient, assessed.findings, last, _last_scores(outcomes))
         if opened:
             self._alerts.deliver_soon()
-        return opened
+        return opened, assessed.level
 
     async def _end_recovered(
         self, patient: Patient, tracked: Sequence[EpisodeRecord], recoveries: Sequence[Recovery]

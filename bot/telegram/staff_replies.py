@@ -69,6 +69,11 @@ def summary(view: PatientSummary, *, now: datetime, tz: ZoneInfo) -> str:
         lines.append("No infusion recorded yet.")
     recent = ["missed" if c.score is None else str(c.score) for c in view.recent]
     lines.append(f"Recent check-ins: {' · '.join(recent) if recent else 'none yet'}")
+    if view.adaptive is not None:
+        lines.append(
+            f"Extra check-in after a markedly low answer: {local(view.adaptive.due_at, tz)}"
+            f" ({view.adaptive.state.value})."
+        )
     for episode in view.open_episodes:
         lines.append(
             f"Open: {episode_label(episode.kind)} since {day_label(episode.since, tz)}"
