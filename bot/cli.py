@@ -14,7 +14,13 @@ from dotenv import dotenv_values
 from bot.domain.crisis import CrisisPatternError
 from bot.domain.explainers import ExplainerError
 from bot.domain.protocol import ProtocolError, check_schedule
-from bot.runtime.content import load_content, load_crisis_detector, load_explainers, load_protocol
+from bot.runtime.content import (
+    load_content,
+    load_crisis_detector,
+    load_crisis_net,
+    load_explainers,
+    load_protocol,
+)
 from bot.runtime.settings import ConfigError, Settings, load_settings, load_webhook_settings
 
 EXIT_CONFIG = 2
@@ -135,7 +141,10 @@ def _content_checks(settings: Settings) -> list[tuple[str, bool]]:
         lines.append((f"explainers: ERROR {err}", False))
     try:
         detector = load_crisis_detector()
-        lines.append((f"crisis patterns: ok ({detector.source})", True))
+        load_crisis_net()
+        lines.append(
+            (f"crisis patterns: ok ({detector.source}, with the net and its model)", True)
+        )
     except CrisisPatternError as err:
         lines.append((f"crisis patterns: ERROR {err}", False))
     return lines

@@ -3,12 +3,13 @@
 from handlers.context import CONTEXT_TYPES, AfterglowApp, BotData, Context
 from handlers.errors import on_error
 from handlers.patient import PATIENT_HANDLERS
-from handlers.safety import SAFETY_HANDLERS
+from handlers.safety import QUESTION_HANDLERS, SAFETY_HANDLERS
 from handlers.staff import staff_handlers
 
 __all__ = [
     "CONTEXT_TYPES",
     "PATIENT_HANDLERS",
+    "QUESTION_HANDLERS",
     "SAFETY_HANDLERS",
     "AfterglowApp",
     "BotData",

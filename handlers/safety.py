@@ -5,11 +5,15 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.ext import ApplicationHandlerStop, MessageHandler, filters
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, MessageHandler, filters
 
+from bot.domain.crisis import Layer
 from bot.services.enrolment import GENERATED_TOKEN
+from bot.services.questions import AnswerOutcome
+from bot.telegram import keyboards, texts
 from bot.telegram.commands import STAFF_COMMAND_NAMES
-from handlers.context import Context, Handler
+from handlers.context import Context, Handler, from_button
 
 log = logging.getLogger(__name__)
 
@@ -47,22 +51,55 @@ async def safety_gate(update: Update, context: Context) -> None:
         message.text or message.caption or "",
         svc.is_staff(message.from_user.id if message.from_user else None),
     )
-    signal = svc.safety.check(words)
-    if signal is None:
+    assessment = svc.safety.assess(words)
+    if assessment.layer is Layer.NONE:
         return
     try:
-        await svc.safety.escalate(
+        answered = await svc.safety.respond(
             user_id=update.effective_user.id,
             chat_id=message.chat_id,
             text=words,
-            signal=signal,
+            assessment=assessment,
             update_id=update.update_id,
         )
     except Exception:
-        log.exception("crisis.escalate_failed")
-    # Whatever happened, this message is not handled as an ordinary answer or note.
-    raise ApplicationHandlerStop
+        log.exception("crisis.respond_failed")
+        answered = assessment.interrupts
+    if answered:
+        # This message is not handled as an ordinary answer or note.
+        raise ApplicationHandlerStop
 
+
+async def question_answered(update: Update, context: Context) -> None:
+    """Take a Yes or No under the direct safety question."""
+    user_id, query = from_button(update)
+    choice = keyboards.parse_question(query.data or "")
+    if choice is None:
+        await query.answer(texts.BUTTON_INVALID)
+        return
+    svc = context.services
+    answered = await svc.questions.answer(
+        user_id=user_id, question_id=choice.question_id, yes=choice.yes
+    )
+    if answered.outcome is AnswerOutcome.INVALID:
+        await query.answer(texts.BUTTON_INVALID)
+        return
+    await query.answer(texts.SAFETY_ALREADY)
+    if answered.outcome is AnswerOutcome.ALREADY:
+        return
+    try:
+        await query.edit_message_reply_markup(reply_markup=None)
+    except TelegramError:
+        log.info("safety.question_edit_failed")
+    if answered.outcome is AnswerOutcome.NO and query.message is not None:
+        await query.get_bot().send_message(
+            query.message.chat.id, texts.safety_no_reply(svc.clinic.contacts)
+        )
+
+
+QUESTION_HANDLERS: list[Handler] = [
+    CallbackQueryHandler(question_answered, pattern=r"^sq:"),
+]
 
 SAFETY_HANDLERS: list[Handler] = [
     MessageHandler(

@@ -15,6 +15,7 @@ from ._infusions import InfusionRepository
 from ._maintenance import DatabaseReport, backup_database, inspect_database
 from ._outbox import OutboxRepository
 from ._patients import CodeTakenError, PatientRepository
+from ._questions import QuestionRepository
 from ._store import Storage, open_storage
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "InfusionRepository",
     "OutboxRepository",
     "PatientRepository",
+    "QuestionRepository",
     "SchemaError",
     "Storage",
     "backup_database",

@@ -18,6 +18,7 @@ from ._inbox import InboxRepository
 from ._infusions import InfusionRepository
 from ._outbox import OutboxRepository
 from ._patients import PatientRepository
+from ._questions import QuestionRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,7 @@ class Storage:
     explainers: ExplainerDeliveryRepository
     inbox: InboxRepository
     outbox: OutboxRepository
+    questions: QuestionRepository
 
     @classmethod
     async def open(cls, path: Path) -> Storage:
@@ -53,6 +55,7 @@ class Storage:
             explainers=ExplainerDeliveryRepository(db),
             inbox=InboxRepository(db),
             outbox=OutboxRepository(db),
+            questions=QuestionRepository(db),
         )
 
     async def close(self) -> None:

@@ -118,6 +118,16 @@ class RecordingReviewer:
         self.reviewed.append(checkin.patient_id)
 
 
+class RecordingAsker:
+    """A question service double that records the low scores it was shown."""
+
+    def __init__(self) -> None:
+        self.seen: list[int | None] = []
+
+    async def after_answer(self, checkin: Checkin, *, update_id: int | None) -> None:
+        self.seen.append(checkin.score)
+
+
 async def no_ack(checkin: Checkin) -> None:
     """Acknowledge nothing (a service test has no patient to confirm to)."""
     del checkin
@@ -176,7 +186,9 @@ def domain(storage: Storage, clock: ManualClock, protocol: Protocol) -> Domain:
         protocol=protocol,
         enrolment=EnrolmentService(storage, clock, timezone=CLINIC_TZ, default_time=default_time),
         care=CareService(storage, clock, protocol=protocol, timezone=CLINIC_TZ),
-        checkins=CheckinService(storage, clock, sender=sender, trends=reviewer),
+        checkins=CheckinService(
+            storage, clock, sender=sender, trends=reviewer, questions=RecordingAsker()
+        ),
         sender=sender,
         reviewer=reviewer,
     )

@@ -129,11 +129,29 @@ class AlertKind(StrEnum):
     DISENGAGEMENT = "disengagement"
     CRISIS = "crisis"
     CONTACT_REQUEST = "contact_request"
+    # Words that may be a signal, or a very low score: the patient was asked directly.
+    REVIEW = "review"
+    # The direct question went unanswered: someone must reach the patient.
+    QUESTION_UNANSWERED = "question_unanswered"
 
     @classmethod
     def of_episode(cls, kind: EpisodeKind) -> AlertKind:
         """Return the alert kind that goes with an episode kind."""
         return cls(kind.value)
+
+
+class QuestionReason(StrEnum):
+    """Why the patient was asked the direct safety question."""
+
+    WORDS = "words"
+    LOW_SCORE = "low_score"
+
+
+class QuestionAnswer(StrEnum):
+    """The patient's answer to the direct safety question."""
+
+    YES = "yes"
+    NO = "no"
 
 
 class PushKind(StrEnum):

@@ -19,6 +19,8 @@ from bot.domain.codes import (
     EpisodeKind,
     PatientStatus,
     PushKind,
+    QuestionAnswer,
+    QuestionReason,
     RedeemOutcome,
     Urgency,
 )
@@ -283,3 +285,19 @@ class UrgentMessage:
     text: str
     urgency: Urgency
     attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyQuestion:
+    """One direct question to a patient about thoughts of ending their life or self-harm."""
+
+    id: int
+    patient_id: int
+    chat_id: int
+    reason: QuestionReason
+    asked_at: datetime
+    sent: bool
+    answer: QuestionAnswer | None
+    answered_at: datetime | None
+    escalate_at: datetime
+    escalated: bool

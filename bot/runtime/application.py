@@ -33,6 +33,7 @@ from bot.telegram.wording import TelegramWording
 from handlers import (
     CONTEXT_TYPES,
     PATIENT_HANDLERS,
+    QUESTION_HANDLERS,
     SAFETY_HANDLERS,
     AfterglowApp,
     Context,
@@ -145,7 +146,7 @@ class _Lifecycle:
             clinic=clinic,
             protocol=self._content.protocol,
             library=self._content.library,
-            detector=self._content.detector,
+            net=self._content.net,
             outside=self._outside(app, clinic),
             on_staff_chat_moved=self._staff_chats.add_chat_ids,
         )
@@ -201,7 +202,7 @@ def build_application(
     loaded = content or load_content(
         protocol=settings.protocol_path, explainers=settings.content_dir
     )
-    intake = Intake(the_clock, crisis=lambda words: loaded.detector.check(words) is not None)
+    intake = Intake(the_clock, crisis=lambda words: loaded.net.assess(words).interrupts)
     limiter = flood_limiter(rate_limit_per_second)
     # The staff chat, and its new id if the group became a supergroup.
     staff_chats = filters.Chat(chat_id=settings.staff_chat_id)
@@ -239,6 +240,7 @@ def build_application(
     )
     app.add_handlers(SAFETY_HANDLERS, group=-1)
     app.add_handlers(staff_handlers(settings.admin_ids, staff_chats))
+    app.add_handlers(QUESTION_HANDLERS)
     app.add_handlers(PATIENT_HANDLERS)
     app.add_error_handler(on_error)
     return app

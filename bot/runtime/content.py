@@ -11,7 +11,7 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from bot.domain.crisis import CrisisDetector, CrisisPatternError
+from bot.domain.crisis import CrisisDetector, CrisisNet, CrisisPatternError
 from bot.domain.explainers import Explainer, ExplainerError, ExplainerLibrary, assemble, parse_text
 from bot.domain.protocol import Protocol, ProtocolError, check_schedule, parse_protocol
 
@@ -25,7 +25,7 @@ class Content:
 
     protocol: Protocol
     library: ExplainerLibrary
-    detector: CrisisDetector
+    net: CrisisNet
 
 
 def load_content(*, protocol: Path | None = None, explainers: Path | None = None) -> Content:
@@ -33,7 +33,7 @@ def load_content(*, protocol: Path | None = None, explainers: Path | None = None
     loaded_protocol = load_protocol(protocol)
     library = load_explainers(explainers)
     check_schedule(loaded_protocol, library)
-    return Content(protocol=loaded_protocol, library=library, detector=load_crisis_detector())
+    return Content(protocol=loaded_protocol, library=library, net=load_crisis_net())
 
 
 def _shipped(*parts: str) -> Traversable:
@@ -92,6 +92,16 @@ def _read_explainer(entry: Traversable) -> Explainer:
     except UnicodeDecodeError:
         raise ExplainerError(f"{source}: not UTF-8 text") from None
     return parse_text(raw, source=source, stem=entry.name[: -len(".toml")])
+
+
+def load_crisis_net() -> CrisisNet:
+    """Load the layered crisis net shipped with the package: patterns, rules and model."""
+    return CrisisNet.from_texts(
+        patterns=_shipped("crisis_patterns.toml").read_text(encoding="utf-8"),
+        rules=_shipped("crisis_net.toml").read_text(encoding="utf-8"),
+        model=_shipped("models", "crisis_classifier.json").read_text(encoding="utf-8"),
+        source="bot/data",
+    )
 
 
 def load_crisis_detector(path: Path | None = None) -> CrisisDetector:

@@ -23,6 +23,7 @@ async def dispatch_once(svc: Services) -> None:
     """
     await _step("urgent", svc.urgent.deliver_due())
     await _step("strangers", svc.safety.flush_digest())
+    await _step("questions", svc.questions.tend())
     await _step("alerts", svc.alerts.deliver())
     report = await _step("dispatch", svc.dispatcher.tick())
     if report is not None:

@@ -55,6 +55,7 @@ class UrgentWorker:
                 await svc.urgent.deliver_due()
                 await svc.safety.flush_digest()
                 await svc.alerts.deliver_urgent()
+                await svc.questions.tend()
             except Exception:
                 log.exception("urgent.pass_failed")
             await svc.urgent.wait(self._poll)

@@ -159,6 +159,26 @@ class AlertService:
             log.warning("alert.urgent code=%s kind=crisis alert=%d", patient.code, alert.id)
         return alert
 
+    async def raise_urgent(self, patient: Patient, *, text: str) -> Alert:
+        """Store an URGENT alert repeated until acknowledged, and send it at once."""
+        every = int(URGENT_REPEAT.total_seconds())
+        alert = await self._storage.alerts.add(
+            patient_id=patient.id,
+            alert=NewAlert(
+                kind=AlertKind.CRISIS,
+                text=text,
+                urgent=True,
+                remind_after=every,
+                remind_every=every,
+            ),
+            now=self._clock.now(),
+        )
+        if alert is None:
+            raise RuntimeError("an alert outside an episode is always stored")
+        log.warning("alert.urgent code=%s kind=crisis alert=%d", patient.code, alert.id)
+        await self.send_now(alert)
+        return alert
+
     async def send_now(self, alert: Alert) -> bool:
         """Send one alert at once, without waiting behind other deliveries."""
         if alert.id in self._sending:
@@ -173,15 +193,27 @@ class AlertService:
             self._sending.discard(alert.id)
 
     async def raise_plain(
-        self, patient: Patient, *, kind: AlertKind, text: str, episode_id: int | None = None
+        self,
+        patient: Patient,
+        *,
+        kind: AlertKind,
+        text: str,
+        episode_id: int | None = None,
+        remind_after: timedelta | None = REMINDER_AFTER,
+        remind_every: timedelta | None = None,
     ) -> Alert | None:
-        """Store a non-urgent alert (reminded once after 4 hours) and start sending it.
+        """Store a non-urgent alert (by default reminded once after 4 hours) and send it.
 
         With an episode, at most one alert of this kind is raised for it (None otherwise).
         """
         alert = await self._storage.alerts.add(
             patient_id=patient.id,
-            alert=NewAlert(kind=kind, text=text, remind_after=int(REMINDER_AFTER.total_seconds())),
+            alert=NewAlert(
+                kind=kind,
+                text=text,
+                remind_after=None if remind_after is None else int(remind_after.total_seconds()),
+                remind_every=None if remind_every is None else int(remind_every.total_seconds()),
+            ),
             now=self._clock.now(),
             episode_id=episode_id,
             once_per_episode=episode_id is not None,

@@ -43,6 +43,14 @@ class TrendReviewer(Protocol):
         ...
 
 
+class LowScoreAsker(Protocol):
+    """Asks the direct safety question after a very low score (the question service)."""
+
+    async def after_answer(self, checkin: Checkin, *, update_id: int | None) -> None:
+        """Ask if the score calls for it."""
+        ...
+
+
 class TextOutcome(Enum):
     """What a free-text message from a patient turned out to be."""
 
@@ -95,12 +103,19 @@ class CheckinService:
     """Stores what patients answer, exactly once per Telegram update."""
 
     def __init__(
-        self, storage: Storage, clock: Clock, *, sender: CheckinSender, trends: TrendReviewer
+        self,
+        storage: Storage,
+        clock: Clock,
+        *,
+        sender: CheckinSender,
+        trends: TrendReviewer,
+        questions: LowScoreAsker,
     ) -> None:
         self._storage = storage
         self._clock = clock
         self._sender = sender
         self._trends = trends
+        self._questions = questions
 
     async def patient_for(self, user_id: int) -> Patient | None:
         """Return the patient bound to a Telegram user."""
@@ -124,13 +139,20 @@ class CheckinService:
         )
         if result.outcome is AnswerOutcome.STORED and result.checkin is not None:
             log.info("checkin.answered checkin=%d via=button", checkin_id)
-            await self._acknowledge_and_review(result.checkin, acknowledge)
+            await self._acknowledge_and_review(result.checkin, acknowledge, update_id)
         return ButtonResult(result.outcome, result.checkin)
 
-    async def _acknowledge_and_review(self, checkin: Checkin, acknowledge: Acknowledge) -> None:
+    async def _acknowledge_and_review(
+        self, checkin: Checkin, acknowledge: Acknowledge, update_id: int | None
+    ) -> None:
         try:
             await acknowledge(checkin)
         finally:
+            try:
+                # A very low score is met with the direct question at once.
+                await self._questions.after_answer(checkin, update_id=update_id)
+            except Exception:
+                log.exception("checkin.question_failed")
             try:
                 await self._trends.after_answer(checkin)
             except Exception:
@@ -162,7 +184,7 @@ class CheckinService:
             )
             if answered is not None:
                 if answered.outcome is TextOutcome.ANSWER_STORED and answered.checkin:
-                    await self._acknowledge_and_review(answered.checkin, acknowledge)
+                    await self._acknowledge_and_review(answered.checkin, acknowledge, update_id)
                 return answered
             # The check-in closed between reading and answering: as if none were open.
             return await self._not_an_answer(patient, text, None, update_id, reactivated)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.domain.clock import Clock
-from bot.domain.crisis import CrisisDetector
+from bot.domain.crisis import CrisisNet
 from bot.domain.entities import Clinic
 from bot.domain.explainers import ExplainerLibrary
 from bot.domain.protocol import Protocol
@@ -25,6 +25,7 @@ from bot.services.ports import (
     UrgentMessenger,
     Wording,
 )
+from bot.services.questions import QuestionService
 from bot.services.safety import SafetyService
 from bot.services.staff import StaffService
 from bot.services.trends import TrendService
@@ -63,6 +64,7 @@ class Services:
     education: EducationService
     safety: SafetyService
     urgent: UrgentOutbox
+    questions: QuestionService
 
     def is_staff(self, user_id: int | None) -> bool:
         """Tell whether a Telegram user may use staff commands."""
@@ -121,6 +123,32 @@ def _care(
     return _Care(staff=staff, alerts=alerts, education=education, trends=trends)
 
 
+def _safety(
+    storage: Storage, clock: Clock, *, net: CrisisNet, alerts: AlertService, outside: Outside
+) -> tuple[SafetyService, QuestionService, UrgentOutbox]:
+    urgent = UrgentOutbox(
+        storage, clock, outside.urgent, staff_chat=alerts.staff_chat_come_what_may
+    )
+    questions = QuestionService(
+        storage,
+        clock,
+        alerts=alerts,
+        messenger=outside.urgent,
+        outbox=urgent,
+        wording=outside.wording,
+    )
+    safety = SafetyService(
+        storage,
+        clock,
+        net=net,
+        alerts=alerts,
+        outbox=urgent,
+        questions=questions,
+        wording=outside.wording,
+    )
+    return safety, questions, urgent
+
+
 def build_services(
     storage: Storage,
     clock: Clock,
@@ -128,7 +156,7 @@ def build_services(
     clinic: Clinic,
     protocol: Protocol,
     library: ExplainerLibrary,
-    detector: CrisisDetector,
+    net: CrisisNet,
     outside: Outside,
     on_staff_chat_moved: Callable[[int], None],
 ) -> Services:
@@ -142,10 +170,10 @@ def build_services(
         outside=outside,
         on_staff_chat_moved=on_staff_chat_moved,
     )
-    default_time = protocol.default_time.strftime("%H:%M")
-    urgent = UrgentOutbox(
-        storage, clock, outside.urgent, staff_chat=care.alerts.staff_chat_come_what_may
+    safety, questions, urgent = _safety(
+        storage, clock, net=net, alerts=care.alerts, outside=outside
     )
+    default_time = protocol.default_time.strftime("%H:%M")
     return Services(
         clinic=clinic,
         clock=clock,
@@ -155,7 +183,9 @@ def build_services(
             storage, clock, timezone=clinic.timezone, default_time=default_time
         ),
         care=CareService(storage, clock, protocol=protocol, timezone=clinic.timezone),
-        checkins=CheckinService(storage, clock, sender=outside.checkins, trends=care.trends),
+        checkins=CheckinService(
+            storage, clock, sender=outside.checkins, trends=care.trends, questions=questions
+        ),
         dispatcher=Dispatcher(
             storage,
             clock,
@@ -168,13 +198,7 @@ def build_services(
         staff=care.staff,
         trends=care.trends,
         education=care.education,
-        safety=SafetyService(
-            storage,
-            clock,
-            detector=detector,
-            alerts=care.alerts,
-            outbox=urgent,
-            wording=outside.wording,
-        ),
+        safety=safety,
         urgent=urgent,
+        questions=questions,
     )

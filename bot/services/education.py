@@ -6,11 +6,12 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.clock import Clock
 from bot.domain.codes import AlertKind, CheckinKind, EpisodeKind, PatientStatus, PushKind
+from bot.domain.daytime import in_daytime, next_morning
 from bot.domain.delivery import Delivered, SendOutcome
 from bot.domain.entities import Alert, DueCheckin, Patient, SafetyContacts, WaitingPush
 from bot.domain.explainers import Explainer, ExplainerLibrary
@@ -20,25 +21,10 @@ from storage import Storage
 
 log = logging.getLogger(__name__)
 
-# Scheduled explainers go out only between these local times: never in the middle of the night.
-EARLIEST = time(8, 0)
-LATEST = time(21, 30)
 RETRY_PUSH = timedelta(minutes=30)
 # A claimed push not marked sent by then (the bot stopped mid-send) is sent again; longer
 # than any send can wait in the flood queue, so it never races a send still under way.
 CLAIM_LEASE = timedelta(hours=1)
-
-
-def in_daytime(moment: datetime, tz: ZoneInfo) -> bool:
-    """Tell whether a moment is within the daytime window in a zone."""
-    return EARLIEST <= moment.astimezone(tz).time() <= LATEST
-
-
-def next_morning(moment: datetime, tz: ZoneInfo) -> datetime:
-    """Return the next start of the daytime window after a moment, in UTC."""
-    local = moment.astimezone(tz)
-    day = local.date() if local.time() < EARLIEST else local.date() + timedelta(days=1)
-    return datetime.combine(day, EARLIEST, tzinfo=tz).astimezone(UTC)
 
 
 # For an episode, the first of these the patient has not been sent yet.

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from bot.domain.codes import EpisodeKind
+from bot.domain.codes import EpisodeKind, QuestionAnswer
 from bot.domain.delivery import SendOutcome
 from bot.domain.detection import Finding
 from bot.domain.entities import Alert, MoodPoint, Patient
@@ -71,6 +71,10 @@ class UrgentMessenger(Protocol):
         """Send a plain text message."""
         ...
 
+    async def send_question(self, chat_id: int, question_id: int) -> SendOutcome:
+        """Ask the patient directly about thoughts of suicide or self-harm, with Yes and No."""
+        ...
+
 
 class ChartRenderer(Protocol):
     """Draws a patient's mood chart (CPU-bound: the services run it in a worker thread)."""
@@ -108,8 +112,29 @@ class Wording(Protocol):
         """Return the staff alert for a new episode: who, what, since when, last scores."""
         ...
 
-    def crisis_reply(self, *, care_team_told: bool) -> str:
-        """Return the caring reply to a patient's crisis words, with the resources."""
+    def crisis_reply(self, *, care_team_told: bool, acted: bool = False) -> str:
+        """Return the caring reply to crisis words, with the resources.
+
+        `acted`: the person says they have already acted; the reply says to call now.
+        """
+        ...
+
+    def review_note(
+        self, patient: Patient, words: str, category: str | None, *, asked: bool
+    ) -> str:
+        """Return the staff note about words that may be a signal (and the question asked)."""
+        ...
+
+    def low_score_note(self, patient: Patient, score: int) -> str:
+        """Return the staff note that a very low score was answered with the question."""
+        ...
+
+    def question_answered(self, patient: Patient, answer: QuestionAnswer) -> str:
+        """Return the staff message with the patient's answer to the direct question."""
+        ...
+
+    def question_unanswered(self, patient: Patient, asked_at: datetime) -> str:
+        """Return the staff alert that the direct question went unanswered."""
         ...
 
     def crisis_alert(self, patient: Patient, words: str, category: str, *, follow_up: bool) -> str:

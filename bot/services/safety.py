@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.domain.clock import Clock
-from bot.domain.codes import Urgency
-from bot.domain.crisis import CrisisDetector, CrisisSignal
+from bot.domain.codes import AlertKind, QuestionReason, Urgency
+from bot.domain.crisis import Assessment, CrisisNet, Layer
+from bot.domain.entities import Patient
 from bot.domain.text import clean_text
 from bot.services.alerts import AlertService
 from bot.services.ports import Wording
+from bot.services.questions import QuestionService
 from bot.services.urgent import UrgentOutbox
 from storage import Storage
 
@@ -47,14 +49,16 @@ class SafetyService:
         storage: Storage,
         clock: Clock,
         *,
-        detector: CrisisDetector,
+        net: CrisisNet,
         alerts: AlertService,
         outbox: UrgentOutbox,
+        questions: QuestionService,
         wording: Wording,
     ) -> None:
         self._storage = storage
         self._clock = clock
-        self._detector = detector
+        self._net = net
+        self._questions = questions
         self._alerts = alerts
         self._outbox = outbox
         self._wording = wording
@@ -65,9 +69,83 @@ class SafetyService:
         self._overall = _Window(started=clock.now())
         self._digest: list[tuple[str, str]] = []
 
-    def check(self, text: str) -> CrisisSignal | None:
-        """Return a crisis signal in text, or None."""
-        return self._detector.check(text)
+    def assess(self, text: str) -> Assessment:
+        """Return what the crisis net makes of a message's words."""
+        return self._net.assess(text)
+
+    async def respond(
+        self,
+        *,
+        user_id: int,
+        chat_id: int,
+        text: str,
+        assessment: Assessment,
+        update_id: int | None,
+    ) -> bool:
+        """Act on a message by its layer; True when the message was fully answered here.
+
+        URGENT: resources and an URGENT alert at once. CONCERN: the direct question to a
+        patient and a note to the staff (someone with no record gets the urgent way).
+        REVIEW: a note for the staff, and the message is handled as usual.
+        """
+        if assessment.layer is Layer.URGENT:
+            await self.escalate(
+                user_id=user_id,
+                chat_id=chat_id,
+                text=text,
+                assessment=assessment,
+                update_id=update_id,
+            )
+            return True
+        if assessment.layer is Layer.CONCERN:
+            await self._concern(user_id, chat_id, clean_text(text), assessment, update_id)
+            return True
+        if assessment.layer is Layer.REVIEW:
+            await self._review(user_id, clean_text(text), assessment)
+        return False
+
+    async def _concern(
+        self,
+        user_id: int,
+        chat_id: int,
+        text: str,
+        assessment: Assessment,
+        update_id: int | None,
+    ) -> None:
+        try:
+            patient = await self._storage.patients.by_user(user_id)
+            if patient is not None:
+                note = self._wording.review_note(patient, text, assessment.category, asked=True)
+                await self._questions.ask(
+                    patient,
+                    chat_id=chat_id,
+                    reason=QuestionReason.WORDS,
+                    staff_note=note,
+                    update_id=update_id,
+                )
+                log.warning("crisis.concern code=%s", patient.code)
+                return
+        except Exception:
+            log.exception("crisis.concern_failed")
+        # No record, or the question could not be kept: the urgent way, never nothing.
+        await self.escalate(
+            user_id=user_id, chat_id=chat_id, text=text, assessment=assessment, update_id=update_id
+        )
+
+    async def _review(self, user_id: int, text: str, assessment: Assessment) -> None:
+        patient = await self._storage.patients.by_user(user_id)
+        if patient is None:
+            # About someone else, or long ago, from someone who is not a patient: the
+            # clinic has no one to review it for.
+            log.info("crisis.review_without_record")
+            return
+        await self._alerts.raise_plain(
+            patient,
+            kind=AlertKind.REVIEW,
+            text=self._wording.review_note(patient, text, assessment.category, asked=False),
+            remind_after=None,
+        )
+        log.info("crisis.review code=%s", patient.code)
 
     async def escalate(
         self,
@@ -75,7 +153,7 @@ class SafetyService:
         user_id: int,
         chat_id: int,
         text: str,
-        signal: CrisisSignal,
+        assessment: Assessment,
         update_id: int | None,
     ) -> bool:
         """Reply with the crisis resources at once, then store and send the urgent alert.
@@ -94,29 +172,36 @@ class SafetyService:
         except Exception:
             log.exception("crisis.lookup_failed")
         finally:
-            reply = self._wording.crisis_reply(care_team_told=patient is not None)
+            reply = self._wording.crisis_reply(
+                care_team_told=patient is not None, acted=assessment.acted
+            )
             await self._outbox.send(chat_id, reply, Urgency.CRISIS_REPLY)
+        category = assessment.category or "unspecified"
         if patient is None:
             # No patient record (or none readable): the resources went out at once, and a
             # human is still told.
             log.warning(
                 "crisis.signal_without_record category=%s unreadable=%s",
-                signal.category,
+                category,
                 unreadable,
             )
             return await self._tell_staff_about_stranger(
-                user_id, text, signal, unreadable=unreadable
+                user_id, text, category, unreadable=unreadable
             )
-        log.warning("crisis.signal code=%s category=%s", patient.code, signal.category)
-        alert_text = self._wording.crisis_alert(patient, text, signal.category, follow_up=False)
+        log.warning("crisis.signal code=%s category=%s", patient.code, category)
+        return await self._alert_about(patient, text, category, update_id)
+
+    async def _alert_about(
+        self, patient: Patient, text: str, category: str, update_id: int | None
+    ) -> bool:
+        """Keep the words and the URGENT alert together, and send the alert at once."""
+        alert_text = self._wording.crisis_alert(patient, text, category, follow_up=False)
         try:
             alert = await self._alerts.store_crisis(
                 patient,
                 words=text,
                 text=alert_text,
-                follow_up_text=self._wording.crisis_alert(
-                    patient, text, signal.category, follow_up=True
-                ),
+                follow_up_text=self._wording.crisis_alert(patient, text, category, follow_up=True),
                 update_id=update_id,
             )
         except Exception:
@@ -136,7 +221,7 @@ class SafetyService:
         return f"ref {digest.hexdigest()[:8].upper()}"
 
     async def _tell_staff_about_stranger(
-        self, user_id: int, text: str, signal: CrisisSignal, *, unreadable: bool
+        self, user_id: int, text: str, category: str, *, unreadable: bool
     ) -> bool:
         """Tell the staff chat: a full message, then follow-ups, a capped number per window."""
         now = self._clock.now()
@@ -150,7 +235,7 @@ class SafetyService:
         if window is None:
             self._strangers[reference] = _Window(started=now)
             message = self._wording.stranger_alert(
-                reference, text, signal.category, unreadable=unreadable
+                reference, text, category, unreadable=unreadable
             )
         elif window.follow_ups < STRANGER_FOLLOW_UPS:
             window.follow_ups += 1

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.clock import Clock
 from bot.domain.codes import CheckinState
-from bot.domain.entities import Alert, Checkin, EpisodeRecord, Infusion, Patient
+from bot.domain.entities import Alert, Checkin, EpisodeRecord, Infusion, Patient, SafetyQuestion
 from bot.domain.errors import InputError, InputProblem
 from bot.services.enrolment import normalise_code
 from bot.services.ports import ChartRenderer
@@ -32,6 +32,7 @@ class PatientSummary:
     answered: int
     missed: int
     adaptive: Checkin | None = None
+    questions: list[SafetyQuestion] = field(default_factory=list)
 
 
 class StaffService:
@@ -62,6 +63,7 @@ class StaffService:
         since = infusions[-1].given_at if infusions else patient.created_at
         episodes = await self._storage.episodes.since(patient.id, since)
         adaptive = await self._storage.checkins.adaptive_open(patient.id)
+        questions = await self._storage.questions.recent(patient.id)
         return PatientSummary(
             patient=patient,
             infusions=infusions,
@@ -77,6 +79,7 @@ class StaffService:
                 and c.close_reason.patient_missed
             ),
             adaptive=adaptive,
+            questions=questions,
         )
 
     async def chart(self, patient: Patient, *, highlight: datetime | None) -> bytes:

@@ -111,6 +111,37 @@ def parse_learn(data: str) -> str | None:
     return None if match is None else match.group(1)
 
 
+_QUESTION = re.compile(r"sq:(y|n):([1-9][0-9]{0,17})")
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionChoice:
+    """A pressed Yes or No under the direct safety question."""
+
+    yes: bool
+    question_id: int
+
+
+def parse_question(data: str) -> QuestionChoice | None:
+    """Return the answer in direct-question callback data, or None."""
+    match = _QUESTION.fullmatch(data)
+    if match is None:
+        return None
+    return QuestionChoice(yes=match.group(1) == "y", question_id=int(match.group(2)))
+
+
+def question_keyboard(question_id: int) -> InlineKeyboardMarkup:
+    """Return the Yes and No buttons under the direct safety question."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(texts.SAFETY_YES, callback_data=f"sq:y:{question_id}"),
+                InlineKeyboardButton(texts.SAFETY_NO, callback_data=f"sq:n:{question_id}"),
+            ]
+        ]
+    )
+
+
 def parse_contact(data: str) -> int | None:
     """Return the episode id in 'contact me' callback data, or None."""
     match = _CONTACT.fullmatch(data)

@@ -15,7 +15,13 @@ from bot.domain.explainers import Explainer
 from bot.telegram import staff_texts, texts
 from bot.telegram.delivery import attempt, outcome_of
 from bot.telegram.flood import PREPAID
-from bot.telegram.keyboards import alert_keyboard, contact_keyboard, mood_keyboard, more_topics
+from bot.telegram.keyboards import (
+    alert_keyboard,
+    contact_keyboard,
+    mood_keyboard,
+    more_topics,
+    question_keyboard,
+)
 
 TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH
 CAPTION_LIMIT = MessageLimit.CAPTION_LENGTH
@@ -118,6 +124,16 @@ class TelegramUrgentMessenger:
             await asyncio.sleep(min(outcome.retry_after.total_seconds(), URGENT_WAIT_LIMIT))
             outcome = await self._send(chat_id, text)
         return outcome
+
+    async def send_question(self, chat_id: int, question_id: int) -> SendOutcome:
+        """Ask the direct safety question with its Yes and No buttons."""
+        return await attempt(
+            self._bot.send_message(
+                chat_id=chat_id,
+                text=texts.SAFETY_QUESTION,
+                reply_markup=question_keyboard(question_id),
+            )
+        )
 
     async def _send(self, chat_id: int, text: str) -> SendOutcome:
         return await attempt(self._bot.send_message(chat_id=chat_id, text=text[:TEXT_LIMIT]))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.domain.codes import PatientStatus
+from bot.domain.codes import PatientStatus, QuestionReason
+from bot.domain.entities import SafetyQuestion
 from bot.services.care import RecordedInfusion
 from bot.services.enrolment import Invitation
 from bot.services.staff import PatientSummary
@@ -52,6 +53,16 @@ def infusion_recorded(recorded: RecordedInfusion, tz: ZoneInfo) -> str:
     return "\n".join(lines)
 
 
+def question_line(question: SafetyQuestion, tz: ZoneInfo) -> str:
+    """Return one direct safety question and its answer, as /patient lists them."""
+    why = "after their words" if question.reason is QuestionReason.WORDS else "after a low score"
+    if question.answer is not None and question.answered_at is not None:
+        answer = f"answered {question.answer.value.upper()} at {local(question.answered_at, tz)}"
+    else:
+        answer = "NOT answered" + (" (staff alerted)" if question.escalated else "")
+    return f"Direct safety question {local(question.asked_at, tz)} {why}: {answer}."
+
+
 def summary(view: PatientSummary, *, now: datetime, tz: ZoneInfo) -> str:
     """Return /patient's summary: status, check-ins, infusions, open episodes, notes."""
     patient = view.patient
@@ -74,6 +85,8 @@ def summary(view: PatientSummary, *, now: datetime, tz: ZoneInfo) -> str:
             f"Extra check-in after a markedly low answer: {local(view.adaptive.due_at, tz)}"
             f" ({view.adaptive.state.value})."
         )
+    for question in view.questions:
+        lines.append(question_line(question, tz))
     for episode in view.open_episodes:
         lines.append(
             f"Open: {episode_label(episode.kind)} since {day_label(episode.since, tz)}"

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.domain.codes import EpisodeKind, PatientStatus
+from bot.domain.codes import EpisodeKind, PatientStatus, QuestionAnswer
 from bot.domain.entities import Alert, MoodPoint, Patient, PatientOverview
 from bot.domain.errors import InputError, InputProblem
 from bot.telegram.commands import Audience, commands_for
@@ -203,6 +203,55 @@ def stranger_digest(entries: Sequence[tuple[str, str]]) -> str:
 
 def _fit_text(text: str, limit: int = 4000) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def review_note(patient: Patient, words: str, category: str | None, *, asked: bool) -> str:
+    """Return the staff note about words that may be a signal."""
+    what = f" ({_category(category)})" if category else ""
+    then = (
+        "They were asked directly whether they are having thoughts of ending their life or"
+        " of harming themselves; their answer will follow here."
+        if asked
+        else "Nothing was said to them: this is for someone to read and judge."
+    )
+    return (
+        f"\U0001f50e {patient.code} \u00b7 for review{what}\n"
+        f"The patient wrote: \u201c{quote(words)}\u201d\n{then}"
+    )
+
+
+def low_score_note(patient: Patient, score: int) -> str:
+    """Return the staff note that a very low mood score was answered with the question."""
+    return (
+        f"\U0001f50e {patient.code} \u00b7 rated their mood {score}/10\n"
+        "They were asked directly whether they are having thoughts of ending their life or"
+        " of harming themselves; their answer will follow here."
+    )
+
+
+def question_answered(patient: Patient, answer: QuestionAnswer) -> str:
+    """Return the staff message with the answer to the direct question."""
+    if answer is QuestionAnswer.YES:
+        return (
+            f"\U0001f6a8 URGENT \u00b7 {patient.code} \u00b7 answered YES: thoughts of ending"
+            " their life or of harming themselves\n"
+            "They were sent the crisis line and the emergency number. Please contact them now,"
+            " then tap Acknowledge. This repeats every 15 minutes until someone does."
+        )
+    return (
+        f"{patient.code} \u00b7 answered No to the direct question about thoughts of ending"
+        " their life or of harming themselves."
+    )
+
+
+def question_unanswered(patient: Patient, asked_at: datetime, tz: ZoneInfo) -> str:
+    """Return the staff alert that the direct question went unanswered."""
+    return (
+        f"\u26a0\ufe0f {patient.code} \u00b7 did not answer the direct safety question\n"
+        f"Asked at {local(asked_at, tz)} whether they are having thoughts of ending their"
+        " life or of harming themselves; no answer since. Please reach them, then tap"
+        " Acknowledge. This repeats every hour until someone does."
+    )
 
 
 def not_stored(text: str) -> str:

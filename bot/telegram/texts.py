@@ -199,13 +199,21 @@ def episode_message(explainer: Explainer | None, body: str | None) -> str:
     return f"{text}\n\n{CONTACT_OFFER}"
 
 
-def crisis_reply(contacts: SafetyContacts, *, care_team_told: bool) -> str:
+def crisis_reply(contacts: SafetyContacts, *, care_team_told: bool, acted: bool = False) -> str:
     """Return the caring reply with the crisis resources."""
     told = (
         "I have let your care team know, and someone will reach out to you."
         if care_team_told
         else "Please also contact your clinic."
     )
+    if acted:
+        return (
+            f"Please call {contacts.emergency_number} now, or ask someone near you to call,"
+            " and tell them what you have done. Do not wait to see how you feel: getting help"
+            " quickly matters.\n\n"
+            f"You can also {contacts.crisis_line}, any time of day or night.\n\n"
+            f"{told} This chat is not watched around the clock, so please call now."
+        )
     return (
         "Thank you for telling me. I am really sorry you are going through this, and you do "
         "not have to face it alone.\n\n"
@@ -216,6 +224,24 @@ def crisis_reply(contacts: SafetyContacts, *, care_team_told: bool) -> str:
         " if you need help right now."
     )
 
+
+SAFETY_QUESTION = (
+    "I would like to ask you something directly, because it matters and you can answer"
+    " honestly: are you having thoughts of ending your life, or of harming yourself?"
+)
+SAFETY_YES = "Yes, I am"
+SAFETY_NO = "No, I'm not"
+
+
+def safety_no_reply(contacts: SafetyContacts) -> str:
+    """Return the thanks for a 'No' to the direct question, with where to turn."""
+    return (
+        "Thank you for answering. I am glad, and I have let your care team know how you are"
+        " doing. If that changes, you can tell me any time.\n\n" + notice(contacts)
+    )
+
+
+SAFETY_ALREADY = "Thank you, your answer is recorded."
 
 SOMETHING_WENT_WRONG = "Sorry, something went wrong on my side. Please try again."
 BUTTON_FAILED = "Sorry, something went wrong. Please try again."

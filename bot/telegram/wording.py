@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.domain.codes import EpisodeKind
+from bot.domain.codes import EpisodeKind, QuestionAnswer
 from bot.domain.detection import Finding
 from bot.domain.entities import MoodPoint, Patient, SafetyContacts
 from bot.telegram import staff_texts, texts
@@ -46,9 +46,27 @@ class TelegramWording:
             tz=self._timezone,
         )
 
-    def crisis_reply(self, *, care_team_told: bool) -> str:
+    def crisis_reply(self, *, care_team_told: bool, acted: bool = False) -> str:
         """Return the caring reply to a patient's crisis words."""
-        return texts.crisis_reply(self._contacts, care_team_told=care_team_told)
+        return texts.crisis_reply(self._contacts, care_team_told=care_team_told, acted=acted)
+
+    def review_note(
+        self, patient: Patient, words: str, category: str | None, *, asked: bool
+    ) -> str:
+        """Return the staff note about words that may be a signal."""
+        return staff_texts.review_note(patient, words, category, asked=asked)
+
+    def low_score_note(self, patient: Patient, score: int) -> str:
+        """Return the staff note that a very low score was answered with the question."""
+        return staff_texts.low_score_note(patient, score)
+
+    def question_answered(self, patient: Patient, answer: QuestionAnswer) -> str:
+        """Return the staff message with the answer to the direct question."""
+        return staff_texts.question_answered(patient, answer)
+
+    def question_unanswered(self, patient: Patient, asked_at: datetime) -> str:
+        """Return the staff alert that the direct question went unanswered."""
+        return staff_texts.question_unanswered(patient, asked_at, self._timezone)
 
     def crisis_alert(self, patient: Patient, words: str, category: str, *, follow_up: bool) -> str:
         """Return the staff's URGENT alert quoting a patient's words."""

@@ -8,6 +8,7 @@ import pytest
 
 from bot.domain.codes import CheckinKind, CheckinState, PatientStatus
 from bot.domain.entities import NOTE_LIMIT, Checkin
+from bot.services.questions import LOW_SCORE
 from bot.telegram import staff_texts, texts
 from tests.handlers.conftest import InProcessBot, due_prompt, patient_of
 
@@ -218,9 +219,14 @@ async def test_typed_scores(bot: InProcessBot, typed: str, score: int) -> None:
     await bot.enrol_and_infuse(hal)
     prompt, row = await due_prompt(bot, hal)
 
-    reply = (await bot.send(hal, typed)).reply.text
+    replies = (await bot.send(hal, typed)).replies
 
-    assert reply == texts.answer_recorded_short(score)
+    assert replies[0].text == texts.answer_recorded_short(score)
+    if score <= LOW_SCORE:
+        # A very low score is met with the direct question at once.
+        assert [reply.text for reply in replies[1:]] == [texts.SAFETY_QUESTION]
+    else:
+        assert len(replies) == 1
     assert prompt.text == texts.answer_recorded_typed(score)
     assert prompt.buttons() == []
     assert (await stored(bot, row)).score == score

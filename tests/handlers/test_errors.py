@@ -248,7 +248,7 @@ async def test_a_failing_crisis_escalation_is_logged_and_stops_ordinary_handling
 
     assert texts.NOTE_SAVED not in said.texts
     logged = product_log(caplog)
-    assert "crisis.escalate_failed" in logged
+    assert "crisis.respond_failed" in logged
     assert words not in logged
     notes = await bot.svc.storage.answers.notes_for_patient((await patient_of(bot, gia)).id)
     assert notes == []

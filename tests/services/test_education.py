@@ -6,11 +6,12 @@ import asyncio
 from datetime import timedelta
 
 from bot.domain.codes import DeliveryProblem, EpisodeEndReason, EpisodeKind, PushKind
+from bot.domain.daytime import next_morning
 from bot.domain.delivery import Delivered, NotDelivered, SendOutcome
 from bot.domain.entities import Alert, DueCheckin, Patient
 from bot.domain.explainers import Explainer
 from bot.runtime.content import load_explainers
-from bot.services.education import CLAIM_LEASE, EducationService, next_morning
+from bot.services.education import CLAIM_LEASE, EducationService
 from bot.telegram import texts
 from tests.conftest import CLINIC_TZ, CONTACTS, STAFF_ID, WORDING, Domain, alert_service
 

@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 
 from bot.domain.codes import DeliveryProblem
-from bot.domain.crisis import CrisisSignal
+from bot.domain.crisis import Assessment, Layer
 from bot.domain.delivery import Delivered, NotDelivered, SendOutcome
-from bot.runtime.content import load_crisis_detector
+from bot.runtime.content import load_crisis_net
+from bot.services.questions import QuestionService
 from bot.services.safety import (
     STRANGER_FOLLOW_UPS,
     STRANGERS_MAX,
@@ -21,7 +22,8 @@ from storage import Storage
 from tests.conftest import WORDING, Domain, alert_service
 
 STAFF_CHAT = -100
-SIGNAL = CrisisSignal(category="suicidal-ideation", matched="want to die")
+URGENT = Assessment(layer=Layer.URGENT, category="suicidal-ideation", matched="want to die")
+NET = load_crisis_net()
 
 
 class Messenger:
@@ -37,6 +39,9 @@ class Messenger:
             return NotDelivered(DeliveryProblem.CONNECT_FAILED)
         self.sent.append((chat_id, text))
         return Delivered(message_id=len(self.sent))
+
+    async def send_question(self, chat_id: int, question_id: int) -> SendOutcome:
+        return await self.send_now(chat_id, f"question {question_id}")
 
     def staff(self) -> list[str]:
         return [text for chat_id, text in self.sent if chat_id == STAFF_CHAT]
@@ -54,12 +59,16 @@ def safety(
     outbox = UrgentOutbox(
         store, domain.clock, messenger, staff_chat=alerts.staff_chat_come_what_may
     )
+    questions = QuestionService(
+        store, domain.clock, alerts=alerts, messenger=messenger, outbox=outbox, wording=WORDING
+    )
     service = SafetyService(
         store,
         domain.clock,
-        detector=load_crisis_detector(),
+        net=NET,
         alerts=alerts,
         outbox=outbox,
+        questions=questions,
         wording=WORDING,
     )
     return service, messenger, outbox
@@ -67,7 +76,7 @@ def safety(
 
 async def say(service: SafetyService, user_id: int, text: str) -> bool:
     return await service.escalate(
-        user_id=user_id, chat_id=user_id, text=text, signal=SIGNAL, update_id=None
+        user_id=user_id, chat_id=user_id, text=text, assessment=URGENT, update_id=None
     )
 
 

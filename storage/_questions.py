@@ -1,0 +1,127 @@
+"""The direct safety questions asked of patients, and their answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+
+from bot.domain.codes import QuestionAnswer, QuestionReason
+from bot.domain.entities import SafetyQuestion
+
+from ._database import Database
+from ._time import from_ts, opt_from_ts, to_ts
+
+_COLUMNS = (
+    "id, patient_id, chat_id, reason, asked_at, sent_at, answer, answered_at, escalate_at,"
+    " escalated_at"
+)
+
+
+def _question(row: aiosqlite.Row) -> SafetyQuestion:
+    return SafetyQuestion(
+        id=row["id"],
+        patient_id=row["patient_id"],
+        chat_id=row["chat_id"],
+        reason=QuestionReason(row["reason"]),
+        asked_at=from_ts(row["asked_at"]),
+        sent=row["sent_at"] is not None,
+        answer=None if row["answer"] is None else QuestionAnswer(row["answer"]),
+        answered_at=opt_from_ts(row["answered_at"]),
+        escalate_at=from_ts(row["escalate_at"]),
+        escalated=row["escalated_at"] is not None,
+    )
+
+
+class QuestionRepository:
+    """Questions are stored before they are sent; a question is answered at most once."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def ask(
+        self,
+        *,
+        patient_id: int,
+        chat_id: int,
+        reason: QuestionReason,
+        now: datetime,
+        escalate_at: datetime,
+        update_id: int | None,
+    ) -> SafetyQuestion | None:
+        """Record a question about to be asked; None if this update asked one already."""
+        rows = await self._db.write_one(
+            "INSERT INTO safety_questions (patient_id, chat_id, reason, asked_at, escalate_at,"
+            " update_id) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (update_id) DO NOTHING"
+            f" RETURNING {_COLUMNS}",
+            (patient_id, chat_id, reason, to_ts(now), to_ts(escalate_at), update_id),
+        )
+        return _question(rows[0]) if rows else None
+
+    async def sent(self, question_id: int, *, now: datetime) -> None:
+        """Record that the question reached Telegram."""
+        await self._db.write_one(
+            "UPDATE safety_questions SET sent_at = ?, attempts = attempts + 1 WHERE id = ?",
+            (to_ts(now), question_id),
+        )
+
+    async def not_sent(self, question_id: int) -> None:
+        """Count a failed attempt at sending the question."""
+        await self._db.write_one(
+            "UPDATE safety_questions SET attempts = attempts + 1 WHERE id = ?", (question_id,)
+        )
+
+    async def answer(
+        self, question_id: int, *, user_id: int, answer: QuestionAnswer, now: datetime
+    ) -> SafetyQuestion | None:
+        """Record the patient's answer; None if it is not theirs or was answered already."""
+        rows = await self._db.write_one(
+            "UPDATE safety_questions SET answer = ?, answered_at = ? WHERE id = ?"
+            " AND answer IS NULL AND patient_id = (SELECT id FROM patients"
+            f" WHERE telegram_user_id = ?) RETURNING {_COLUMNS}",
+            (answer, to_ts(now), question_id, user_id),
+        )
+        return _question(rows[0]) if rows else None
+
+    async def get(self, question_id: int) -> SafetyQuestion | None:
+        """Return a question by id."""
+        row = await self._db.fetch_one(
+            f"SELECT {_COLUMNS} FROM safety_questions WHERE id = ?", (question_id,)
+        )
+        return None if row is None else _question(row)
+
+    async def unsent(self, *, limit: int = 20) -> list[SafetyQuestion]:
+        """Return unanswered questions that did not reach Telegram yet, oldest first."""
+        rows = await self._db.fetch_all(
+            f"SELECT {_COLUMNS} FROM safety_questions WHERE sent_at IS NULL AND answer IS NULL"
+            " AND escalated_at IS NULL ORDER BY asked_at, id LIMIT ?",
+            (limit,),
+        )
+        return [_question(row) for row in rows]
+
+    async def unanswered_due(self, now: datetime) -> list[SafetyQuestion]:
+        """Return questions still unanswered at their escalation time."""
+        rows = await self._db.fetch_all(
+            f"SELECT {_COLUMNS} FROM safety_questions WHERE answer IS NULL"
+            " AND escalated_at IS NULL AND escalate_at <= ? ORDER BY escalate_at, id",
+            (to_ts(now),),
+        )
+        return [_question(row) for row in rows]
+
+    async def escalated(self, question_id: int, *, now: datetime) -> bool:
+        """Record that an unanswered question became an alert; False if it was already."""
+        rows = await self._db.write_one(
+            "UPDATE safety_questions SET escalated_at = ? WHERE id = ? AND escalated_at IS NULL"
+            " AND answer IS NULL RETURNING id",
+            (to_ts(now), question_id),
+        )
+        return bool(rows)
+
+    async def recent(self, patient_id: int, *, limit: int = 3) -> list[SafetyQuestion]:
+        """Return a patient's latest questions, newest first."""
+        rows = await self._db.fetch_all(
+            f"SELECT {_COLUMNS} FROM safety_questions WHERE patient_id = ?"
+            " ORDER BY asked_at DESC, id DESC LIMIT ?",
+            (patient_id, limit),
+        )
+        return [_question(row) for row in rows]
