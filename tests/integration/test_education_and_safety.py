@@ -537,3 +537,22 @@ async def test_a_patient_in_crisis_is_not_held_up_by_fifty_strangers(limited: Ha
         m for m in h.server.messages(h.staff_group) if "no patient record" in (m.text or "")
     ]
     assert len(about_strangers) <= STRANGERS_MAX
+
+
+async def test_a_concern_is_asked_about_and_yes_reaches_the_staff(harness: Harness) -> None:
+    """Through the fake server: the question with Yes and No, the review note, then URGENT."""
+    h = harness
+    una = h.server.add_user(first_name="Una")
+    code = await h.enrol(una)
+    question = h.expect(una.id, lambda m: bool(m.buttons()) and "directly" in (m.text or ""))
+    note = h.expect(h.staff_group.id, lambda m: "for review" in (m.text or ""))
+    h.server.send_message(una, "thinking about checking out early")
+    asked = await question
+    assert code in ((await note).text or "")
+
+    alert = h.expect(h.staff_group.id, lambda m: "answered YES" in (m.text or ""))
+    resources = h.expect(una.id, lambda m: "988" in (m.text or ""))
+    await h.press(una, asked, asked.buttons()[0][1])
+
+    assert code in ((await alert).text or "")
+    await resources
