@@ -9,37 +9,24 @@ from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.domain.codes import AnswerOutcome, PatientStatus, RedeemOutcome
-from bot.domain.entities import Checkin, Patient
-from bot.domain.errors import InputError
+from bot.domain.entities import Checkin
 from bot.services.checkins import ExtraOutcome, TextOutcome
 from bot.telegram import keyboards, staff_texts, texts
 from handlers.context import Context, Handler, from_button, from_message
+from handlers.patient_controls import (
+    current_patient,
+    drop_buttons,
+    pause_command,
+    resume_command,
+    stop_command,
+    stop_pressed,
+    time_command,
+    time_pressed,
+)
 
 log = logging.getLogger(__name__)
 
 PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
-
-
-async def _current_patient(update: Update, context: Context) -> Patient | None:
-    """Return the sender's patient record, replying with the reason when there is none."""
-    user_id, message = from_message(update)
-    svc = context.services
-    patient = await svc.checkins.patient_for(user_id)
-    if patient is None:
-        await message.reply_text(texts.NOT_INVITED)
-        return None
-    if patient.status is PatientStatus.CONSENT_PENDING:
-        await message.reply_text(texts.NOT_ACTIVE_YET)
-        return None
-    if patient.status is PatientStatus.STOPPED:
-        await message.reply_text(texts.ALREADY_STOPPED)
-        return None
-    if patient.status is PatientStatus.UNREACHABLE:
-        reactivated = await svc.care.reactivate(patient)
-        if reactivated is not None:
-            await message.reply_text(texts.WELCOME_BACK)
-            return reactivated
-    return patient
 
 
 async def start(update: Update, context: Context) -> None:
@@ -73,13 +60,6 @@ async def start(update: Update, context: Context) -> None:
             await message.reply_text(texts.NOT_INVITED)
 
 
-async def _drop_buttons(query: CallbackQuery, code: str) -> None:
-    try:
-        await query.edit_message_reply_markup(reply_markup=None)
-    except TelegramError:
-        log.info("buttons.edit_failed code=%s", code)
-
-
 async def consent_pressed(update: Update, context: Context) -> None:
     """Record consent from the "I agree" button, then ask for a check-in time."""
     user_id, query = from_button(update)
@@ -94,58 +74,12 @@ async def consent_pressed(update: Update, context: Context) -> None:
         return
     await query.answer(texts.CONSENT_RECORDED)
     if query.message is not None:
-        await _drop_buttons(query, patient.code)
+        await drop_buttons(query, patient.code)
     await context.bot.send_message(
         patient.chat_id or user_id,
         f"{texts.CONSENT_RECORDED}\n\n{texts.CHOOSE_TIME}",
         reply_markup=keyboards.time_keyboard(svc.care.time_choices()),
     )
-
-
-async def time_pressed(update: Update, context: Context) -> None:
-    """Set the daily check-in time from a time button."""
-    user_id, query = from_button(update)
-    svc = context.services
-    hhmm = keyboards.parse_time(query.data or "")
-    patient = await svc.checkins.patient_for(user_id)
-    if (
-        hhmm is None
-        or patient is None
-        or patient.status not in {PatientStatus.ACTIVE, PatientStatus.PAUSED}
-    ):
-        await query.answer(texts.BUTTON_INVALID)
-        return
-    chosen, moved = await svc.care.change_time(patient, hhmm)
-    await query.answer(texts.time_saved(chosen))
-    await _drop_buttons(query, patient.code)
-    await context.bot.send_message(
-        patient.chat_id or user_id, texts.time_set(chosen, patient.timezone, moved)
-    )
-
-
-async def time_command(update: Update, context: Context) -> None:
-    """Show the time buttons, or set the time given as /time HH:MM."""
-    _user_id, message = from_message(update)
-    patient = await _current_patient(update, context)
-    if patient is None:
-        return
-    svc = context.services
-    if not context.args:
-        current = patient.checkin_time or svc.protocol.default_time.strftime("%H:%M")
-        await message.reply_text(
-            texts.your_time(current, patient.timezone),
-            reply_markup=keyboards.time_keyboard(svc.care.time_choices()),
-        )
-        return
-    if len(context.args) != 1:
-        await message.reply_text(texts.TIME_BAD)
-        return
-    try:
-        chosen, moved = await svc.care.change_time(patient, context.args[0])
-    except InputError:
-        await message.reply_text(texts.TIME_BAD)
-        return
-    await message.reply_text(texts.time_set(chosen, patient.timezone, moved))
 
 
 async def mood_pressed(update: Update, context: Context) -> None:
@@ -196,7 +130,7 @@ async def unknown_button(update: Update, context: Context) -> None:
 async def checkin_command(update: Update, context: Context) -> None:
     """Send an extra check-in now, or show the open one again."""
     _user_id, message = from_message(update)
-    patient = await _current_patient(update, context)
+    patient = await current_patient(update, context)
     if patient is None:
         return
     result = await context.services.checkins.request_extra(patient, update_id=update.update_id)
@@ -336,41 +270,6 @@ async def help_command(update: Update, context: Context) -> None:
     await message.reply_text(text)
 
 
-async def pause_command(update: Update, context: Context) -> None:
-    """Pause check-ins."""
-    _user_id, message = from_message(update)
-    patient = await _current_patient(update, context)
-    if patient is None:
-        return
-    paused = await context.services.care.pause(patient)
-    await message.reply_text(texts.PAUSED if paused else texts.ALREADY_PAUSED)
-
-
-async def resume_command(update: Update, context: Context) -> None:
-    """Resume paused check-ins."""
-    user_id, message = from_message(update)
-    before = await context.services.checkins.patient_for(user_id)
-    patient = await _current_patient(update, context)
-    if patient is None:
-        return
-    if before is not None and before.status is PatientStatus.UNREACHABLE:
-        return  # _current_patient has just brought them back and said so
-    resumed = await context.services.care.resume(patient)
-    await message.reply_text(texts.RESUMED if resumed else texts.NOT_PAUSED)
-
-
-async def stop_command(update: Update, context: Context) -> None:
-    """Stop all check-ins and messages."""
-    user_id, message = from_message(update)
-    svc = context.services
-    patient = await svc.checkins.patient_for(user_id)
-    if patient is None:
-        await message.reply_text(texts.NOT_INVITED)
-        return
-    stopped = await svc.care.stop(patient)
-    await message.reply_text(texts.STOPPED if stopped else texts.ALREADY_STOPPED)
-
-
 async def unknown_command(update: Update, context: Context) -> None:
     """Answer a command this bot does not know."""
     _user_id, message = from_message(update)
@@ -395,6 +294,7 @@ PATIENT_HANDLERS: list[Handler] = [
     CommandHandler("stop", stop_command, filters=PRIVATE),
     CallbackQueryHandler(consent_pressed, pattern=f"^{keyboards.CONSENT_DATA}$"),
     CallbackQueryHandler(time_pressed, pattern=r"^t:"),
+    CallbackQueryHandler(stop_pressed, pattern=r"^st:"),
     CallbackQueryHandler(mood_pressed, pattern=r"^m:"),
     CallbackQueryHandler(learn_pressed, pattern=r"^lx:"),
     CallbackQueryHandler(contact_pressed, pattern=r"^cc:"),

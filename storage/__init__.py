@@ -16,6 +16,7 @@ from ._maintenance import DatabaseReport, backup_database, inspect_database
 from ._outbox import OutboxRepository
 from ._patients import CodeTakenError, PatientRepository
 from ._questions import QuestionRepository
+from ._silence import SilenceRepository
 from ._store import Storage, open_storage
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "PatientRepository",
     "QuestionRepository",
     "SchemaError",
+    "SilenceRepository",
     "Storage",
     "backup_database",
     "inspect_database",

@@ -15,7 +15,8 @@ from ._time import from_ts, opt_from_ts, to_ts
 _ALERT_COLUMNS = (
     "a.id, a.patient_id, p.code AS patient_code, a.episode_id, a.kind, a.urgent, a.text,"
     " a.with_chart, a.created_at, a.state, a.attempts, a.last_error, a.chat_id, a.message_id,"
-    " a.photo, a.acknowledged_at, a.acknowledged_by, a.resolved_at, a.reminders_sent"
+    " a.photo, a.acknowledged_at, a.acknowledged_by, a.resolved_at, a.reminders_sent,"
+    " a.sent_at, a.escalations"
 )
 _ALERTS_FROM = "alerts a JOIN patients p ON p.id = a.patient_id"
 
@@ -41,6 +42,8 @@ def _alert(row: aiosqlite.Row) -> Alert:
         acknowledged_by=row["acknowledged_by"],
         resolved_at=opt_from_ts(row["resolved_at"]),
         reminders_sent=row["reminders_sent"],
+        sent_at=opt_from_ts(row["sent_at"]),
+        escalations=row["escalations"],
     )
 
 
@@ -51,13 +54,16 @@ async def _insert_alert(
     episode_id: int | None,
     alert: NewAlert,
     now: datetime,
-) -> int:
+) -> int | None:
+    """Insert an alert; None when one with the same event key exists."""
     remind_at = None if alert.remind_after is None else to_ts(now) + alert.remind_after
+    escalate_at = None if alert.escalate_after is None else to_ts(now) + alert.escalate_after
     rows = list(
         await conn.execute_fetchall(
             "INSERT INTO alerts (patient_id, episode_id, kind, urgent, text, with_chart,"
-            " created_at, next_attempt_at, remind_at, remind_every)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            " created_at, next_attempt_at, remind_at, remind_every, event_key, escalate_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (event_key) WHERE event_key IS NOT NULL DO NOTHING RETURNING id",
             (
                 patient_id,
                 episode_id,
@@ -69,10 +75,12 @@ async def _insert_alert(
                 to_ts(now),
                 remind_at,
                 alert.remind_every,
+                alert.event_key,
+                escalate_at,
             ),
         )
     )
-    return int(rows[0]["id"])
+    return int(rows[0]["id"]) if rows else None
 
 
 async def _carries(
@@ -122,7 +130,7 @@ class AlertRepository:
             alert_id = await _insert_alert(
                 conn, patient_id=patient_id, episode_id=rows[0]["id"], alert=alert, now=now
             )
-        return await self.get(alert_id)
+        return None if alert_id is None else await self.get(alert_id)
 
     async def add(
         self,
@@ -151,7 +159,7 @@ class AlertRepository:
             alert_id = await _insert_alert(
                 conn, patient_id=patient_id, episode_id=episode_id, alert=alert, now=now
             )
-        return await self.get(alert_id)
+        return None if alert_id is None else await self.get(alert_id)
 
     async def record_crisis(
         self,
@@ -195,7 +203,7 @@ class AlertRepository:
                 alert=follow_up if open_alert else first,
                 now=now,
             )
-        return await self.get(alert_id)
+        return None if alert_id is None else await self.get(alert_id)
 
     async def is_pending(self, alert_id: int) -> bool:
         """Tell whether an alert still waits to be delivered."""

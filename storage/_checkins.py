@@ -284,9 +284,9 @@ class CheckinRepository:
             )
             if patient_status is not None:
                 await conn.execute(
-                    "UPDATE patients SET status = ? WHERE id = (SELECT patient_id FROM checkins"
-                    " WHERE id = ?) AND status = ?",
-                    (patient_status, checkin_id, PatientStatus.ACTIVE),
+                    "UPDATE patients SET status = ?, status_changed_at = ? WHERE id = ("
+                    "SELECT patient_id FROM checkins WHERE id = ?) AND status = ?",
+                    (patient_status, to_ts(now), checkin_id, PatientStatus.ACTIVE),
                 )
 
     async def recover_unconfirmed(self) -> int:

@@ -16,7 +16,7 @@ from ._time import from_ts, opt_from_ts, to_ts
 
 PATIENT_COLUMNS = (
     "id, code, label, status, telegram_user_id, chat_id, timezone, checkin_time,"
-    " consent_at, created_at, awaiting_note_checkin_id"
+    " consent_at, created_at, awaiting_note_checkin_id, status_changed_at"
 )
 
 
@@ -38,6 +38,7 @@ def patient_from_row(row: aiosqlite.Row) -> Patient:
         consent_at=opt_from_ts(row["consent_at"]),
         created_at=from_ts(row["created_at"]),
         awaiting_note_checkin_id=row["awaiting_note_checkin_id"],
+        status_changed_at=opt_from_ts(row["status_changed_at"]),
     )
 
 
@@ -146,9 +147,15 @@ class PatientRepository:
             )
             patient = await _one(
                 conn,
-                "UPDATE patients SET telegram_user_id = ?, chat_id = ?, status = ?"
-                f" WHERE id = ? RETURNING {PATIENT_COLUMNS}",
-                (user_id, chat_id, PatientStatus.CONSENT_PENDING, invite["patient_id"]),
+                "UPDATE patients SET telegram_user_id = ?, chat_id = ?, status = ?,"
+                f" status_changed_at = ? WHERE id = ? RETURNING {PATIENT_COLUMNS}",
+                (
+                    user_id,
+                    chat_id,
+                    PatientStatus.CONSENT_PENDING,
+                    to_ts(now),
+                    invite["patient_id"],
+                ),
             )
         return Redemption(RedeemOutcome.ENROLLED, patient)
 
@@ -159,11 +166,12 @@ class PatientRepository:
         async with self._db.write() as conn:
             return await _one(
                 conn,
-                "UPDATE patients SET consent_at = ?, status = ?,"
+                "UPDATE patients SET consent_at = ?, status_changed_at = ?, status = ?,"
                 " checkin_time = coalesce(checkin_time, ?)"
                 " WHERE id = ? AND status = ? AND consent_at IS NULL"
                 f" RETURNING {PATIENT_COLUMNS}",
                 (
+                    to_ts(now),
                     to_ts(now),
                     PatientStatus.ACTIVE,
                     default_time,
@@ -216,9 +224,10 @@ class PatientRepository:
         async with self._db.write() as conn:
             patient = await _one(
                 conn,
-                "UPDATE patients SET status = ?, awaiting_note_checkin_id = NULL"
+                "UPDATE patients SET status = ?, awaiting_note_checkin_id = NULL,"
+                " status_changed_at = ?"
                 f" WHERE id = ? AND status IN ({placeholders}) RETURNING {PATIENT_COLUMNS}",
-                (status, patient_id, *sorted(only_from)),
+                (status, to_ts(now), patient_id, *sorted(only_from)),
             )
             if patient is not None and status is PatientStatus.STOPPED:
                 await conn.execute(

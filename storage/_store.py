@@ -19,6 +19,7 @@ from ._infusions import InfusionRepository
 from ._outbox import OutboxRepository
 from ._patients import PatientRepository
 from ._questions import QuestionRepository
+from ._silence import SilenceRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,7 @@ class Storage:
     inbox: InboxRepository
     outbox: OutboxRepository
     questions: QuestionRepository
+    silence: SilenceRepository
 
     @classmethod
     async def open(cls, path: Path) -> Storage:
@@ -56,6 +58,7 @@ class Storage:
             inbox=InboxRepository(db),
             outbox=OutboxRepository(db),
             questions=QuestionRepository(db),
+            silence=SilenceRepository(db),
         )
 
     async def close(self) -> None:

@@ -133,6 +133,12 @@ class AlertKind(StrEnum):
     REVIEW = "review"
     # The direct question went unanswered: someone must reach the patient.
     QUESTION_UNANSWERED = "question_unanswered"
+    # Silence: the patient stopped, blocked the bot, stayed paused, never joined, came back.
+    STOPPED = "stopped"
+    UNREACHABLE = "unreachable"
+    PAUSED_LONG = "paused_long"
+    INVITE_EXPIRED = "invite_expired"
+    BACK = "back"
 
     @classmethod
     def of_episode(cls, kind: EpisodeKind) -> AlertKind:

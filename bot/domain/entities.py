@@ -44,6 +44,7 @@ class Patient:
     consent_at: datetime | None
     created_at: datetime
     awaiting_note_checkin_id: int | None
+    status_changed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +184,8 @@ class Alert:
     acknowledged_by: int | None
     resolved_at: datetime | None
     reminders_sent: int
+    sent_at: datetime | None = None
+    escalations: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +198,9 @@ class NewAlert:
     with_chart: bool = False
     remind_after: int | None = None
     remind_every: int | None = None
+    # One alert per event: a second alert with the same key is not stored.
+    event_key: str | None = None
+    escalate_after: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

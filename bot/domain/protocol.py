@@ -41,6 +41,8 @@ class Protocol:
     source: str
     detection: DetectorConfig = field(default_factory=DetectorConfig)
     adaptive: AdaptiveConfig = field(default_factory=AdaptiveConfig)
+    # A patient paused for longer than this is told to the staff.
+    pause_alert_after: timedelta = timedelta(days=7)
     explainers: tuple[tuple[int, str], ...] = ()
 
 
@@ -82,6 +84,7 @@ def parse_protocol(text: str, *, source: str) -> Protocol:
         source=source,
         detection=_detection(data, source),
         adaptive=_adaptive(data, source),
+        pause_alert_after=_pause_alert_after(data, source),
         explainers=_explainer_schedule(data, source),
     )
 
@@ -126,6 +129,18 @@ def _detection(data: dict[str, Any], source: str) -> DetectorConfig:
         return DetectorConfig.from_mapping(table)
     except ValueError as err:
         raise ProtocolError(f"{source}: [detection] {err}") from None
+
+
+def _pause_alert_after(data: dict[str, Any], source: str) -> timedelta:
+    table = data.get("silence", {})
+    if not isinstance(table, dict):
+        raise ProtocolError(f"{source}: [silence] must be a table")
+    unknown = set(table) - {"pause_alert_days"}
+    if unknown:
+        raise ProtocolError(f"{source}: [silence] unknown key(s) {', '.join(sorted(unknown))}")
+    if "pause_alert_days" not in table:
+        return timedelta(days=7)
+    return timedelta(days=_int(table, "pause_alert_days", f"{source}: [silence]", 1, 90))
 
 
 def _adaptive(data: dict[str, Any], source: str) -> AdaptiveConfig:

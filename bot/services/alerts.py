@@ -201,10 +201,12 @@ class AlertService:
         episode_id: int | None = None,
         remind_after: timedelta | None = REMINDER_AFTER,
         remind_every: timedelta | None = None,
+        event_key: str | None = None,
     ) -> Alert | None:
         """Store a non-urgent alert (by default reminded once after 4 hours) and send it.
 
-        With an episode, at most one alert of this kind is raised for it (None otherwise).
+        With an episode, at most one alert of this kind is raised for it; with an event key,
+        at most one for that event (None otherwise).
         """
         alert = await self._storage.alerts.add(
             patient_id=patient.id,
@@ -213,6 +215,7 @@ class AlertService:
                 text=text,
                 remind_after=None if remind_after is None else int(remind_after.total_seconds()),
                 remind_every=None if remind_every is None else int(remind_every.total_seconds()),
+                event_key=event_key,
             ),
             now=self._clock.now(),
             episode_id=episode_id,

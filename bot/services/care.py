@@ -16,6 +16,7 @@ from bot.domain.errors import InputError, InputProblem
 from bot.domain.plan import local_due, plan_checkins
 from bot.domain.protocol import Protocol, parse_hhmm
 from bot.services.enrolment import normalise_code
+from bot.services.silence import SilenceService
 from storage import Storage
 
 log = logging.getLogger(__name__)
@@ -84,9 +85,18 @@ def parse_infusion_args(args: Sequence[str], *, tz: ZoneInfo, now: datetime) -> 
 class CareService:
     """Records infusions, plans check-ins and applies patients' own choices about them."""
 
-    def __init__(self, storage: Storage, clock: Clock, *, protocol: Protocol, timezone: ZoneInfo):
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Clock,
+        *,
+        protocol: Protocol,
+        timezone: ZoneInfo,
+        silence: SilenceService,
+    ) -> None:
         self._storage = storage
         self._clock = clock
+        self._silence = silence
         self._protocol = protocol
         self._timezone = timezone
 
@@ -176,15 +186,30 @@ class CareService:
         return await self._set(patient, PatientStatus.PAUSED, {PatientStatus.ACTIVE})
 
     async def resume(self, patient: Patient) -> Patient | None:
-        """Resume paused check-ins; None if they were not paused."""
-        return await self._set(patient, PatientStatus.ACTIVE, {PatientStatus.PAUSED})
+        """Resume paused check-ins; None if they were not paused. The staff are told."""
+        resumed = await self._set(patient, PatientStatus.ACTIVE, {PatientStatus.PAUSED})
+        if resumed is not None:
+            await self._silence.came_back(patient, resumed)
+        return resumed
 
     async def reactivate(self, patient: Patient) -> Patient | None:
-        """Mark an unreachable patient who wrote to the bot again as active."""
-        return await self._set(patient, PatientStatus.ACTIVE, {PatientStatus.UNREACHABLE})
+        """Mark an unreachable patient who wrote to the bot again as active; staff are told."""
+        back = await self._set(patient, PatientStatus.ACTIVE, {PatientStatus.UNREACHABLE})
+        if back is not None:
+            await self._silence.came_back(patient, back)
+        return back
 
     async def stop(self, patient: Patient) -> Patient | None:
-        """Stop all messages and cancel what is pending; None if already stopped."""
+        """Stop all messages and cancel what is pending; None if already stopped.
+
+        The staff are told: stopping can be a sign of a relapse.
+        """
+        stopped = await self._stop(patient)
+        if stopped is not None:
+            await self._silence.stopped(stopped)
+        return stopped
+
+    async def _stop(self, patient: Patient) -> Patient | None:
         return await self._set(
             patient,
             PatientStatus.STOPPED,

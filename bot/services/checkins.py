@@ -51,6 +51,14 @@ class LowScoreAsker(Protocol):
         ...
 
 
+class ComingBack(Protocol):
+    """Tells the staff a patient who was away is back (the silence service)."""
+
+    async def came_back(self, before: Patient, now_active: Patient) -> None:
+        """The patient is active again."""
+        ...
+
+
 class TextOutcome(Enum):
     """What a free-text message from a patient turned out to be."""
 
@@ -110,12 +118,14 @@ class CheckinService:
         sender: CheckinSender,
         trends: TrendReviewer,
         questions: LowScoreAsker,
+        silence: ComingBack | None = None,
     ) -> None:
         self._storage = storage
         self._clock = clock
         self._sender = sender
         self._trends = trends
         self._questions = questions
+        self._silence = silence
 
     async def patient_for(self, user_id: int) -> Patient | None:
         """Return the patient bound to a Telegram user."""
@@ -201,6 +211,8 @@ class CheckinService:
             now=self._clock.now(),
             only_from={PatientStatus.UNREACHABLE},
         )
+        if updated is not None and self._silence is not None:
+            await self._silence.came_back(patient, updated)
         return updated is not None
 
     async def _answer_text(

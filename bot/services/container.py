@@ -27,6 +27,7 @@ from bot.services.ports import (
 )
 from bot.services.questions import QuestionService
 from bot.services.safety import SafetyService
+from bot.services.silence import SilenceService
 from bot.services.staff import StaffService
 from bot.services.trends import TrendService
 from bot.services.urgent import UrgentOutbox
@@ -63,6 +64,7 @@ class Services:
     trends: TrendService
     education: EducationService
     safety: SafetyService
+    silence: SilenceService
     urgent: UrgentOutbox
     questions: QuestionService
 
@@ -79,6 +81,7 @@ class _Care:
     alerts: AlertService
     education: EducationService
     trends: TrendService
+    silence: SilenceService
 
 
 def _care(
@@ -120,7 +123,14 @@ def _care(
         default_time=protocol.default_time,
         on_episode=[education.on_episode],
     )
-    return _Care(staff=staff, alerts=alerts, education=education, trends=trends)
+    silence = SilenceService(
+        storage,
+        clock,
+        alerts=alerts,
+        wording=outside.wording,
+        pause_alert_after=protocol.pause_alert_after,
+    )
+    return _Care(staff=staff, alerts=alerts, education=education, trends=trends, silence=silence)
 
 
 def _safety(
@@ -182,9 +192,16 @@ def build_services(
         enrolment=EnrolmentService(
             storage, clock, timezone=clinic.timezone, default_time=default_time
         ),
-        care=CareService(storage, clock, protocol=protocol, timezone=clinic.timezone),
+        care=CareService(
+            storage, clock, protocol=protocol, timezone=clinic.timezone, silence=care.silence
+        ),
         checkins=CheckinService(
-            storage, clock, sender=outside.checkins, trends=care.trends, questions=questions
+            storage,
+            clock,
+            sender=outside.checkins,
+            trends=care.trends,
+            questions=questions,
+            silence=care.silence,
         ),
         dispatcher=Dispatcher(
             storage,
@@ -193,12 +210,14 @@ def build_services(
             protocol=protocol,
             permits=outside.permits,
             on_delivered=[care.education.after_checkin],
+            on_unreachable=[care.silence.unreachable],
         ),
         alerts=care.alerts,
         staff=care.staff,
         trends=care.trends,
         education=care.education,
         safety=safety,
+        silence=care.silence,
         urgent=urgent,
         questions=questions,
     )

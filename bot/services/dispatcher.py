@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.domain.clock import Clock
-from bot.domain.delivery import Delivered, NotDelivered, RateLimited, SendOutcome, Unknown
+from bot.domain.delivery import (
+    Delivered,
+    NotDelivered,
+    RateLimited,
+    SendOutcome,
+    Undeliverable,
+    Unknown,
+)
 from bot.domain.entities import DueCheckin, HousekeepingCounts
 from bot.domain.protocol import Protocol
 from bot.services.ports import CheckinSender, SendPermits
@@ -24,6 +31,7 @@ from storage import Storage
 log = logging.getLogger(__name__)
 
 DeliveredListener = Callable[[DueCheckin], Awaitable[None]]
+UnreachableListener = Callable[[int], Awaitable[None]]
 
 
 @dataclass(slots=True)
@@ -87,6 +95,7 @@ class Dispatcher:
         protocol: Protocol,
         permits: SendPermits | None = None,
         on_delivered: Sequence[DeliveredListener] = (),
+        on_unreachable: Sequence[UnreachableListener] = (),
         batch_size: int = 25,
         max_sends: int = 10_000,
     ) -> None:
@@ -96,6 +105,7 @@ class Dispatcher:
         self._protocol = protocol
         self._permits: SendPermits = permits or NoLimit()
         self._delivered = tuple(on_delivered)
+        self._unreachable = tuple(on_unreachable)
         self._batch_size = batch_size
         self._max_sends = max_sends
         self._lock = asyncio.Lock()
@@ -180,6 +190,14 @@ class Dispatcher:
             self._hold_until = max(self._hold_until, now + outcome.retry_after)
         await record_prompt(self._storage, item, outcome, now=now, may_retry=True)
         report.count(outcome)
+        if isinstance(outcome, Undeliverable) and outcome.recipient_gone:
+            for tell in self._unreachable:
+                try:
+                    await tell(item.checkin.patient_id)
+                except Exception:
+                    log.exception(
+                        "dispatch.unreachable_listener_failed code=%s", item.patient_code
+                    )
         if isinstance(outcome, Delivered):
             for listener in self._delivered:
                 try:

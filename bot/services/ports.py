@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from bot.domain.codes import EpisodeKind, QuestionAnswer
+from bot.domain.codes import AlertKind, EpisodeKind, PatientStatus, QuestionAnswer
 from bot.domain.delivery import SendOutcome
 from bot.domain.detection import Finding
 from bot.domain.entities import Alert, MoodPoint, Patient
@@ -153,6 +153,19 @@ class Wording(Protocol):
 
     def stranger_digest(self, entries: Sequence[tuple[str, str]]) -> str:
         """Return one staff message for many crisis messages from people with no record."""
+        ...
+
+    def silence(
+        self,
+        patient: Patient,
+        kind: AlertKind,
+        *,
+        last_answer: MoodPoint | None,
+        away_since: datetime | None,
+        was: PatientStatus | None,
+        now: datetime,
+    ) -> str:
+        """Return the staff message that a patient went quiet (or came back)."""
         ...
 
     def not_stored(self, text: str) -> str:

@@ -142,6 +142,21 @@ def question_keyboard(question_id: int) -> InlineKeyboardMarkup:
     )
 
 
+def stop_keyboard() -> InlineKeyboardMarkup:
+    """Return the confirmation buttons of /stop."""
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(texts.STOP_YES, callback_data="st:yes")],
+            [InlineKeyboardButton(texts.STOP_NO, callback_data="st:no")],
+        ]
+    )
+
+
+def parse_stop(data: str) -> bool | None:
+    """Return whether a /stop confirmation button confirms, or None if it is not one."""
+    return {"st:yes": True, "st:no": False}.get(data)
+
+
 def parse_contact(data: str) -> int | None:
     """Return the episode id in 'contact me' callback data, or None."""
     match = _CONTACT.fullmatch(data)

@@ -131,6 +131,14 @@ STOPPED = (
     "Check-ins are stopped and I will not message you again. "
     "If you want them back one day, please ask your clinic."
 )
+STOP_CONFIRM = (
+    "Stopping means I will send you no more check-ins or messages, and your care team will"
+    " no longer see how you are doing between visits. Your clinic will be told that you"
+    " stopped. If you only need a break, /pause instead.\n\nDo you want to stop?"
+)
+STOP_YES = "Stop all messages"
+STOP_NO = "Keep my check-ins"
+STOP_KEPT = "Good, nothing changes: your check-ins carry on."
 ALREADY_STOPPED = (
     "Check-ins are stopped. If you want them back, please ask your clinic for a new invitation."
 )

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.domain.codes import EpisodeKind, QuestionAnswer
+from bot.domain.codes import AlertKind, EpisodeKind, PatientStatus, QuestionAnswer
 from bot.domain.detection import Finding
 from bot.domain.entities import MoodPoint, Patient, SafetyContacts
-from bot.telegram import staff_texts, texts
+from bot.telegram import silence_texts, staff_texts, texts
 from bot.telegram.explanations import explain
 
 
@@ -85,6 +85,27 @@ class TelegramWording:
     def stranger_digest(self, entries: Sequence[tuple[str, str]]) -> str:
         """Return one staff message for many crisis messages from people with no record."""
         return staff_texts.stranger_digest(entries)
+
+    def silence(
+        self,
+        patient: Patient,
+        kind: AlertKind,
+        *,
+        last_answer: MoodPoint | None,
+        away_since: datetime | None,
+        was: PatientStatus | None,
+        now: datetime,
+    ) -> str:
+        """Return the staff message that a patient went quiet (or came back)."""
+        return silence_texts.silence(
+            patient,
+            kind,
+            last_answer=last_answer,
+            away_since=away_since,
+            was=was,
+            now=now,
+            tz=self._timezone,
+        )
 
     def not_stored(self, text: str) -> str:
         """Return a direct staff message marked as not stored."""

@@ -32,6 +32,7 @@ from bot.runtime.content import Content, load_content
 from bot.runtime.jobs import dispatch_once
 from bot.runtime.settings import Settings
 from bot.services.container import Services
+from bot.telegram import texts
 from handlers import AfterglowApp
 from tests.conftest import START
 from tests.handlers.offline import (
@@ -198,6 +199,12 @@ class InProcessBot:
         if check:
             assert len(exchange.answers) == 1, f"button answered {exchange.answers}"
         return exchange
+
+    async def stop_messages(self, user: TgUser) -> Exchange:
+        """Send /stop and confirm it; return what the confirmation did."""
+        asked = await self.send(user, "/stop")
+        assert asked.reply.text == texts.STOP_CONFIRM, asked.reply.text
+        return await self.press(user, asked.reply, "st:yes")
 
     async def tick(self) -> Exchange:
         """One dispatcher pass, as the job would run it."""

@@ -60,7 +60,7 @@ async def test_checkin_time_pause_resume_stop(bot: InProcessBot) -> None:
     assert "not paused" in (await bot.send(uma, "/resume")).reply.text
 
     open_one = (await bot.send(uma, "/checkin")).reply
-    stopped = (await bot.send(uma, "/stop")).reply.text
+    stopped = (await bot.stop_messages(uma)).replies[0].text
     assert "will not message you again" in stopped
     pressed = await bot.press(uma, open_one, open_one.button("7"))
     assert "stopped" in pressed.answer

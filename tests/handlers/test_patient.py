@@ -101,7 +101,7 @@ async def test_a_patient_reopening_their_own_link_is_told_they_are_set_up(
 async def test_a_stopped_patient_can_start_again_with_a_new_invitation(bot: InProcessBot) -> None:
     val = bot.user("Val")
     old_code = await bot.enrol(val)
-    await bot.send(val, "/stop")
+    await bot.stop_messages(val)
     refused = (await bot.send(val, "/start")).reply.text
     assert refused == texts.ALREADY_STOPPED
     assert "new invitation" in refused
@@ -196,7 +196,7 @@ async def test_stopping_before_consent_then_agreeing_says_stopped(bot: InProcess
     wes = bot.user("Wes")
     _code, token = await bot.invite()
     consent = (await bot.send(wes, f"/start {token}")).reply
-    await bot.send(wes, "/stop")
+    await bot.stop_messages(wes)
 
     answer = (await bot.press(wes, consent, consent.button(texts.CONSENT_BUTTON))).answer
 
@@ -269,7 +269,7 @@ async def test_time_buttons_refuse_patients_who_are_not_receiving(bot: InProcess
     wyn, xan = bot.user("Wyn"), bot.user("Xan")
     await bot.enrol(wyn, "09:00")
     menu = (await bot.send(wyn, "/time")).reply
-    await bot.send(wyn, "/stop")
+    await bot.stop_messages(wyn)
     assert (await bot.press(wyn, menu, "t:2000")).answer == texts.BUTTON_INVALID
     assert (await patient_of(bot, wyn)).checkin_time == "09:00"
     # Before consent: the time buttons of someone else's message do nothing either.
@@ -283,7 +283,7 @@ async def test_time_for_strangers_and_stopped_patients(bot: InProcessBot) -> Non
     stranger, yve = bot.user("Stranger"), bot.user("Yve")
     assert (await bot.send(stranger, "/time 08:00")).reply.text == texts.NOT_INVITED
     await bot.enrol(yve, "09:00")
-    await bot.send(yve, "/stop")
+    await bot.stop_messages(yve)
     assert (await bot.send(yve, "/time 08:00")).reply.text == texts.ALREADY_STOPPED
     assert (await patient_of(bot, yve)).checkin_time == "09:00"
 
@@ -345,7 +345,7 @@ async def test_pause_resume_stop_for_someone_without_a_record(bot: InProcessBot)
 async def test_stop_is_final_and_said_once(bot: InProcessBot) -> None:
     ada = bot.user("Ada")
     await bot.enrol(ada)
-    first = (await bot.send(ada, "/stop")).reply.text
+    first = (await bot.stop_messages(ada)).replies[0].text
     assert first == texts.STOPPED
     assert "will not message you again" in first
     for command in ("/stop", "/pause", "/resume", "/checkin"):

@@ -127,7 +127,10 @@ async def test_crisis_words_from_a_patient_in_any_state_reach_the_staff(
         await bot.send(uli, f"/start {token}")
     else:
         await bot.enrol(uli)
-        await bot.send(uli, "/pause" if status == "paused" else "/stop")
+        if status == "paused":
+            await bot.send(uli, "/pause")
+        else:
+            await bot.stop_messages(uli)
     code = (await patient_of(bot, uli)).code
 
     said = await bot.send(uli, "i have been thinking about ending my life")
