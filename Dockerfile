@@ -24,10 +24,13 @@ RUN useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin afte
 USER afterglow
 WORKDIR /data
 VOLUME ["/data"]
-ENV AFTERGLOW_DB=/data/afterglow.db
+ENV AFTERGLOW_DB=/data/afterglow.db \
+    AFTERGLOW_BACKUP_DIR=/data/backups
 
-HEALTHCHECK --interval=60s --timeout=20s --start-period=30s --retries=3 \
-    CMD ["afterglow", "check"]
+# Unhealthy when the configuration or database is wrong, or when the dispatcher's last pass
+# is more than three intervals (90 s) old: a bot that hangs is restarted.
+HEALTHCHECK --interval=60s --timeout=20s --start-period=60s --retries=3 \
+    CMD ["afterglow", "check", "--live"]
 
 # On SIGTERM the bot finishes what is in flight: give it 30 s (docker stop -t 30).
 STOPSIGNAL SIGTERM

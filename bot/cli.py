@@ -12,17 +12,19 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from bot.domain.crisis import CrisisPatternError
+from bot.domain.errors import AfterglowError
 from bot.domain.explainers import ExplainerError
-from bot.domain.protocol import ProtocolError, check_schedule
-from bot.runtime.content import (
-    load_content,
-    load_crisis_detector,
-    load_crisis_net,
-    load_explainers,
-    load_protocol,
+from bot.domain.protocol import ProtocolError
+from bot.runtime.content import load_content
+from bot.runtime.settings import (
+    ConfigError,
+    load_settings,
+    load_setup_settings,
+    load_webhook_settings,
 )
-from bot.runtime.settings import ConfigError, Settings, load_settings, load_webhook_settings
+from bot.runtime.version import afterglow_version
 
+EXIT_FAILED = 1
 EXIT_CONFIG = 2
 
 
@@ -36,9 +38,9 @@ def environment(cwd: Path) -> dict[str, str]:
     return merged
 
 
-def _fail(message: str) -> int:
+def _fail(message: str, code: int = EXIT_CONFIG) -> int:
     print(f"afterglow: {message}", file=sys.stderr)
-    return EXIT_CONFIG
+    return code
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,103 +53,73 @@ def run(args: argparse.Namespace) -> int:
         webhook = load_webhook_settings(env) if args.webhook else None
         content = load_content(protocol=settings.protocol_path, explainers=settings.content_dir)
     except ConfigError as err:
-        return _fail(f"configuration error: {err}")
+        return _fail(f"configuration error: {err}{_setup_hint(err)}")
     except ProtocolError as err:
         return _fail(f"protocol error: {err}")
     except (ExplainerError, CrisisPatternError) as err:
         return _fail(f"content error: {err}")
 
+    from telegram.error import InvalidToken, NetworkError
+
     from bot.runtime.instance import AlreadyRunningError
     from bot.runtime.lifecycle import ALLOWED_UPDATES, serve_webhook
     from bot.runtime.logs import configure_logging
+    from bot.runtime.startup import StartupError, token_rejected, wait_for_telegram
 
     configure_logging(
         token=settings.token,
         level=logging.DEBUG if args.verbose else logging.INFO,
         json_lines=settings.log_json,
     )
-    app = build_application(settings, content=content)
-    # SIGINT and SIGTERM stop taking updates, let handlers and the current dispatcher pass
-    # finish, close the database, and return here: exit code 0.
     try:
+        # Telegram unreachable (no network yet, an outage): wait it out, or stop on SIGTERM.
+        if wait_for_telegram(settings.token, settings.api_base_url) is None:
+            return 0
+        app = build_application(settings, content=content, announce=True)
+        # SIGINT and SIGTERM stop taking updates, let handlers and the current dispatcher
+        # pass finish, close the database, and return here: exit code 0.
         if webhook is None:
             app.run_polling(allowed_updates=ALLOWED_UPDATES)
         else:
             serve_webhook(app, webhook)
-    except AlreadyRunningError as err:
+    except (AlreadyRunningError, StartupError) as err:
         return _fail(str(err))
+    except InvalidToken:
+        return _fail(str(token_rejected(settings.api_base_url)))
+    except NetworkError as err:
+        lost = f"lost Telegram while starting ({type(err).__name__}); start again"
+        return _fail(lost, EXIT_FAILED)
     return 0
 
 
-def check(args: argparse.Namespace) -> int:
-    """Validate configuration, protocol, content and database; print what was found."""
-    from storage import inspect_database
+def _setup_hint(err: ConfigError) -> str:
+    if err.variable in {"AFTERGLOW_STAFF_CHAT_ID", "AFTERGLOW_ADMIN_IDS"}:
+        return " (`afterglow setup` finds the ids)"
+    return ""
 
-    env = environment(Path.cwd())
-    problems = 0
+
+def setup(args: argparse.Namespace) -> int:
+    """Answer /whoami and /chatid with only a token, until the ids are in the settings."""
+    from bot.runtime.logs import configure_logging
+    from bot.runtime.setup_mode import run_setup
+    from bot.runtime.startup import StartupError
+
     try:
-        settings = load_settings(env)
+        settings = load_setup_settings(environment(Path.cwd()))
     except ConfigError as err:
-        print(f"configuration: ERROR {err}")
-        return EXIT_CONFIG
-    print(
-        f"configuration: ok (staff chat {settings.staff_chat_id}, {len(settings.admin_ids)}"
-        f" staff, time zone {settings.timezone.key}, database {settings.db_path})"
-    )
+        return _fail(f"configuration error: {err}")
+    configure_logging(token=settings.token, level=logging.INFO)
     try:
-        protocol = load_protocol(settings.protocol_path)
-        print(
-            f"protocol: ok ({protocol.source}: {len(protocol.days)} check-ins per infusion,"
-            f" days {protocol.days[0]}-{protocol.days[-1]})"
-        )
-    except ProtocolError as err:
-        print(f"protocol: ERROR {err}")
-        problems += 1
-    for line, ok in _content_checks(settings):
-        print(line)
-        problems += 0 if ok else 1
-    report = inspect_database(settings.db_path)
-    if not report.exists:
-        print("database: not created yet (it is created at first start)")
-    elif report.integrity != "ok":
-        print(f"database: ERROR integrity check says {report.integrity!r}")
-        problems += 1
-    elif report.schema_version > report.latest_version:
-        print(
-            f"database: ERROR schema {report.schema_version} is newer than this Afterglow"
-            f" ({report.latest_version})"
-        )
-        problems += 1
-    else:
-        pending = report.latest_version - report.schema_version
-        waiting = f", {pending} migration(s) to apply at start" if pending else ""
-        print(
-            f"database: ok (schema {report.schema_version}{waiting}, {report.patients} patients)"
-        )
-    return 1 if problems else 0
+        return run_setup(settings)
+    except StartupError as err:
+        return _fail(str(err))
 
 
-def _content_checks(settings: Settings) -> list[tuple[str, bool]]:
-    """Return the lines and verdicts of the content checks (explainers, crisis patterns)."""
-    lines: list[tuple[str, bool]] = []
-    try:
-        library = load_explainers(settings.content_dir)
-        lines.append((f"explainers: ok ({len(library)} topics)", True))
-        try:
-            check_schedule(load_protocol(settings.protocol_path), library)
-        except (ExplainerError, ProtocolError) as err:
-            lines.append((f"explainer schedule: ERROR {err}", False))
-    except ExplainerError as err:
-        lines.append((f"explainers: ERROR {err}", False))
-    try:
-        detector = load_crisis_detector()
-        load_crisis_net()
-        lines.append(
-            (f"crisis patterns: ok ({detector.source}, with the net and its model)", True)
-        )
-    except CrisisPatternError as err:
-        lines.append((f"crisis patterns: ERROR {err}", False))
-    return lines
+def check(args: argparse.Namespace) -> int:
+    """Validate configuration, crisis contacts, protocol, content and database; print them."""
+    from bot.runtime.health import run_check
+
+    return run_check(environment(Path.cwd()), live=args.live)
 
 
 def backup(args: argparse.Namespace) -> int:
@@ -157,12 +129,12 @@ def backup(args: argparse.Namespace) -> int:
     env = environment(Path.cwd())
     source = Path(env.get("AFTERGLOW_DB", "").strip() or "afterglow.db")
     target: Path = args.target
-    if target.exists() and not args.force:
+    if target.exists() and not target.is_dir() and not args.force:
         return _fail(f"{target} exists; use --force to overwrite it")
     try:
         pages = backup_database(source, target)
-    except (OSError, ValueError) as err:
-        return _fail(f"backup failed: {err}")
+    except AfterglowError as err:
+        return _fail(f"backup failed: {err}", EXIT_FAILED)
     print(f"backed up {source} to {target} ({pages} pages)")
     return 0
 
@@ -298,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="afterglow", description="Follow-up check-ins after ketamine infusions, on Telegram."
     )
+    parser.add_argument("--version", action="version", version=f"afterglow {afterglow_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run", help="run the bot (long polling by default)")
     run_parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -310,9 +283,19 @@ def build_parser() -> argparse.ArgumentParser:
     run_parser.set_defaults(handler=run)
 
     check_parser = commands.add_parser(
-        "check", help="validate configuration, protocol, content and database"
+        "check", help="validate configuration, crisis contacts, protocol, content and database"
+    )
+    check_parser.add_argument(
+        "--live",
+        action="store_true",
+        help="also fail when the running bot's last dispatcher pass is over 90 s old",
     )
     check_parser.set_defaults(handler=check)
+
+    setup_parser = commands.add_parser(
+        "setup", help="with only a token: answer /whoami and /chatid to find the ids"
+    )
+    setup_parser.set_defaults(handler=setup)
 
     backup_parser = commands.add_parser(
         "backup", help="copy the live database consistently (safe while the bot runs)"
@@ -333,22 +316,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo_parser.add_argument("--patients", type=int, default=3, help="simulated patients (2-6)")
     demo_parser.set_defaults(handler=demo)
 
-    _add_detector_commands(commands)
-
-    crisis = commands.add_parser(
-        "evaluate-crisis", help="score the crisis net on a labelled corpus (TOML [[message]])"
-    )
-    crisis.add_argument("corpus", type=Path, help="TOML file of [[message]] text, label, kind")
-    crisis.add_argument("--show", action="store_true", help="list misses and false alarms")
-    crisis.add_argument("--rules-only", action="store_true", help="without the classifier")
-    crisis.set_defaults(handler=evaluate_crisis_command)
+    _add_research_commands(commands)
     return parser
 
 
-def _add_detector_commands(
+def _add_research_commands(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> None:
-    """Add the detector's research commands: simulate-cohort, evaluate-, tune-detector."""
+    """Add the research commands: simulate-cohort, evaluate-, tune-detector, evaluate-crisis."""
     simulate = commands.add_parser(
         "simulate-cohort", help="write a synthetic cohort CSV for evaluating the detector"
     )
@@ -385,6 +360,14 @@ def _add_detector_commands(
     tuner.add_argument("--jobs", type=int, default=1, help="processes to use (default 1)")
     tuner.add_argument("--all", action="store_true", help="also list every setting swept")
     tuner.set_defaults(handler=tune_detector_command)
+
+    crisis = commands.add_parser(
+        "evaluate-crisis", help="score the crisis net on a labelled corpus (TOML [[message]])"
+    )
+    crisis.add_argument("corpus", type=Path, help="TOML file of [[message]] text, label, kind")
+    crisis.add_argument("--show", action="store_true", help="list misses and false alarms")
+    crisis.add_argument("--rules-only", action="store_true", help="without the classifier")
+    crisis.set_defaults(handler=evaluate_crisis_command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,6 +4,7 @@ from handlers.context import CONTEXT_TYPES, AfterglowApp, BotData, Context
 from handlers.errors import on_error
 from handlers.patient import PATIENT_HANDLERS
 from handlers.safety import QUESTION_HANDLERS, SAFETY_HANDLERS
+from handlers.setup import setup_handlers, setup_mode_handlers
 from handlers.staff import staff_handlers
 
 __all__ = [
@@ -15,5 +16,7 @@ __all__ = [
     "BotData",
     "Context",
     "on_error",
+    "setup_handlers",
+    "setup_mode_handlers",
     "staff_handlers",
 ]

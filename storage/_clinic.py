@@ -11,6 +11,8 @@ from bot.domain.entities import AuditEntry
 from ._database import Database
 from ._time import from_ts, to_ts
 
+HEARTBEAT_KEY = "dispatcher_heartbeat"
+
 
 class ClinicRepository:
     """Values such as the staff chat after a supergroup migration; the audit log."""
@@ -30,6 +32,10 @@ class ClinicRepository:
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
+
+    async def record_heartbeat(self, at: datetime) -> None:
+        """Record that a dispatcher pass began at `at` (the live health check reads it)."""
+        await self.set_value(HEARTBEAT_KEY, str(to_ts(at)))
 
     async def audit(
         self,

@@ -1,13 +1,18 @@
-"""The `afterglow run` command's start-up errors, and the token-redacting log filter."""
+"""The `afterglow` command's errors (run, backup) as processes, and the token-redacting filter."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
+import re
+import shutil
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -264,3 +269,153 @@ def test_configure_logging_redacts_and_quiets_url_loggers() -> None:
     assert logging.getLogger("httpx").level == logging.WARNING
     assert logging.getLogger("httpcore").level == logging.WARNING
     assert logging.getLogger("telegram").level == logging.INFO
+
+
+# The errors of `afterglow backup` and `afterglow run` before Telegram --------------------
+
+
+def run_cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def one_line_failure(result: subprocess.CompletedProcess[str], code: int = 1) -> str:
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def no_partial_files(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.iterdir() if path.name.endswith(".part"))
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Path:
+    path = tmp_path / "afterglow.db"
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("CREATE TABLE t (x)")
+        conn.execute("INSERT INTO t VALUES (1)")
+        conn.commit()
+    return path
+
+
+def test_backup_into_a_missing_folder_is_one_line(tmp_path: Path, database: Path) -> None:
+    target = tmp_path / "no-such-folder" / "copy.db"
+
+    line = one_line_failure(run_cli(tmp_path, "backup", str(target), AFTERGLOW_DB=str(database)))
+
+    assert line == f"afterglow: backup failed: folder {target.parent} does not exist"
+    assert not target.parent.exists()
+
+
+def test_backup_onto_a_folder_is_one_line_with_or_without_force(
+    tmp_path: Path, database: Path
+) -> None:
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    for extra in ((), ("--force",)):
+        result = run_cli(tmp_path, "backup", str(folder), *extra, AFTERGLOW_DB=str(database))
+        line = one_line_failure(result)
+        assert line.startswith(f"afterglow: backup failed: {folder} is a folder")
+    assert list(folder.iterdir()) == []
+
+
+def test_backup_of_a_corrupt_database_is_one_line_and_leaves_nothing(tmp_path: Path) -> None:
+    corrupt = tmp_path / "afterglow.db"
+    corrupt.write_bytes(b"this is not SQLite " * 300)
+    target = tmp_path / "copy.db"
+
+    line = one_line_failure(run_cli(tmp_path, "backup", str(target), AFTERGLOW_DB=str(corrupt)))
+
+    assert line.startswith(f"afterglow: backup failed: cannot copy {corrupt}")
+    assert "not a database" in line
+    assert not target.exists()
+    assert no_partial_files(tmp_path) == []
+
+
+@contextlib.contextmanager
+def unwritable(folder: Path) -> Iterator[None]:
+    """Make a folder unwritable, for root too (immutable), and writable again after."""
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            yield
+        finally:
+            folder.chmod(0o755)
+        return
+    chattr = shutil.which("chattr")
+    if chattr is None or subprocess.run([chattr, "+i", str(folder)], check=False).returncode:
+        pytest.skip("running as root where no folder can be made unwritable")
+    try:
+        yield
+    finally:
+        subprocess.run([chattr, "-i", str(folder)], check=True)
+
+
+def test_backup_into_an_unwritable_folder_is_one_line(tmp_path: Path, database: Path) -> None:
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    with unwritable(folder):
+        result = run_cli(tmp_path, "backup", str(folder / "copy.db"), AFTERGLOW_DB=str(database))
+    line = one_line_failure(result)
+    assert line.startswith(f"afterglow: backup failed: cannot write in {folder} (")
+    assert list(folder.iterdir()) == []
+
+
+def test_backup_over_an_existing_file_needs_force_and_keeps_it_whole(
+    tmp_path: Path, database: Path
+) -> None:
+    target = tmp_path / "copy.db"
+    target.write_bytes(b"an older copy")
+
+    line = one_line_failure(
+        run_cli(tmp_path, "backup", str(target), AFTERGLOW_DB=str(database)), code=2
+    )
+    assert "--force" in line
+    assert target.read_bytes() == b"an older copy"
+    result = run_cli(tmp_path, "backup", str(target), "--force", AFTERGLOW_DB=str(database))
+    assert result.returncode == 0, result.stderr
+    with closing(sqlite3.connect(target)) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("SELECT x FROM t").fetchall() == [(1,)]
+    assert no_partial_files(tmp_path) == []
+
+
+def test_version(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "--version")
+
+    assert result.returncode == 0
+    assert re.fullmatch(r"afterglow \S+\n", result.stdout)
+
+
+def test_us_crisis_defaults_outside_the_us_stop_run_and_check(tmp_path: Path) -> None:
+    env = {
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "AFTERGLOW_STAFF_CHAT_ID": "-100200300",
+        "AFTERGLOW_ADMIN_IDS": "7",
+        "AFTERGLOW_TIMEZONE": "Europe/Berlin",
+        "AFTERGLOW_DB": str(tmp_path / "afterglow.db"),
+    }
+    line = single_error_line(run_cli(tmp_path, "run", **env))
+    assert line.startswith(
+        "afterglow: configuration error: AFTERGLOW_CRISIS_LINE and AFTERGLOW_EMERGENCY_NUMBER"
+    )
+    assert SECRET not in line
+    checked = run_cli(tmp_path, "check", **env)
+    assert checked.returncode == 2
+    assert "AFTERGLOW_CRISIS_LINE and AFTERGLOW_EMERGENCY_NUMBER" in checked.stdout
+    fixed = run_cli(tmp_path, "check", AFTERGLOW_COUNTRY="DE", **env)
+    assert fixed.returncode == 0, fixed.stdout
+    assert "emergency number: 112" in fixed.stdout
+    assert "0800 111 0 111" in fixed.stdout
+    assert not (tmp_path / "afterglow.db").exists()

@@ -45,13 +45,14 @@ def test_runs_as_a_non_root_user_with_data_in_a_volume() -> None:
     assert any("/data" in v for v in volumes)
     env = " ".join(a for k, a in steps if k == "ENV")
     assert "AFTERGLOW_DB=/data/" in env
+    assert "AFTERGLOW_BACKUP_DIR=/data/" in env
 
 
 def test_health_check_and_entry_point() -> None:
     steps = instructions()
     health = [a for k, a in steps if k == "HEALTHCHECK"]
     assert len(health) == 1
-    assert json.loads(health[0].split("CMD", 1)[1].strip()) == ["afterglow", "check"]
+    assert json.loads(health[0].split("CMD", 1)[1].strip()) == ["afterglow", "check", "--live"]
     cmd = [a for k, a in steps if k == "CMD"]
     assert json.loads(cmd[-1]) == ["afterglow", "run"]
 
@@ -60,3 +61,18 @@ def test_dockerignore_keeps_secrets_and_data_out() -> None:
     ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
     for entry in (".env", "*.db", ".git", ".venv"):
         assert entry in ignored
+
+
+def test_ci_runs_the_readmes_test_command_and_the_container_check_on_request() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Run the tests", 1)[1]
+    command = section.split("```sh\n", 1)[1].split("\n```", 1)[0].strip()
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    lines = [line.strip() for line in ci.splitlines() if line.strip() and not line.startswith("#")]
+
+    assert command in lines
+    guard = 'if [[ "${CONTAINER_CHECK:-0}" == 1 ]]; then'
+    assert guard in lines
+    after = lines[lines.index(guard) :]
+    assert after[:3] == [guard, "tests/container/check.sh", "fi"]
+    assert [line for line in lines if "check.sh" in line] == ["tests/container/check.sh"]

@@ -64,7 +64,7 @@ def build_bot(
         emergency_number=EMERGENCY_NUMBER,
     )
     return build_application(
-        settings, clock=clock, dispatch_interval=10**6, rate_limit_per_second=0
+        settings, clock=clock, dispatch_interval=10**6, rate_limit_per_second=0, announce=True
     )
 
 
@@ -110,8 +110,8 @@ async def live(app: App) -> AsyncIterator[LiveBot]:
 
 
 def quiet_logs() -> None:
-    """Log warnings and errors only, with the token masked."""
-    configure_logging(token=TOKEN, level=logging.WARNING)
+    """Log errors only (the story's crisis is logged as a warning), with the token masked."""
+    configure_logging(token=TOKEN, level=logging.ERROR)
 
 
 def keep_database(live_db: Path, copy: Path) -> None:

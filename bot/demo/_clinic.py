@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.runtime.countries import COUNTRIES
+
 TOKEN = "123456:DEMO-not-a-real-token"
 BOT_USERNAME = "afterglow_demo_bot"
 CLINIC_TZ = ZoneInfo("Europe/Berlin")
 FIRST_DAY = date(2026, 3, 2)  # a Monday; the clocks change to summer time on 29 March
-CRISIS_LINE = "TelefonSeelsorge 0800 111 0 111 (free, 24/7)"
-EMERGENCY_NUMBER = "112"
+CRISIS_LINE = COUNTRIES["DE"].crisis_line
+EMERGENCY_NUMBER = COUNTRIES["DE"].emergency_number
 SERIES_DAYS = (0, 2, 4)  # a short series: Monday, Wednesday, Friday of the first week
 MAINTENANCE_DAY = 14
 

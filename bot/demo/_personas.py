@@ -21,6 +21,8 @@ class Persona:
     notes: tuple[tuple[int, str], ...] = ()
     types_every: int = 0
     fades: bool = False
+    # A late-evening message on one day that is a crisis (the crisis net's urgent layer).
+    crisis: tuple[int, str] | None = None
 
     def score_on(self, day: int) -> int | None:
         """Return the score this persona gives on a simulated day, or None for no answer."""
@@ -43,7 +45,10 @@ PERSONAS = (
     Persona(
         name="Ana",
         time="09:00",
-        role="responds well at first, then her mood fades after the last infusion",
+        role=(
+            "responds well at first, then her mood fades after the last infusion; one night"
+            " she writes that she thinks about ending her life"
+        ),
         # The series (days 1-4), the fade after the last infusion (days 5-13), the morning
         # of the maintenance infusion (day 14), then the recovery.
         scores=".5667" + "887765443" + "4" + "6778878888788",
@@ -55,6 +60,15 @@ PERSONAS = (
             (17, "The top-up helped, feeling more like myself."),
         ),
         fades=True,
+        crisis=(11, "I can't see the point any more. I keep thinking about ending my life."),
+    ),
+    Persona(
+        name="Cleo",
+        time="12:00",
+        role="stays fairly well but goes quiet for a few days",
+        scores=".5677" + "878--78",
+        tail="7887",
+        notes=((6, "Tired but okay."), (10, "Sorry, I was away for a few days.")),
     ),
     Persona(
         name="Ben",
@@ -64,14 +78,6 @@ PERSONAS = (
         tail="88987898",
         notes=((3, "Walked by the river with the dog."), (11, "Busy week at work, but good.")),
         types_every=4,
-    ),
-    Persona(
-        name="Cleo",
-        time="12:00",
-        role="stays fairly well but misses a few check-ins",
-        scores=".5677" + "878--78",
-        tail="7887",
-        notes=((6, "Tired but okay."), (10, "Sorry, I was away for a few days.")),
     ),
     Persona(name="Dev", time="08:00", role="stays well", scores=".5667", tail="7787"),
     Persona(name="Eli", time="18:00", role="stays well", scores=".4567", tail="7878"),

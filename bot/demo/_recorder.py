@@ -12,7 +12,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 from bot.fake_telegram import FakeTelegramServer, SentMessage
 
 from ._messages import CODE, JSONDict, labels_of
-from ._transcript import Transcript, button_labels, changed_part, compact_buttons, one_line
+from ._transcript import Transcript, button_labels, changed_part, shown_buttons
 
 WAIT_SECONDS = 10.0
 TRACKING_GROUP = 1_000
@@ -61,6 +61,7 @@ class Recorder:
         self._sent_seen = 0
         self._texts: dict[tuple[int, int], str] = {}
         self.labels: dict[int, str] = {}
+        self.staff_chat = 0
         self.charts: list[Path] = []
         self.alerts: list[SentMessage] = []
 
@@ -86,11 +87,11 @@ class Recorder:
     def _show_sent(self, message: SentMessage) -> None:
         text = message.text or ""
         self._texts[(message.chat_id, message.message_id)] = text
-        shown = one_line(text)
+        shown = text.strip()
         if message.photo is not None:
             shown = f"[photo {self._save_chart(message.photo, text).name}] {shown}"
-        buttons = compact_buttons(labels_of(message))
-        self._transcript.add(f"bot → {self._who(message.chat_id)}: {shown} {buttons}".rstrip())
+        buttons = shown_buttons(labels_of(message))
+        self._transcript.add(f"bot → {self._who(message.chat_id)}: {shown}\n{buttons}")
         if "Acknowledge" in labels_of(message):
             self.alerts.append(message)
 
@@ -104,8 +105,8 @@ class Recorder:
         delta = changed_part(old, new)
         if not delta.strip():
             return
-        buttons = compact_buttons(button_labels(params.get("reply_markup")))
-        self._transcript.add(f"bot ✎ {self._who(chat_id)}: {one_line(delta)} {buttons}".rstrip())
+        buttons = shown_buttons(button_labels(params.get("reply_markup")))
+        self._transcript.add(f"bot ✎ {self._who(chat_id)}: {delta.strip()}\n{buttons}")
 
     def _save_chart(self, png: bytes, caption: str) -> Path:
         code = CODE.search(caption)

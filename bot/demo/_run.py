@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable
@@ -67,12 +68,13 @@ class Run:
     days: int
     patients: int
     echo: Callable[[str], None]
+    width: int | None = None
     clock: ManualClock = field(default_factory=lambda: ManualClock(local_moment(0, "08:00")))
     transcript: Transcript = field(init=False)
     charts: int = 0
 
     def __post_init__(self) -> None:
-        self.transcript = Transcript(self.clock, self.echo)
+        self.transcript = Transcript(self.clock, self.echo, self.width)
 
     async def play(self) -> None:
         """Run the story against the fake server, then keep a copy of the database."""
@@ -92,6 +94,7 @@ class Run:
         tracker.install(app)
         recorder = Recorder(server, self.transcript, self.folder)
         recorder.labels.update({nurse.id: "Nurse", group.id: "staff group"})
+        recorder.staff_chat = group.id
         patients = [
             Patient(persona, server.add_user(first_name=persona.name))
             for persona in PERSONAS[: self.patients]
@@ -118,9 +121,17 @@ class Run:
 
 
 async def demo_async(
-    out: Path | None, days: int, patients: int, *, echo: Callable[[str], None] = print
+    out: Path | None,
+    days: int,
+    patients: int,
+    *,
+    echo: Callable[[str], None] = print,
+    width: int | None = None,
 ) -> int:
-    """Run the demo inside the running event loop; return the exit code."""
+    """Run the demo inside the running event loop; return the exit code.
+
+    Messages are echoed in full, wrapped to `width` columns if given.
+    """
     problem = argument_problem(days, patients)
     if problem is not None:
         _fail(problem)
@@ -130,7 +141,7 @@ async def demo_async(
     except ValueError as err:
         _fail(str(err))
         return EXIT_USAGE
-    run = Run(folder=folder, days=days, patients=patients, echo=echo)
+    run = Run(folder=folder, days=days, patients=patients, echo=echo, width=width)
     try:
         await run.play()
     except DemoError as err:
@@ -150,7 +161,11 @@ def _tolerant_stdout() -> None:
 
 
 def run_demo(out: Path | None, days: int, patients: int) -> int:
-    """Run the demo with quiet logs in a new event loop; return the exit code."""
+    """Run the demo with quiet logs in a new event loop; return the exit code.
+
+    On a terminal the messages are wrapped to its width; piped, each line is kept whole.
+    """
     quiet_logs()
     _tolerant_stdout()
-    return asyncio.run(demo_async(out, days, patients))
+    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+    return asyncio.run(demo_async(out, days, patients, width=width))

@@ -58,6 +58,24 @@ class Stage:
             f"{actor} → bot: {shown or text}", lambda: self.server.send_message(user, text)
         )
 
+    async def say_until(
+        self, actor: str, user: FakeUser, text: str, done: Callable[[list[SentMessage]], bool]
+    ) -> list[SentMessage]:
+        """Send a message that no later handler sees (a crisis); wait for what `done` wants."""
+        self.transcript.add(f"{actor} → bot: {text}")
+        start = len(self.server.sent)
+        self.server.send_message(user, text)
+        try:
+            await self.server.wait_for(
+                lambda: done(self.server.sent[start:]) or None, timeout=WAIT_SECONDS
+            )
+        except TimeoutError:
+            raise DemoError(
+                f"the bot did not answer {text!r} within {WAIT_SECONDS:.0f} s"
+            ) from None
+        await self.bot.settle()
+        return self.recorder.flush()
+
     async def press(
         self, actor: str, user: FakeUser, message: SentMessage, label: str, about: str = ""
     ) -> list[SentMessage]:

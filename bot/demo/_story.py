@@ -49,6 +49,9 @@ class Story:
             events.append(("11:00", functools.partial(self._infusions, day, faders)))
         for hhmm in sorted({p.persona.time for p in self.patients}):
             events.append((hhmm, functools.partial(self._checkins, day)))
+        for patient in self.patients:
+            if patient.persona.crisis is not None and patient.persona.crisis[0] == day:
+                events.append(("22:30", functools.partial(self._crisis, patient)))
         if last:
             events.append(("17:00", self._review))
         return sorted(events, key=lambda event: event[0])
@@ -119,6 +122,21 @@ class Story:
             stage.later(1)
             await stage.say(persona.name, patient.user, note)
 
+    async def _crisis(self, patient: Patient) -> None:
+        """Late in the evening a patient writes that she thinks about ending her life."""
+        assert patient.persona.crisis is not None
+        words = patient.persona.crisis[1]
+        staff_chat = self._stage.recorder.staff_chat
+
+        def answered_and_told(sent: list[SentMessage]) -> bool:
+            chats = {message.chat_id for message in sent}
+            return patient.user.id in chats and staff_chat in chats
+
+        # The crisis path answers at once and stops every later handler, so the update
+        # tracker never sees this message: wait for the reply and the staff's alert.
+        await self._stage.say_until(patient.persona.name, patient.user, words, answered_and_told)
+        await self._acknowledge_alerts()
+
     async def _acknowledge_alerts(self) -> None:
         """A nurse looks at the staff group a quarter of an hour later and acknowledges."""
         stage = self._stage
@@ -135,7 +153,17 @@ class Story:
 
     def _follow_up(self, code: str, text: str) -> None:
         patient = next((p for p in self.patients if p.code == code), None)
-        if patient is None or not patient.persona.fades or "decline" not in text:
+        if patient is None:
+            return
+        if "URGENT" in text:
+            self._stage.transcript.add(f"· The on-call nurse phones {patient.label} at once.")
+            return
+        if "stopped answering" in text:
+            self._stage.transcript.add(
+                f"· Nurse sends {patient.label} a message to ask how she is."
+            )
+            return
+        if not patient.persona.fades or "decline" not in text:
             return
         if self._days <= MAINTENANCE_DAY:
             self._stage.transcript.add(f"· Nurse phones {patient.label}.")
@@ -163,6 +191,19 @@ class Story:
         for patient in self.patients:
             if patient.persona.fades:
                 _check_decline(patient, tally)
+            crisis = patient.persona.crisis
+            if crisis is not None and crisis[0] < self._days:
+                _check_alert(patient, tally, "crisis")
+            if "--" in patient.persona.scores[: self._days - 1]:
+                _check_alert(patient, tally, "disengagement")
+
+
+def _check_alert(patient: Patient, tally: Tally, kind: str) -> None:
+    found = [a for a in tally.alerts if a.patient_code == patient.code and a.kind == kind]
+    if not found or not found[0].sent:
+        raise DemoError(f"no {kind} alert reached the staff about {patient.label}")
+    if found[0].acknowledged_at is None:
+        raise DemoError(f"the {kind} alert about {patient.code} was not acknowledged")
 
 
 def _check_decline(patient: Patient, tally: Tally) -> None:

@@ -1,7 +1,9 @@
-"""The transcript: lines stamped with the simulated clinic time, and how they are shortened."""
+"""The transcript: lines stamped with the simulated clinic time, each message in full."""
 
 from __future__ import annotations
 
+import re
+import textwrap
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -13,29 +15,45 @@ from ._clinic import CLINIC_TZ, FIRST_DAY
 from ._messages import JSONDict
 from ._personas import Patient
 
-LINE_LIMIT = 100
+STAMP_WIDTH = len("Mon 02 Mar 08:00  ")
+INDENT = " " * STAMP_WIDTH
+# A phone number written in groups ("0800 111 0 111"), kept on one line while wrapping.
+_PHONE = re.compile(r"(?<![\d:-])\d+(?: \d+)+(?![\d:-])")
+_KEEP = "\u00a0"
 
 
 class Transcript:
-    """Lines stamped with the simulated clinic time, echoed as they are added."""
+    """Lines stamped with the simulated clinic time, echoed as they are added.
 
-    def __init__(self, clock: ManualClock, echo: Callable[[str], None]) -> None:
+    A multi-line entry (a message in full) goes on as lines indented under its stamp. What is
+    kept and written is the full text; what is echoed is wrapped to `width` columns when a
+    width is given (the terminal's), with the indent kept.
+    """
+
+    def __init__(
+        self, clock: ManualClock, echo: Callable[[str], None], width: int | None = None
+    ) -> None:
         self._clock = clock
         self._echo = echo
+        self._width = width
         self._last_day: date | None = None
         self.lines: list[str] = []
 
     def add(self, text: str) -> None:
-        """Add a line at the current simulated time (a blank line starts a new day)."""
+        """Add an entry at the current simulated time (a blank line starts a new day)."""
         local = self._clock.now().astimezone(CLINIC_TZ)
         if self._last_day is not None and local.date() != self._last_day:
             self._plain("")
         self._last_day = local.date()
-        self._plain(f"{local:%a %d %b %H:%M}  {text}")
+        first, *rest = [line.rstrip() for line in text.splitlines() if line.strip()] or [""]
+        self._plain(f"{local:%a %d %b %H:%M}  {first}".rstrip())
+        for line in rest:
+            self._plain(INDENT + line)
 
     def _plain(self, text: str) -> None:
         self.lines.append(text)
-        self._echo(text)
+        for line in wrap(text, self._width):
+            self._echo(line)
 
     def note(self, text: str) -> None:
         """Add a line without a time stamp."""
@@ -46,10 +64,24 @@ class Transcript:
         path.write_text("\n".join(self.lines) + "\n", encoding="utf-8")
 
 
-def one_line(text: str, limit: int = LINE_LIMIT) -> str:
-    """Return text on one line (lines joined with ' | '), cut to `limit` characters."""
-    flat = " | ".join(line.strip() for line in text.splitlines() if line.strip())
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+def wrap(line: str, width: int | None) -> list[str]:
+    """Return a transcript line wrapped to `width`, continuation lines under the text.
+
+    Words longer than a line (links) are kept whole, and so are phone numbers.
+    """
+    if width is None or len(line) <= width:
+        return [line]
+    stripped = _PHONE.sub(lambda number: number.group(0).replace(" ", _KEEP), line.lstrip(" "))
+    indent = " " * min(len(line) - len(stripped), STAMP_WIDTH)
+    wrapped = textwrap.wrap(
+        stripped,
+        width=max(width, STAMP_WIDTH + 20),
+        initial_indent=indent,
+        subsequent_indent=INDENT,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    return [part.replace(_KEEP, " ") for part in wrapped] or [line]
 
 
 def button_labels(markup: JSONDict | None) -> list[str]:
@@ -58,10 +90,8 @@ def button_labels(markup: JSONDict | None) -> list[str]:
     return [str(button.get("text", "")) for row in rows for button in row]
 
 
-def compact_buttons(labels: list[str]) -> str:
-    """Return buttons as '[I agree]', or '[0][1]…[10]' when there are many."""
-    if len(labels) > 6:
-        return "".join(f"[{label}]" for label in labels[:2]) + f"…[{labels[-1]}]"
+def shown_buttons(labels: list[str]) -> str:
+    """Return every button of a message as '[I agree]' or '[0][1][2]…'."""
     return "".join(f"[{label}]" for label in labels)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -9,10 +10,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.errors import AfterglowError
+from bot.runtime.countries import US_CONTACTS, country_contacts, known_countries, outside_us
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
-DEFAULT_CRISIS_LINE = "call or text 988 (Suicide & Crisis Lifeline, US)"
-DEFAULT_EMERGENCY_NUMBER = "911"
+DEFAULT_CRISIS_LINE = US_CONTACTS.crisis_line
+DEFAULT_EMERGENCY_NUMBER = US_CONTACTS.emergency_number
+DEFAULT_BACKUP_KEEP = 7
+MAX_BACKUP_KEEP = 365
 _TOKEN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{1,100}")
 _DIGITS = re.compile(r"[0-9]{1,20}")
 _SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
@@ -56,6 +60,20 @@ class Settings:
     emergency_number: str = DEFAULT_EMERGENCY_NUMBER
     log_json: bool = False
     content_dir: Path | None = None
+    # Where the crisis contacts came from, as `afterglow check` reports it.
+    contacts_from: str = "the US defaults"
+    backup_dir: Path | None = None
+    backup_keep: int = DEFAULT_BACKUP_KEEP
+
+
+@dataclass(frozen=True, slots=True)
+class SetupSettings:
+    """What `afterglow setup` needs: the token, and the ids it may already have."""
+
+    token: str = field(repr=False)
+    api_base_url: str = DEFAULT_API_BASE_URL
+    admin_ids: frozenset[int] = frozenset()
+    staff_chat_id: int | None = None
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -111,8 +129,7 @@ def load_webhook_settings(env: Mapping[str, str]) -> WebhookSettings:
     return WebhookSettings(url=url, secret=secret, listen=listen, port=int(port_raw), path=path)
 
 
-def load_settings(env: Mapping[str, str]) -> Settings:
-    """Build Settings from environment variables, raising ConfigError on the first problem."""
+def _token_and_url(env: Mapping[str, str]) -> tuple[str, str]:
     token = _required(env, "TELEGRAM_BOT_TOKEN")
     if not _TOKEN.fullmatch(token):
         # Never echo the token, not even a malformed one.
@@ -124,12 +141,31 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         raise ConfigError(
             "TELEGRAM_API_BASE_URL", f"must be an http(s) URL such as {DEFAULT_API_BASE_URL}"
         )
+    return token, base_url
+
+
+def load_setup_settings(env: Mapping[str, str]) -> SetupSettings:
+    """Read what `afterglow setup` needs: a token; admin ids and the staff chat if set."""
+    token, base_url = _token_and_url(env)
+    admins_raw = env.get("AFTERGLOW_ADMIN_IDS", "").strip()
+    chat_raw = env.get("AFTERGLOW_STAFF_CHAT_ID", "").strip()
+    return SetupSettings(
+        token=token,
+        api_base_url=base_url,
+        admin_ids=_admin_ids("AFTERGLOW_ADMIN_IDS", admins_raw) if admins_raw else frozenset(),
+        staff_chat_id=_chat_id("AFTERGLOW_STAFF_CHAT_ID", chat_raw) if chat_raw else None,
+    )
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Build Settings from environment variables, raising ConfigError on the first problem."""
+    token, base_url = _token_and_url(env)
     staff_chat_id = _chat_id("AFTERGLOW_STAFF_CHAT_ID", _required(env, "AFTERGLOW_STAFF_CHAT_ID"))
     admin_ids = _admin_ids("AFTERGLOW_ADMIN_IDS", _required(env, "AFTERGLOW_ADMIN_IDS"))
     timezone = _timezone(env)
     db_path = _db_path(env)
     protocol_path = _optional_path(env, "AFTERGLOW_PROTOCOL", folder=False)
-    crisis_line, emergency = _contacts(env)
+    crisis_line, emergency, contacts_from = _contacts(env, timezone)
     content_dir = _optional_path(env, "AFTERGLOW_CONTENT_DIR", folder=True)
     log_format = env.get("AFTERGLOW_LOG_FORMAT", "").strip().lower() or "text"
     if log_format not in {"text", "json"}:
@@ -146,6 +182,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         emergency_number=emergency,
         log_json=log_format == "json",
         content_dir=content_dir,
+        contacts_from=contacts_from,
+        backup_dir=_backup_dir(env),
+        backup_keep=_backup_keep(env),
     )
 
 
@@ -181,13 +220,86 @@ def _optional_path(env: Mapping[str, str], name: str, *, folder: bool) -> Path |
     return path
 
 
-def _contacts(env: Mapping[str, str]) -> tuple[str, str]:
-    crisis_line = env.get("AFTERGLOW_CRISIS_LINE", "").strip() or DEFAULT_CRISIS_LINE
-    emergency = env.get("AFTERGLOW_EMERGENCY_NUMBER", "").strip() or DEFAULT_EMERGENCY_NUMBER
+def _contacts(env: Mapping[str, str], timezone: ZoneInfo) -> tuple[str, str, str]:
+    """Return the crisis line, the emergency number and where they came from.
+
+    Explicit values win over AFTERGLOW_COUNTRY, which wins over the US defaults. Outside
+    the US a value left at its US default is refused: patients would be told to call 911
+    or 988 where neither may answer.
+    """
+    country_raw = env.get("AFTERGLOW_COUNTRY", "").strip()
+    base, source = US_CONTACTS, "the US defaults"
+    if country_raw:
+        found = country_contacts(country_raw)
+        if found is None:
+            raise ConfigError(
+                "AFTERGLOW_COUNTRY",
+                f"no vetted crisis contacts for {country_raw!r} (known: {known_countries()});"
+                " set AFTERGLOW_CRISIS_LINE and AFTERGLOW_EMERGENCY_NUMBER instead",
+            )
+        base, source = found, f"AFTERGLOW_COUNTRY={country_raw.upper()} ({found.name})"
+    given_line = env.get("AFTERGLOW_CRISIS_LINE", "").strip()
+    given_number = env.get("AFTERGLOW_EMERGENCY_NUMBER", "").strip()
+    if not country_raw and outside_us(timezone.key):
+        _refuse_us_defaults(timezone, line_given=bool(given_line), number_given=bool(given_number))
+    if given_line and given_number:
+        source = "AFTERGLOW_CRISIS_LINE and AFTERGLOW_EMERGENCY_NUMBER"
+    elif given_line or given_number:
+        given = "AFTERGLOW_CRISIS_LINE" if given_line else "AFTERGLOW_EMERGENCY_NUMBER"
+        source = f"{given}, the other from {source}"
+    crisis_line = given_line or base.crisis_line
+    emergency = given_number or base.emergency_number
     for name, value in (
         ("AFTERGLOW_CRISIS_LINE", crisis_line),
         ("AFTERGLOW_EMERGENCY_NUMBER", emergency),
     ):
         if len(value) > 200:
             raise ConfigError(name, "must be at most 200 characters")
-    return crisis_line, emergency
+    return crisis_line, emergency, source
+
+
+def _refuse_us_defaults(timezone: ZoneInfo, *, line_given: bool, number_given: bool) -> None:
+    """Refuse a crisis line or emergency number left at the US default outside the US."""
+    left = [
+        (name, default)
+        for name, default, given in (
+            ("AFTERGLOW_CRISIS_LINE", "988", line_given),
+            ("AFTERGLOW_EMERGENCY_NUMBER", DEFAULT_EMERGENCY_NUMBER, number_given),
+        )
+        if not given
+    ]
+    if not left:
+        return
+    verb = "is" if len(left) == 1 else "are"
+    shown = " and ".join(default for _, default in left)
+    raise ConfigError(
+        " and ".join(name for name, _ in left),
+        f"{verb} left at the US default ({shown}) but the time zone {timezone.key} is outside"
+        f" the United States: set AFTERGLOW_COUNTRY ({known_countries()}) or both"
+        " AFTERGLOW_CRISIS_LINE and AFTERGLOW_EMERGENCY_NUMBER",
+    )
+
+
+def _backup_dir(env: Mapping[str, str]) -> Path | None:
+    raw = env.get("AFTERGLOW_BACKUP_DIR", "").strip()
+    if not raw:
+        return None
+    path = Path(raw)
+    if path.exists() and not path.is_dir():
+        raise ConfigError("AFTERGLOW_BACKUP_DIR", f"{raw!r} exists and is not a folder")
+    if not path.exists() and not path.parent.is_dir():
+        raise ConfigError("AFTERGLOW_BACKUP_DIR", f"neither {raw!r} nor its parent folder exist")
+    writable = path if path.exists() else path.parent
+    if not os.access(writable, os.W_OK | os.X_OK):
+        raise ConfigError("AFTERGLOW_BACKUP_DIR", f"folder {str(writable)!r} is not writable")
+    return path
+
+
+def _backup_keep(env: Mapping[str, str]) -> int:
+    raw = env.get("AFTERGLOW_BACKUP_KEEP", "").strip() or str(DEFAULT_BACKUP_KEEP)
+    if not _DIGITS.fullmatch(raw) or not 1 <= int(raw) <= MAX_BACKUP_KEEP:
+        raise ConfigError(
+            "AFTERGLOW_BACKUP_KEEP",
+            f"must be a whole number of copies from 1 to {MAX_BACKUP_KEEP}, got {raw!r}",
+        )
+    return int(raw)

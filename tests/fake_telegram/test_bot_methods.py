@@ -1,10 +1,10 @@
-"""The bot itself: getMe and its command menus."""
+"""The bot itself: getMe, getChat and its command menus."""
 
 from __future__ import annotations
 
 import pytest
 from telegram import Bot, BotCommand, BotCommandScopeChat
-from telegram.error import BadRequest
+from telegram.error import BadRequest, ChatMigrated
 
 from bot.fake_telegram import FakeTelegramServer, FakeUser
 from tests.fake_telegram.helpers import KEYBOARD
@@ -70,3 +70,30 @@ async def test_command_menus_per_language_and_invalid_menus(
 async def test_session_methods_succeed(bot: Bot) -> None:
     assert await bot.log_out() is True
     assert await bot.close() is True
+
+
+async def test_get_chat_finds_the_chats_the_bot_is_in(
+    server: FakeTelegramServer, bot: Bot, alice: FakeUser
+) -> None:
+    group = server.add_group("Clinic staff")
+
+    found = await bot.get_chat(group.id)
+    private = await bot.get_chat(alice.id)
+
+    assert (found.id, found.type, found.title) == (group.id, "group", "Clinic staff")
+    assert (private.id, private.type, private.first_name) == (alice.id, "private", "Alice")
+    with pytest.raises(BadRequest, match=r"(?i)chat not found"):
+        await bot.get_chat(-100987654321)
+
+
+async def test_get_chat_of_an_upgraded_group_names_the_supergroup(
+    server: FakeTelegramServer, bot: Bot
+) -> None:
+    group = server.add_group("Clinic staff")
+    supergroup = server.migrate_group(group)
+
+    with pytest.raises(ChatMigrated) as info:
+        await bot.get_chat(group.id)
+
+    assert info.value.new_chat_id == supergroup.id
+    assert (await bot.get_chat(supergroup.id)).type == "supergroup"

@@ -1,4 +1,5 @@
-"""`afterglow demo`: the shortened story runs in-process and as a command, and shows an alert."""
+"""`afterglow demo`: the shortened story runs in-process and as a command, and shows an alert,
+a crisis and a patient going silent, every message in full."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from contextlib import closing
 from pathlib import Path
 
 from bot.demo import TOKEN, demo_async
+from bot.demo._transcript import STAMP_WIDTH, wrap
+from bot.domain.entities import SafetyContacts
+from bot.telegram import texts
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PROCESS_TIMEOUT = 120
@@ -58,13 +62,45 @@ async def test_demo_writes_transcript_charts_and_database(tmp_path: Path) -> Non
     assert "pressed [I agree]" in transcript
     assert "How is your mood today?" in transcript
     assert "(Ana)" in transcript
-    assert "(Ben)" in transcript
+    assert "(Cleo)" in transcript
+    # A check-in prompt, in full: its second line and every button.
+    assert "0 = worst, 10 = best. Tap a number." in transcript
+    assert "[0][1][2][3][4][5][6][7][8][9][10]" in transcript
+    assert "bot → staff group: Afterglow " in transcript
+    assert " is running: 0 patients, 0 open alerts." in transcript
     charts = sorted(out.glob("*.png"))
     assert charts
     assert all(chart.read_bytes().startswith(PNG_SIGNATURE) for chart in charts)
     assert integrity(out / "afterglow.db") == "ok"
     assert printed[-1] == f"Wrote transcript, {len(charts)} charts and the database to {out}"
     assert transcript.splitlines() == printed[:-1]
+
+
+async def test_demo_shows_a_crisis_and_a_patient_going_silent(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    assert await demo_async(out, days=12, patients=2, echo=quiet) == 0
+    transcript = (out / "transcript.txt").read_text(encoding="utf-8")
+
+    assert "Ana → bot: I can't see the point any more." in transcript
+    reply_start = transcript.index("Thank you for telling me.")
+    reply = transcript[reply_start : reply_start + 700]
+    assert "call 112 (local emergency services)" in reply
+    assert "0800 111 0 111" in reply
+    assert "URGENT" in transcript
+    assert "Cleo does not answer today." in transcript
+    assert "stopped answering" in transcript
+    assert "Alerts raised: 3 (3 acknowledged)" in transcript
+
+
+def test_a_message_is_wrapped_to_the_width_without_losing_words() -> None:
+    line = "Mon 02 Mar 08:00  bot → Ana: " + texts.notice(SafetyContacts("call 116 123", "999"))
+    wrapped = wrap(line, 60)
+
+    assert len(wrapped) > 1
+    assert all(len(part) <= 60 for part in wrapped)
+    assert all(part.startswith(" " * STAMP_WIDTH) for part in wrapped[1:])
+    assert " ".join(part.strip() for part in wrapped) == line
+    assert wrap(line, None) == [line]
 
 
 async def test_demo_in_a_missing_nested_folder_creates_it(tmp_path: Path) -> None:
@@ -86,7 +122,7 @@ def test_demo_command_prints_the_story_with_an_alert(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert alert_lines(result.stdout), result.stdout
     assert f"and the database to {out}" in result.stdout
-    assert "Alerts raised: 1 (1 acknowledged)" in result.stdout
+    assert "Alerts raised: 3 (3 acknowledged)" in result.stdout
     assert TOKEN not in result.stdout + result.stderr
     assert " INFO " not in result.stderr
     assert (out / "afterglow.db").is_file()

@@ -1,4 +1,5 @@
-"""The `afterglow` command as a process: SIGTERM, one bot per database, check and backup."""
+"""The `afterglow` command as a process: SIGTERM, one bot per database, check and backup,
+start-up failing well, and setup mode."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import os
 import signal
 import sqlite3
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import closing
 from pathlib import Path
 
@@ -32,7 +33,8 @@ def bot_env(server: FakeTelegramServer, db: Path) -> dict[str, str]:
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_API_BASE_URL": server.base_url,
         "AFTERGLOW_DB": str(db),
-        "AFTERGLOW_STAFF_CHAT_ID": "-100",
+        # Start-up checks the staff chat (getChat) and posts there: it must exist.
+        "AFTERGLOW_STAFF_CHAT_ID": str(server.add_group(title="Clinic staff").id),
         "AFTERGLOW_ADMIN_IDS": "42",
     }
 
@@ -238,3 +240,166 @@ async def test_a_backlog_killed_mid_way_is_all_handled_after_restart(
     # taking it and its update being marked done (the handlers run again at start-up).
     repeats = sum(len(server.messages(person)) - 1 for person in people)
     assert 0 <= repeats <= 3
+
+
+# Start-up failing well: a rejected token, Telegram unreachable, an unreachable staff chat --
+
+
+async def read_lines_until(
+    stream: asyncio.StreamReader, done: Callable[[list[str]], bool], seconds: float
+) -> list[str]:
+    """Read a process's stderr line by line until `done` says enough."""
+    lines: list[str] = []
+    async with asyncio.timeout(seconds):
+        while not done(lines):
+            raw = await stream.readline()
+            if not raw:
+                break
+            lines.append(raw.decode().rstrip("\n"))
+    return lines
+
+
+async def test_a_rejected_token_is_one_line_without_the_token(
+    server: FakeTelegramServer, tmp_path: Path
+) -> None:
+    wrong = "123456:TEST-a-token-telegram-does-not-know"
+    env = {**bot_env(server, tmp_path / "afterglow.db"), "TELEGRAM_BOT_TOKEN": wrong}
+
+    code, out, err = await run_cli("run", env=env, cwd=tmp_path)
+
+    assert code == 2
+    assert out == ""
+    assert err.splitlines() == [
+        "afterglow: Telegram rejected TELEGRAM_BOT_TOKEN: copy it again from @BotFather"
+        f" (/mybots, API Token), and check TELEGRAM_API_BASE_URL ({server.base_url})"
+    ]
+    assert "does-not-know" not in err
+    assert not (tmp_path / "afterglow.db").exists()
+
+
+async def test_telegram_unreachable_at_start_is_retried_until_sigterm(tmp_path: Path) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "AFTERGLOW_"))},
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        # Nothing listens there: each attempt is refused at once.
+        "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9/bot",
+        "AFTERGLOW_DB": str(tmp_path / "afterglow.db"),
+        "AFTERGLOW_STAFF_CHAT_ID": "-100",
+        "AFTERGLOW_ADMIN_IDS": "42",
+    }
+    proc = await start_bot(env, tmp_path)
+    try:
+        assert proc.stderr is not None
+        lines = await read_lines_until(
+            proc.stderr,
+            lambda seen: sum("startup.unreachable" in line for line in seen) >= 2,
+            STARTUP_TIMEOUT,
+        )
+        proc.send_signal(signal.SIGTERM)
+        rest, _ = await asyncio.wait_for(proc.communicate(), timeout=STARTUP_TIMEOUT)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0
+    attempts = [line for line in lines if "startup.unreachable" in line]
+    assert attempts[0].endswith("what=telegram attempt=1 error=NetworkError retry_in=1s")
+    assert attempts[1].endswith("what=telegram attempt=2 error=NetworkError retry_in=2s")
+    log = "\n".join(lines) + (rest or b"").decode()
+    assert "Traceback" not in log
+    assert TOKEN.split(":", 1)[1] not in log
+    assert not (tmp_path / "afterglow.db").exists()
+
+
+async def test_telegram_failing_at_start_then_answering_starts_the_bot(
+    server: FakeTelegramServer, tmp_path: Path
+) -> None:
+    env = bot_env(server, tmp_path / "afterglow.db")
+    group_id = int(env["AFTERGLOW_STAFF_CHAT_ID"])
+    server.inject_fault(Fault(method="getMe", status=502, times=2))
+    proc = await start_bot(env, tmp_path)
+    try:
+        await wait_polling(server)
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(proc.communicate(), timeout=STARTUP_TIMEOUT)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0
+    log = stderr.decode()
+    assert log.count("startup.unreachable what=telegram") == 2
+    assert "Traceback" not in log
+    posted = [m.text or "" for m in server.messages(group_id)]
+    assert len([text for text in posted if " is running: 0 patients, 0 open alerts." in text]) == 1
+
+
+async def test_an_unreachable_staff_chat_stops_start_up_with_one_line(
+    server: FakeTelegramServer, tmp_path: Path
+) -> None:
+    env = {**bot_env(server, tmp_path / "afterglow.db"), "AFTERGLOW_STAFF_CHAT_ID": "-1001234"}
+    patient = server.add_user(first_name="Pat")
+    server.send_message(patient, "hello")
+
+    code, out, err = await run_cli("run", env=env, cwd=tmp_path)
+
+    assert code == 2
+    assert out == ""
+    assert "Traceback" not in err
+    errors = [line for line in err.splitlines() if line.startswith("afterglow:")]
+    assert errors == [err.splitlines()[-1]]
+    assert errors[0].startswith(
+        "afterglow: cannot reach the staff chat -1001234 (AFTERGLOW_STAFF_CHAT_ID)"
+    )
+    # Nothing was taken from Telegram: the waiting message is still there for the next start.
+    assert server.calls_to("getUpdates") == []
+    assert server.pending_updates
+
+
+async def test_setup_mode_tells_the_ids_with_only_a_token(
+    server: FakeTelegramServer, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "AFTERGLOW_"))}
+    env |= {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": server.base_url}
+    admin = server.add_user(first_name="Admin")
+    group = server.add_group(title="Care team")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "setup",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await wait_polling(server)
+        whoami = server.wait_for_message(admin, timeout=30)
+        server.send_message(admin, "/whoami")
+        assert f"AFTERGLOW_ADMIN_IDS={admin.id}" in ((await whoami).text or "")
+        joined = server.wait_for_message(group, timeout=30)
+        server.inject_update(
+            {
+                "message": {
+                    "message_id": 1,
+                    "date": 0,
+                    "chat": group.to_dict(),
+                    "from": admin.to_dict(),
+                    "new_chat_members": [
+                        {"id": server.bot_id, "is_bot": True, "first_name": "Afterglow"}
+                    ],
+                }
+            }
+        )
+        assert f"AFTERGLOW_STAFF_CHAT_ID={group.id}" in ((await joined).text or "")
+        proc.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(proc.communicate(), timeout=STARTUP_TIMEOUT)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0
+    assert "send /whoami" in out.decode()
+    assert "Traceback" not in err.decode()
+    assert os.listdir(tmp_path) == []  # no database: setup mode keeps nothing

@@ -1,4 +1,4 @@
-"""The bot itself: getMe, callback answers, command menus, and session methods."""
+"""The bot itself: getMe, getChat, callback answers, command menus, and session methods."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 from bot.fake_telegram._models import JSONDict
 from bot.fake_telegram._transport import ApiError, Call
 
-from ._common import Context, Handler
+from ._common import Context, Handler, target_chat
 
 __all__ = ["BOT_METHODS"]
 
@@ -24,6 +24,26 @@ async def _get_me(ctx: Context, call: Call) -> JSONDict:
         "supports_inline_queries": False,
         "can_connect_to_business": False,
         "has_main_web_app": False,
+    }
+
+
+_GIFT_TYPES = {
+    "unlimited_gifts": False,
+    "limited_gifts": False,
+    "unique_gifts": False,
+    "premium_subscription": False,
+    "gifts_from_channels": False,
+}
+
+
+async def _get_chat(ctx: Context, call: Call) -> JSONDict:
+    """Return a chat the bot is in (``ChatFullInfo``); unknown chats are "chat not found"."""
+    chat = target_chat(ctx.world, {"chat_id": call.params.get("chat_id")}, blocked_ok=True)
+    return {
+        **chat.to_dict(),
+        "accent_color_id": 0,
+        "max_reaction_count": 11,
+        "accepted_gift_types": dict(_GIFT_TYPES),
     }
 
 
@@ -98,6 +118,7 @@ async def _delete_my_commands(ctx: Context, call: Call) -> bool:
 
 BOT_METHODS: dict[str, Handler] = {
     "getMe": _get_me,
+    "getChat": _get_chat,
     "close": _return_true,
     "logOut": _return_true,
     "answerCallbackQuery": _answer_callback_query,

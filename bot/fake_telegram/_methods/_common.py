@@ -57,8 +57,11 @@ class Context:
 Handler = Callable[[Context, Call], Awaitable[object]]
 
 
-def target_chat(world: World, params: JSONDict) -> FakeChat:
-    """Return the chat ``chat_id`` names, refusing what Telegram refuses to send to."""
+def target_chat(world: World, params: JSONDict, *, blocked_ok: bool = False) -> FakeChat:
+    """Return the chat ``chat_id`` names, refusing what Telegram refuses to send to.
+
+    With ``blocked_ok`` a user who blocked the bot is no refusal (reading, not sending).
+    """
     raw = params.get("chat_id")
     if raw is None or raw == "":
         raise ApiError(400, "Bad Request: chat_id is empty")
@@ -72,7 +75,7 @@ def target_chat(world: World, params: JSONDict) -> FakeChat:
             "Bad Request: group chat was upgraded to a supergroup chat",
             {"migrate_to_chat_id": migrated_to},
         )
-    if world.blocked(chat):
+    if not blocked_ok and world.blocked(chat):
         raise ApiError(403, "Forbidden: bot was blocked by the user")
     return chat
 
