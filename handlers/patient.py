@@ -8,10 +8,10 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.domain.codes import AnswerOutcome, PatientStatus, RedeemOutcome
+from bot.domain.codes import AnswerOutcome, PatientStatus, RedeemOutcome, StaffJoinOutcome
 from bot.domain.entities import Checkin
 from bot.services.checkins import ExtraOutcome, TextOutcome
-from bot.telegram import keyboards, staff_texts, texts
+from bot.telegram import keyboards, roster_texts, staff_texts, texts
 from handlers.context import Context, Handler, from_button, from_message
 from handlers.patient_controls import (
     current_patient,
@@ -37,6 +37,9 @@ async def start(update: Update, context: Context) -> None:
     if payload is None and svc.is_staff(user_id):
         await message.reply_text(staff_texts.staff_help())
         return
+    if payload is not None and await svc.roster.holds(payload):
+        await _join_staff(update, context, payload)
+        return
     result = await svc.enrolment.redeem(payload=payload, user_id=user_id, chat_id=message.chat_id)
     patient = result.patient
     consent = texts.consent_text(svc.clinic.contacts)
@@ -58,6 +61,30 @@ async def start(update: Update, context: Context) -> None:
             await message.reply_text(texts.INVITE_USED)
         case RedeemOutcome.UNKNOWN:
             await message.reply_text(texts.NOT_INVITED)
+
+
+async def _join_staff(update: Update, context: Context, token: str) -> None:
+    """Open a staff link: the sender joins the roster, and the staff chat is told."""
+    user_id, message = from_message(update)
+    svc = context.services
+    outcome, member = await svc.roster.join(token, user_id=user_id)
+    match outcome:
+        case StaffJoinOutcome.JOINED:
+            assert member is not None
+            await message.reply_text(roster_texts.joined(member))
+            try:
+                # Told so that a link opened by the wrong person is noticed at once.
+                await context.bot.send_message(
+                    await svc.alerts.staff_chat_id(), roster_texts.joined_notice(member)
+                )
+            except TelegramError:
+                log.warning("roster.join_notice_failed member=%d", member.id)
+        case StaffJoinOutcome.ALREADY_MEMBER:
+            await message.reply_text(roster_texts.ALREADY_MEMBER)
+        case StaffJoinOutcome.IS_PATIENT:
+            await message.reply_text(roster_texts.PATIENT_CANNOT_JOIN)
+        case StaffJoinOutcome.NOT_VALID:
+            await message.reply_text(roster_texts.LINK_NOT_VALID)
 
 
 async def consent_pressed(update: Update, context: Context) -> None:

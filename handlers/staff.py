@@ -3,37 +3,23 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
 
 from telegram import Update
-from telegram.constants import MessageLimit
-from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.domain.codes import AuditAction
-from bot.domain.entities import Alert, Patient
+from bot.domain.entities import Patient
 from bot.domain.errors import InputError
-from bot.telegram import keyboards, staff_replies, staff_texts, texts
+from bot.telegram import staff_replies, staff_texts
 from bot.telegram.commands import STAFF_COMMAND_NAMES
+from bot.telegram.limits import TEXT_LIMIT, fit, units
 from handlers.context import Context, Handler, from_message
+from handlers.staff_alerts import alert_pressed, alerts_command, open_pressed, stats_command
+from handlers.staff_roster import roster_handlers
 
 log = logging.getLogger(__name__)
 
-TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH
-CAPTION_LIMIT = MessageLimit.CAPTION_LENGTH
 MAX_LISTED = 150
-
-
-def _units(text: str) -> int:
-    """Return the length Telegram counts: UTF-16 code units (an emoji can be two)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _fit(text: str) -> str:
-    """Cut text to Telegram's message limit in UTF-16 units, never through a character."""
-    while _units(text) > TEXT_LIMIT:
-        text = text[: -max(1, (_units(text) - TEXT_LIMIT) // 2)]
-    return text
 
 
 async def invite(update: Update, context: Context) -> None:
@@ -84,7 +70,7 @@ async def patients(update: Update, context: Context) -> None:
     chunk = staff_texts.patients_heading(len(rows), tz)
     for row in rows[:MAX_LISTED]:
         line = staff_texts.overview_line(row, tz)
-        if _units(chunk) + _units(line) + 1 > TEXT_LIMIT:
+        if units(chunk) + units(line) + 1 > TEXT_LIMIT:
             await message.reply_text(chunk)
             chunk = line
         else:
@@ -92,78 +78,7 @@ async def patients(update: Update, context: Context) -> None:
     if len(rows) > MAX_LISTED:
         # A clinic-wide list would flood the chat: the rest are one /patient away.
         chunk += staff_texts.patients_more(len(rows) - MAX_LISTED)
-    await message.reply_text(_fit(chunk))
-
-
-async def _edit_alert(update: Update, text: str, *, buttons: bool, alert: Alert) -> None:
-    """Show the alert's new state on the message that was pressed."""
-    query = update.callback_query
-    assert query is not None
-    markup = keyboards.alert_keyboard(alert.id, acknowledged=True) if buttons else None
-    try:
-        if query.message is not None and getattr(query.message, "photo", None):
-            await query.edit_message_caption(caption=text[:CAPTION_LIMIT], reply_markup=markup)
-        else:
-            await query.edit_message_text(_fit(text), reply_markup=markup)
-    except TelegramError:
-        log.info("alert.edit_failed alert=%d", alert.id)
-
-
-async def alert_pressed(update: Update, context: Context) -> None:
-    """Acknowledge or resolve an alert from its buttons (staff only)."""
-    query = update.callback_query
-    assert query is not None
-    assert update.effective_user is not None
-    svc = context.services
-    staff = update.effective_user
-    action = keyboards.parse_alert_action(query.data or "")
-    if action is None:
-        # Not an alert button at all (python-telegram-bot matches a press without data
-        # to every pattern): the presser is told it is no longer valid, whoever they are.
-        await query.answer(texts.BUTTON_INVALID)
-        return
-    if not svc.is_staff(staff.id):
-        await query.answer(staff_texts.NOT_AUTHORISED)
-        return
-    message = query.message
-    if message is None or not await svc.alerts.pressed_on_its_message(
-        action.alert_id, message.chat.id, message.message_id
-    ):
-        # A button copied onto another message (a modified client) would relabel another
-        # alert or carry a patient's words elsewhere: it does nothing.
-        await query.answer(texts.BUTTON_INVALID)
-        return
-    acknowledging = action.action is keyboards.AlertButton.ACKNOWLEDGE
-    if acknowledging:
-        alert = await svc.alerts.acknowledge(action.alert_id, staff_id=staff.id)
-    else:
-        alert = await svc.alerts.resolve(action.alert_id, staff_id=staff.id)
-    if alert is None:
-        existing = await svc.alerts.get(action.alert_id)
-        already = (
-            staff_texts.ALREADY_ACKNOWLEDGED if acknowledging else staff_texts.ALREADY_RESOLVED
-        )
-        await query.answer(already if existing is not None else texts.BUTTON_INVALID)
-        return
-    verb = staff_texts.ACKNOWLEDGED if acknowledging else staff_texts.RESOLVED
-    await query.answer(verb)
-    who = staff.first_name or str(staff.id)
-    text = staff_texts.handled(alert, verb, who, svc.clock.now(), svc.clinic.timezone)
-    await _edit_alert(update, text, buttons=acknowledging, alert=alert)
-
-
-async def alerts_command(update: Update, context: Context) -> None:
-    """List the open alerts."""
-    _user_id, message = from_message(update)
-    svc = context.services
-    open_alerts = await svc.alerts.open_alerts()
-    if not open_alerts:
-        await message.reply_text(staff_texts.NO_OPEN_ALERTS)
-        return
-    tz = svc.clinic.timezone
-    lines = [staff_texts.alerts_heading(len(open_alerts))]
-    lines += [staff_texts.alert_line(alert, tz) for alert in open_alerts]
-    await message.reply_text(_fit("\n".join(lines)))
+    await message.reply_text(fit(chunk))
 
 
 async def _patient_argument(update: Update, context: Context, command: str) -> Patient | None:
@@ -191,7 +106,7 @@ async def patient_command(update: Update, context: Context) -> None:
     )
     summary = await svc.staff.summary(patient)
     text = staff_replies.summary(summary, now=svc.clock.now(), tz=svc.clinic.timezone)
-    await message.reply_text(_fit(text))
+    await message.reply_text(fit(text))
     chart = await svc.staff.chart(patient, highlight=None)
     await message.reply_photo(chart, caption=staff_texts.chart_caption(patient.code))
 
@@ -232,16 +147,14 @@ async def group_migrated(update: Update, context: Context) -> None:
     await context.services.alerts.group_migrated(old, new)
 
 
-def staff_handlers(admin_ids: Collection[int], staff_chats: filters.Chat) -> list[Handler]:
+def staff_handlers(staff_users: filters.User, staff_chats: filters.Chat) -> list[Handler]:
     """Return the staff handlers: staff users, in a private chat or the staff chat only.
 
     Patient summaries, notes and charts must not appear in any other group the bot is in.
+    `staff_users` holds the owners and the roster's joined members; the roster adds and
+    removes ids in it as members join and are removed.
     """
-    staff = (
-        filters.User(user_id=list(admin_ids))
-        & (filters.ChatType.PRIVATE | staff_chats)
-        & filters.UpdateType.MESSAGE
-    )
+    staff = staff_users & (filters.ChatType.PRIVATE | staff_chats) & filters.UpdateType.MESSAGE
     return [
         MessageHandler(filters.StatusUpdate.MIGRATE, group_migrated),
         CommandHandler("invite", invite, filters=staff),
@@ -250,8 +163,11 @@ def staff_handlers(admin_ids: Collection[int], staff_chats: filters.Chat) -> lis
         CommandHandler("alerts", alerts_command, filters=staff),
         CommandHandler("patient", patient_command, filters=staff),
         CommandHandler("resolve", resolve_command, filters=staff),
+        CommandHandler("stats", stats_command, filters=staff),
+        *roster_handlers(staff),
         CommandHandler("help", staff_group_help, filters=staff_chats & filters.UpdateType.MESSAGE),
         CallbackQueryHandler(alert_pressed, pattern=r"^al:"),
+        CallbackQueryHandler(open_pressed, pattern=r"^ao:"),
         # Non-staff get a refusal in private; in groups they are ignored.
         CommandHandler(
             sorted(STAFF_COMMAND_NAMES),

@@ -9,6 +9,7 @@ from ._checkins import CheckinRepository
 from ._clinic import ClinicRepository
 from ._database import Database, SchemaError, latest_schema_version
 from ._episodes import EpisodeRepository
+from ._escalations import EscalationRepository
 from ._explainers import ExplainerDeliveryRepository
 from ._inbox import InboxRepository
 from ._infusions import InfusionRepository
@@ -16,7 +17,9 @@ from ._maintenance import DatabaseReport, backup_database, inspect_database
 from ._outbox import OutboxRepository
 from ._patients import CodeTakenError, PatientRepository
 from ._questions import QuestionRepository
+from ._roster import NameTakenError, RosterRepository
 from ._silence import SilenceRepository
+from ._stats import StatsRepository
 from ._store import Storage, open_storage
 
 __all__ = [
@@ -28,14 +31,18 @@ __all__ = [
     "Database",
     "DatabaseReport",
     "EpisodeRepository",
+    "EscalationRepository",
     "ExplainerDeliveryRepository",
     "InboxRepository",
     "InfusionRepository",
+    "NameTakenError",
     "OutboxRepository",
     "PatientRepository",
     "QuestionRepository",
+    "RosterRepository",
     "SchemaError",
     "SilenceRepository",
+    "StatsRepository",
     "Storage",
     "backup_database",
     "inspect_database",

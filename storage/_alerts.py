@@ -12,16 +12,16 @@ from bot.domain.entities import Alert, NewAlert
 from ._database import Database
 from ._time import from_ts, opt_from_ts, to_ts
 
-_ALERT_COLUMNS = (
+ALERT_COLUMNS = (
     "a.id, a.patient_id, p.code AS patient_code, a.episode_id, a.kind, a.urgent, a.text,"
     " a.with_chart, a.created_at, a.state, a.attempts, a.last_error, a.chat_id, a.message_id,"
     " a.photo, a.acknowledged_at, a.acknowledged_by, a.resolved_at, a.reminders_sent,"
     " a.sent_at, a.escalations"
 )
-_ALERTS_FROM = "alerts a JOIN patients p ON p.id = a.patient_id"
+ALERTS_FROM = "alerts a JOIN patients p ON p.id = a.patient_id"
 
 
-def _alert(row: aiosqlite.Row) -> Alert:
+def alert_of(row: aiosqlite.Row) -> Alert:
     return Alert(
         id=row["id"],
         patient_id=row["patient_id"],
@@ -83,7 +83,7 @@ async def _insert_alert(
     return int(rows[0]["id"]) if rows else None
 
 
-async def _carries(
+async def record_carrier(
     conn: aiosqlite.Connection, alert_id: int, chat_id: int, message_id: int
 ) -> None:
     await conn.execute(
@@ -215,21 +215,21 @@ class AlertRepository:
     async def get(self, alert_id: int) -> Alert | None:
         """Return an alert by id."""
         row = await self._db.fetch_one(
-            f"SELECT {_ALERT_COLUMNS} FROM {_ALERTS_FROM} WHERE a.id = ?", (alert_id,)
+            f"SELECT {ALERT_COLUMNS} FROM {ALERTS_FROM} WHERE a.id = ?", (alert_id,)
         )
-        return None if row is None else _alert(row)
+        return None if row is None else alert_of(row)
 
     async def due(
         self, now: datetime, *, limit: int = 20, urgent_only: bool = False
     ) -> list[Alert]:
         """Return pending alerts whose next attempt is due, urgent first, oldest first."""
         rows = await self._db.fetch_all(
-            f"SELECT {_ALERT_COLUMNS} FROM {_ALERTS_FROM}"
+            f"SELECT {ALERT_COLUMNS} FROM {ALERTS_FROM}"
             " WHERE a.state = 'pending' AND a.next_attempt_at <= ? AND a.urgent >= ?"
             " ORDER BY a.urgent DESC, a.created_at, a.id LIMIT ?",
             (to_ts(now), int(urgent_only), limit),
         )
-        return [_alert(row) for row in rows]
+        return [alert_of(row) for row in rows]
 
     async def next_attempt(self) -> datetime | None:
         """Return when the earliest pending alert may be tried again."""
@@ -248,7 +248,7 @@ class AlertRepository:
                 " photo = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?",
                 (to_ts(now), chat_id, message_id, int(photo), alert_id),
             )
-            await _carries(conn, alert_id, chat_id, message_id)
+            await record_carrier(conn, alert_id, chat_id, message_id)
 
     async def mark_retry(
         self, alert_id: int, *, retry_at: datetime, problem: DeliveryProblem
@@ -263,13 +263,13 @@ class AlertRepository:
     async def reminders_due(self, now: datetime, *, limit: int = 20) -> list[Alert]:
         """Return delivered, unacknowledged alerts whose reminder is due, urgent first."""
         rows = await self._db.fetch_all(
-            f"SELECT {_ALERT_COLUMNS} FROM {_ALERTS_FROM}"
+            f"SELECT {ALERT_COLUMNS} FROM {ALERTS_FROM}"
             " WHERE a.state = 'sent' AND a.acknowledged_at IS NULL AND a.resolved_at IS NULL"
             " AND a.remind_at IS NOT NULL AND a.remind_at <= ?"
             " ORDER BY a.urgent DESC, a.remind_at LIMIT ?",
             (to_ts(now), limit),
         )
-        return [_alert(row) for row in rows]
+        return [alert_of(row) for row in rows]
 
     async def reminder_sent(
         self, alert_id: int, *, now: datetime, chat_id: int, message_id: int
@@ -282,7 +282,7 @@ class AlertRepository:
                 " ELSE ? + remind_every END WHERE id = ?",
                 (to_ts(now), alert_id),
             )
-            await _carries(conn, alert_id, chat_id, message_id)
+            await record_carrier(conn, alert_id, chat_id, message_id)
 
     async def carried_by(self, alert_id: int, *, chat_id: int, message_id: int) -> bool:
         """Tell whether this message is the alert's own (the alert or one of its reminders)."""
@@ -356,19 +356,19 @@ class AlertRepository:
     async def open_alerts(self) -> list[Alert]:
         """Return alerts not yet resolved, urgent and newest first."""
         rows = await self._db.fetch_all(
-            f"SELECT {_ALERT_COLUMNS} FROM {_ALERTS_FROM} WHERE a.resolved_at IS NULL"
+            f"SELECT {ALERT_COLUMNS} FROM {ALERTS_FROM} WHERE a.resolved_at IS NULL"
             " AND (a.episode_id IS NULL OR EXISTS (SELECT 1 FROM episodes e"
             "   WHERE e.id = a.episode_id AND e.ended_at IS NULL))"
             " AND NOT (a.episode_id IS NULL AND a.acknowledged_at IS NOT NULL)"
             " ORDER BY a.urgent DESC, a.created_at DESC, a.id DESC LIMIT 50"
         )
-        return [_alert(row) for row in rows]
+        return [alert_of(row) for row in rows]
 
     async def for_patient(self, patient_id: int, *, limit: int = 10) -> list[Alert]:
         """Return a patient's most recent alerts."""
         rows = await self._db.fetch_all(
-            f"SELECT {_ALERT_COLUMNS} FROM {_ALERTS_FROM} WHERE a.patient_id = ?"
+            f"SELECT {ALERT_COLUMNS} FROM {ALERTS_FROM} WHERE a.patient_id = ?"
             " ORDER BY a.created_at DESC, a.id DESC LIMIT ?",
             (patient_id, limit),
         )
-        return [_alert(row) for row in rows]
+        return [alert_of(row) for row in rows]

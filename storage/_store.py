@@ -13,13 +13,16 @@ from ._checkins import CheckinRepository
 from ._clinic import ClinicRepository
 from ._database import Database
 from ._episodes import EpisodeRepository
+from ._escalations import EscalationRepository
 from ._explainers import ExplainerDeliveryRepository
 from ._inbox import InboxRepository
 from ._infusions import InfusionRepository
 from ._outbox import OutboxRepository
 from ._patients import PatientRepository
 from ._questions import QuestionRepository
+from ._roster import RosterRepository
 from ._silence import SilenceRepository
+from ._stats import StatsRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,9 @@ class Storage:
     outbox: OutboxRepository
     questions: QuestionRepository
     silence: SilenceRepository
+    roster: RosterRepository
+    escalations: EscalationRepository
+    stats: StatsRepository
 
     @classmethod
     async def open(cls, path: Path) -> Storage:
@@ -59,6 +65,9 @@ class Storage:
             outbox=OutboxRepository(db),
             questions=QuestionRepository(db),
             silence=SilenceRepository(db),
+            roster=RosterRepository(db),
+            escalations=EscalationRepository(db),
+            stats=StatsRepository(db),
         )
 
     async def close(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,7 @@ from bot.services.care import CareService
 from bot.services.checkins import CheckinService
 from bot.services.enrolment import EnrolmentService
 from bot.services.ports import StaffSender
+from bot.services.silence import SilenceService
 from bot.telegram.wording import TelegramWording
 from storage import Storage
 
@@ -63,6 +64,11 @@ class NoStaff:
     ) -> SendOutcome:
         return Delivered(message_id=1)
 
+    async def send_escalation(
+        self, chat_id: int, alert: Alert, *, waited: timedelta
+    ) -> SendOutcome:
+        return Delivered(message_id=2)
+
 
 CONTACTS = SafetyContacts("call or text 988", "911")
 WORDING = TelegramWording(CONTACTS, CLINIC_TZ)
@@ -89,6 +95,7 @@ def alert_service(
         staff_chat_id=staff_chat_id,
         chart=no_chart,
         on_staff_chat_moved=lambda chat_id: None,
+        escalate_after=timedelta(minutes=15),
     )
 
 
@@ -185,7 +192,19 @@ def domain(storage: Storage, clock: ManualClock, protocol: Protocol) -> Domain:
         clock=clock,
         protocol=protocol,
         enrolment=EnrolmentService(storage, clock, timezone=CLINIC_TZ, default_time=default_time),
-        care=CareService(storage, clock, protocol=protocol, timezone=CLINIC_TZ),
+        care=CareService(
+            storage,
+            clock,
+            protocol=protocol,
+            timezone=CLINIC_TZ,
+            silence=SilenceService(
+                storage,
+                clock,
+                alerts=alert_service(storage, clock),
+                wording=WORDING,
+                pause_alert_after=protocol.pause_alert_after,
+            ),
+        ),
         checkins=CheckinService(
             storage, clock, sender=sender, trends=reviewer, questions=RecordingAsker()
         ),

@@ -169,7 +169,7 @@ class PushKind(StrEnum):
 
 
 class AuditAction(StrEnum):
-    """A staff action on a patient, as the audit log records it."""
+    """A staff action on a patient or on the roster, as the audit log records it."""
 
     INVITE = "invite"
     INFUSION = "infusion"
@@ -177,6 +177,11 @@ class AuditAction(StrEnum):
     ACKNOWLEDGE_ALERT = "acknowledge_alert"
     RESOLVE_ALERT = "resolve_alert"
     RESOLVE_PATIENT = "resolve_patient"
+    ADD_STAFF = "add_staff"
+    JOIN_STAFF = "join_staff"
+    ON_CALL = "on_call"
+    OFF_CALL = "off_call"
+    REMOVE_STAFF = "remove_staff"
 
 
 class Urgency(IntEnum):
@@ -205,6 +210,17 @@ class RedeemOutcome(StrEnum):
     ALREADY_ENROLLED = "already_enrolled"
     # The user opened the invitation they had already used themselves.
     OWN_LINK = "own_link"
+
+
+class StaffJoinOutcome(StrEnum):
+    """Result of someone opening a staff link."""
+
+    JOINED = "joined"
+    # Unknown, used, expired or withdrawn.
+    NOT_VALID = "not_valid"
+    ALREADY_MEMBER = "already_member"
+    # A patient's Telegram account cannot also be staff: they would see other patients.
+    IS_PATIENT = "is_patient"
 
 
 class AnswerOutcome(StrEnum):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.codes import (
@@ -263,10 +263,6 @@ class Clinic:
     staff_ids: frozenset[int]
     contacts: SafetyContacts
 
-    def is_staff(self, user_id: int | None) -> bool:
-        """Tell whether a Telegram user may use staff commands."""
-        return user_id is not None and user_id in self.staff_ids
-
 
 @dataclass(frozen=True, slots=True)
 class Received:
@@ -307,3 +303,31 @@ class SafetyQuestion:
     answered_at: datetime | None
     escalate_at: datetime
     escalated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StaffMember:
+    """A member of the clinic's staff roster (owners are configured, not listed here)."""
+
+    id: int
+    name: str
+    telegram_user_id: int | None
+    on_call: bool
+    expires_at: datetime
+    joined_at: datetime | None
+    removed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationRound:
+    """One escalation of an URGENT alert: who it reached privately, and who it could not.
+
+    With nobody on call it goes to the clinic's owners instead (`to_owners`); their
+    entries are then only counted.
+    """
+
+    waited: timedelta
+    number: int
+    reached: tuple[str, ...]
+    missed: tuple[str, ...]
+    to_owners: bool

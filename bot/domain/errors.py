@@ -21,6 +21,9 @@ class InputProblem(StrEnum):
     TOO_LONG_AGO = "too_long_ago"
     IN_THE_FUTURE = "in_the_future"
     NOT_A_TIME = "not_a_time"
+    STAFF_NAME_BAD = "staff_name_bad"
+    STAFF_NAME_TAKEN = "staff_name_taken"
+    NO_SUCH_STAFF = "no_such_staff"
 
 
 class InputError(AfterglowError):

@@ -43,6 +43,8 @@ class Protocol:
     adaptive: AdaptiveConfig = field(default_factory=AdaptiveConfig)
     # A patient paused for longer than this is told to the staff.
     pause_alert_after: timedelta = timedelta(days=7)
+    # An URGENT alert nobody acknowledged for this long goes to the on-call staff privately.
+    urgent_escalate_after: timedelta = timedelta(minutes=15)
     explainers: tuple[tuple[int, str], ...] = ()
 
 
@@ -85,6 +87,7 @@ def parse_protocol(text: str, *, source: str) -> Protocol:
         detection=_detection(data, source),
         adaptive=_adaptive(data, source),
         pause_alert_after=_pause_alert_after(data, source),
+        urgent_escalate_after=_urgent_escalate_after(data, source),
         explainers=_explainer_schedule(data, source),
     )
 
@@ -141,6 +144,19 @@ def _pause_alert_after(data: dict[str, Any], source: str) -> timedelta:
     if "pause_alert_days" not in table:
         return timedelta(days=7)
     return timedelta(days=_int(table, "pause_alert_days", f"{source}: [silence]", 1, 90))
+
+
+def _urgent_escalate_after(data: dict[str, Any], source: str) -> timedelta:
+    table = data.get("alerts", {})
+    if not isinstance(table, dict):
+        raise ProtocolError(f"{source}: [alerts] must be a table")
+    unknown = set(table) - {"urgent_escalate_minutes"}
+    if unknown:
+        raise ProtocolError(f"{source}: [alerts] unknown key(s) {', '.join(sorted(unknown))}")
+    if "urgent_escalate_minutes" not in table:
+        return timedelta(minutes=15)
+    where = f"{source}: [alerts]"
+    return timedelta(minutes=_int(table, "urgent_escalate_minutes", where, 1, 240))
 
 
 def _adaptive(data: dict[str, Any], source: str) -> AdaptiveConfig:

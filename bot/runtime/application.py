@@ -11,15 +11,18 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.entities import Clinic, SafetyContacts
+from bot.runtime.backups import Backups
 from bot.runtime.content import Content, load_content
 from bot.runtime.instance import InstanceLock
 from bot.runtime.intake import Intake
-from bot.runtime.jobs import schedule_dispatch, schedule_purge
+from bot.runtime.jobs import schedule_backups, schedule_dispatch, schedule_purge
 from bot.runtime.polling import AfterglowBot
 from bot.runtime.settings import Settings
+from bot.runtime.startup import open_staff_chat
 from bot.runtime.updates import PerChatUpdateProcessor
 from bot.runtime.urgent import UrgentWorker
-from bot.services.container import Outside, Services, build_services
+from bot.runtime.version import afterglow_version
+from bot.services.container import Outside, Services, StaffWatch, build_services
 from bot.telegram.charts import MoodCharts
 from bot.telegram.commands import Audience, menu
 from bot.telegram.flood import FloodLimiter
@@ -38,6 +41,7 @@ from handlers import (
     AfterglowApp,
     Context,
     on_error,
+    setup_handlers,
     staff_handlers,
 )
 from storage import Storage
@@ -108,18 +112,22 @@ class _Lifecycle:
         content: Content,
         urgent_bot: Bot,
         staff_chats: filters.Chat,
+        staff_users: filters.User,
         intake: Intake,
         limiter: FloodLimiter,
         dispatch_interval: float,
+        announce: bool,
     ) -> None:
         self._settings = settings
         self._clock = clock
         self._content = content
         self._urgent_bot = urgent_bot
         self._staff_chats = staff_chats
+        self._staff_users = staff_users
         self._intake = intake
         self._limiter = limiter
         self._dispatch_interval = dispatch_interval
+        self._announce = announce
         self._lock = InstanceLock(settings.db_path)
         self._urgent = UrgentWorker()
 
@@ -149,9 +157,18 @@ class _Lifecycle:
             net=self._content.net,
             outside=self._outside(app, clinic),
             on_staff_chat_moved=self._staff_chats.add_chat_ids,
+            # Roster members join and leave the staff handlers' filter without a restart.
+            staff_watch=StaffWatch(
+                joined=self._staff_users.add_user_ids, removed=self._staff_users.remove_user_ids
+            ),
         )
+        await svc.roster.load()
         self._staff_chats.add_chat_ids(await svc.alerts.staff_chat_id())
         app.bot_data.services = svc
+        if self._announce:
+            # `afterglow run` checks the staff chat and posts its start-up line there; a staff
+            # chat the bot cannot reach stops start-up before anything is handled.
+            await open_staff_chat(app.bot, svc, version=afterglow_version())
         self._intake.open(storage.inbox)
         # What was received but not handled before a stop or crash goes first.
         for update in await self._intake.resume(app.bot):
@@ -165,6 +182,14 @@ class _Lifecycle:
         schedule_dispatch(app, interval=self._dispatch_interval)
         self._urgent.start(svc)
         schedule_purge(app, [self._intake, svc.urgent])
+        if self._settings.backup_dir is not None:
+            backups = Backups(
+                self._settings.db_path,
+                self._settings.backup_dir,
+                keep=self._settings.backup_keep,
+                clock=self._clock,
+            )
+            schedule_backups(app, backups)
         log.info("bot.started protocol=%s", self._content.protocol.source)
 
     async def post_stop(self, app: AfterglowApp) -> None:
@@ -195,6 +220,7 @@ def build_application(
     request_timeout: float = 10.0,
     rate_limit_per_second: float = SAFE_RATE,
     requests: Requests | None = None,
+    announce: bool = False,
 ) -> AfterglowApp:
     """Build the bot; the database opens in post_init and closes in post_shutdown."""
     clients = requests or Requests(timeout=request_timeout)
@@ -206,6 +232,8 @@ def build_application(
     limiter = flood_limiter(rate_limit_per_second)
     # The staff chat, and its new id if the group became a supergroup.
     staff_chats = filters.Chat(chat_id=settings.staff_chat_id)
+    # The owners, and the roster's joined members once the database is open.
+    staff_users = filters.User(user_id=settings.admin_ids)
     lifecycle = _Lifecycle(
         settings,
         clock=the_clock,
@@ -214,9 +242,11 @@ def build_application(
         # limiter, so they are never queued behind bulk sending.
         urgent_bot=Bot(settings.token, base_url=settings.api_base_url, request=clients.urgent()),
         staff_chats=staff_chats,
+        staff_users=staff_users,
         intake=intake,
         limiter=limiter,
         dispatch_interval=dispatch_interval,
+        announce=announce,
     )
     bot: ExtBot[int] = AfterglowBot(
         settings.token,
@@ -238,12 +268,20 @@ def build_application(
         .post_shutdown(lifecycle.post_shutdown)
         .build()
     )
+    _add_handlers(app, settings, staff_chats, staff_users)
+    return app
+
+
+def _add_handlers(
+    app: AfterglowApp, settings: Settings, staff_chats: filters.Chat, staff_users: filters.User
+) -> None:
+    """Register the safety gate first, then set-up, staff, question and patient handlers."""
     app.add_handlers(SAFETY_HANDLERS, group=-1)
-    app.add_handlers(staff_handlers(settings.admin_ids, staff_chats))
+    app.add_handlers(setup_handlers(filters.User(user_id=settings.admin_ids), staff_chats))
+    app.add_handlers(staff_handlers(staff_users, staff_chats))
     app.add_handlers(QUESTION_HANDLERS)
     app.add_handlers(PATIENT_HANDLERS)
     app.add_error_handler(on_error)
-    return app
 
 
 async def _register_commands(app: AfterglowApp, settings: Settings) -> None:

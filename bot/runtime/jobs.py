@@ -6,6 +6,7 @@ import logging
 from collections.abc import Awaitable, Sequence
 from typing import Protocol, TypeVar
 
+from bot.runtime.backups import CHECK_EVERY, Backups
 from bot.services.container import Services
 from handlers import AfterglowApp, Context
 
@@ -19,8 +20,10 @@ async def dispatch_once(svc: Services) -> None:
     """One pass of the job: waiting crisis messages, alerts, due check-ins, the detector.
 
     Each step runs even if an earlier one failed: a failing alert send must not hold up the
-    check-ins, nor a failing check-in pass the alerts.
+    check-ins, nor a failing check-in pass the alerts. The pass first records its heartbeat,
+    which the container's health check reads.
     """
+    await _step("heartbeat", svc.storage.clinic.record_heartbeat(svc.clock.now()))
     await _step("urgent", svc.urgent.deliver_due())
     await _step("strangers", svc.safety.flush_digest())
     await _step("questions", svc.questions.tend())
@@ -30,6 +33,7 @@ async def dispatch_once(svc: Services) -> None:
         await _step("trends", svc.trends.review_many(report.patients_with_misses))
     await _step("alerts", svc.alerts.deliver())
     await _step("explainers", svc.education.deliver_waiting())
+    await _step("silence", svc.silence.check())
 
 
 async def _step(name: str, work: Awaitable[_T]) -> _T | None:
@@ -92,3 +96,25 @@ def schedule_purge(app: AfterglowApp, purgers: Sequence[_Purger]) -> None:
     if app.job_queue is None:
         raise RuntimeError("the job-queue extra of python-telegram-bot is required")
     app.job_queue.run_repeating(purge, interval=PURGE_EVERY, first=PURGE_EVERY, name=PURGE_JOB)
+
+
+BACKUP_JOB = "backup"
+BACKUP_FIRST = 60.0
+
+
+def schedule_backups(app: AfterglowApp, backups: Backups) -> None:
+    """Look every hour (first a minute after start) whether a day's backup is due."""
+
+    async def backup(context: Context) -> None:
+        del context
+        await backups.run_if_due()
+
+    if app.job_queue is None:
+        raise RuntimeError("the job-queue extra of python-telegram-bot is required")
+    app.job_queue.run_repeating(
+        backup,
+        interval=CHECK_EVERY.total_seconds(),
+        first=BACKUP_FIRST,
+        name=BACKUP_JOB,
+        job_kwargs={"max_instances": 1, "coalesce": True},
+    )

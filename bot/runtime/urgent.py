@@ -1,4 +1,5 @@
-"""The urgent worker: retries crisis replies, direct staff messages and URGENT alerts.
+"""The urgent worker: retries crisis replies, direct staff messages and URGENT alerts,
+and escalates the URGENT alerts nobody acknowledged in time.
 
 It runs beside the dispatcher for the life of the bot and wakes within a second of a
 message being kept for retrying, so nothing urgent waits for the dispatcher's 30-second
@@ -55,6 +56,7 @@ class UrgentWorker:
                 await svc.urgent.deliver_due()
                 await svc.safety.flush_digest()
                 await svc.alerts.deliver_urgent()
+                await svc.escalation.escalate_due()
                 await svc.questions.tend()
             except Exception:
                 log.exception("urgent.pass_failed")

@@ -59,6 +59,7 @@ class AlertService:
         staff_chat_id: int,
         chart: ChartSource,
         on_staff_chat_moved: ChatMoved,
+        escalate_after: timedelta,
     ) -> None:
         self._storage = storage
         self._clock = clock
@@ -66,6 +67,7 @@ class AlertService:
         self._default_chat = staff_chat_id
         self._chart = chart
         self._chat_moved = on_staff_chat_moved
+        self._escalate_after = int(escalate_after.total_seconds())
         self._lock = asyncio.Lock()
         self._background: set[asyncio.Task[int]] = set()
         self._sending: set[int] = set()
@@ -152,6 +154,7 @@ class AlertService:
                 urgent=True,
                 remind_after=every,
                 remind_every=every,
+                escalate_after=self._escalate_after,
             ),
             follow_up=NewAlert(kind=AlertKind.CRISIS, text=follow_up_text, urgent=True),
         )
@@ -170,6 +173,7 @@ class AlertService:
                 urgent=True,
                 remind_after=every,
                 remind_every=every,
+                escalate_after=self._escalate_after,
             ),
             now=self._clock.now(),
         )

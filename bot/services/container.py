@@ -16,6 +16,7 @@ from bot.services.checkins import CheckinService
 from bot.services.dispatcher import Dispatcher
 from bot.services.education import EducationService
 from bot.services.enrolment import EnrolmentService
+from bot.services.escalation import EscalationService
 from bot.services.ports import (
     ChartRenderer,
     CheckinSender,
@@ -26,9 +27,11 @@ from bot.services.ports import (
     Wording,
 )
 from bot.services.questions import QuestionService
+from bot.services.roster import RosterService, UserIdsChanged
 from bot.services.safety import SafetyService
 from bot.services.silence import SilenceService
 from bot.services.staff import StaffService
+from bot.services.stats import StatsService
 from bot.services.trends import TrendService
 from bot.services.urgent import UrgentOutbox
 from storage import Storage
@@ -45,6 +48,14 @@ class Outside:
     wording: Wording
     charts: ChartRenderer
     permits: SendPermits
+
+
+@dataclass(frozen=True, slots=True)
+class StaffWatch:
+    """Who is notified when the roster admits or drops a Telegram user (the staff filter)."""
+
+    joined: UserIdsChanged
+    removed: UserIdsChanged
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +78,13 @@ class Services:
     silence: SilenceService
     urgent: UrgentOutbox
     questions: QuestionService
+    roster: RosterService
+    escalation: EscalationService
+    stats: StatsService
 
     def is_staff(self, user_id: int | None) -> bool:
-        """Tell whether a Telegram user may use staff commands."""
-        return self.clinic.is_staff(user_id)
+        """Tell whether a Telegram user may use staff commands: an owner or a joined member."""
+        return self.roster.is_staff(user_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +108,13 @@ def _care(
     outside: Outside,
     on_staff_chat_moved: Callable[[int], None],
 ) -> _Care:
-    staff = StaffService(storage, clock, timezone=clinic.timezone, charts=outside.charts)
+    staff = StaffService(
+        storage,
+        clock,
+        timezone=clinic.timezone,
+        charts=outside.charts,
+        detection=protocol.detection,
+    )
     alerts = AlertService(
         storage,
         clock,
@@ -102,6 +122,7 @@ def _care(
         staff_chat_id=clinic.staff_chat_id,
         chart=staff.alert_chart,
         on_staff_chat_moved=on_staff_chat_moved,
+        escalate_after=protocol.urgent_escalate_after,
     )
     education = EducationService(
         storage,
@@ -159,6 +180,63 @@ def _safety(
     return safety, questions, urgent
 
 
+def _check_ins(
+    storage: Storage,
+    clock: Clock,
+    *,
+    protocol: Protocol,
+    outside: Outside,
+    care: _Care,
+    questions: QuestionService,
+) -> tuple[CheckinService, Dispatcher]:
+    checkins = CheckinService(
+        storage,
+        clock,
+        sender=outside.checkins,
+        trends=care.trends,
+        questions=questions,
+        silence=care.silence,
+    )
+    dispatcher = Dispatcher(
+        storage,
+        clock,
+        outside.checkins,
+        protocol=protocol,
+        permits=outside.permits,
+        on_delivered=[care.education.after_checkin],
+        on_unreachable=[care.silence.unreachable],
+    )
+    return checkins, dispatcher
+
+
+def _staff_side(
+    storage: Storage,
+    clock: Clock,
+    clinic: Clinic,
+    protocol: Protocol,
+    outside: Outside,
+    urgent: UrgentOutbox,
+    staff_watch: StaffWatch,
+) -> tuple[RosterService, EscalationService]:
+    roster = RosterService(
+        storage,
+        clock,
+        owners=clinic.staff_ids,
+        on_joined=staff_watch.joined,
+        on_removed=staff_watch.removed,
+    )
+    escalation = EscalationService(
+        storage,
+        clock,
+        roster=roster,
+        sender=outside.staff,
+        outbox=urgent,
+        wording=outside.wording,
+        every=protocol.urgent_escalate_after,
+    )
+    return roster, escalation
+
+
 def build_services(
     storage: Storage,
     clock: Clock,
@@ -169,6 +247,7 @@ def build_services(
     net: CrisisNet,
     outside: Outside,
     on_staff_chat_moved: Callable[[int], None],
+    staff_watch: StaffWatch,
 ) -> Services:
     """Wire the services over an open database; each gets what it needs at construction."""
     care = _care(
@@ -184,6 +263,12 @@ def build_services(
         storage, clock, net=net, alerts=care.alerts, outside=outside
     )
     default_time = protocol.default_time.strftime("%H:%M")
+    checkins, dispatcher = _check_ins(
+        storage, clock, protocol=protocol, outside=outside, care=care, questions=questions
+    )
+    roster, escalation = _staff_side(
+        storage, clock, clinic, protocol, outside, urgent, staff_watch
+    )
     return Services(
         clinic=clinic,
         clock=clock,
@@ -195,23 +280,8 @@ def build_services(
         care=CareService(
             storage, clock, protocol=protocol, timezone=clinic.timezone, silence=care.silence
         ),
-        checkins=CheckinService(
-            storage,
-            clock,
-            sender=outside.checkins,
-            trends=care.trends,
-            questions=questions,
-            silence=care.silence,
-        ),
-        dispatcher=Dispatcher(
-            storage,
-            clock,
-            outside.checkins,
-            protocol=protocol,
-            permits=outside.permits,
-            on_delivered=[care.education.after_checkin],
-            on_unreachable=[care.silence.unreachable],
-        ),
+        checkins=checkins,
+        dispatcher=dispatcher,
         alerts=care.alerts,
         staff=care.staff,
         trends=care.trends,
@@ -220,4 +290,7 @@ def build_services(
         silence=care.silence,
         urgent=urgent,
         questions=questions,
+        roster=roster,
+        escalation=escalation,
+        stats=StatsService(storage, clock),
     )

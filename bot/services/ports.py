@@ -7,14 +7,15 @@ import it. Every sender reports a `SendOutcome` and never raises.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from bot.domain.chart import ChartData
 from bot.domain.codes import AlertKind, EpisodeKind, PatientStatus, QuestionAnswer
 from bot.domain.delivery import SendOutcome
 from bot.domain.detection import Finding
-from bot.domain.entities import Alert, MoodPoint, Patient
+from bot.domain.entities import Alert, EscalationRound, MoodPoint, Patient
 from bot.domain.explainers import Explainer
 
 
@@ -49,6 +50,12 @@ class StaffSender(Protocol):
         """Send an alert (or its reminder) with its Acknowledge and Resolve buttons."""
         ...
 
+    async def send_escalation(
+        self, chat_id: int, alert: Alert, *, waited: timedelta
+    ) -> SendOutcome:
+        """Send an URGENT alert nobody acknowledged to an on-call member, with its buttons."""
+        ...
+
 
 class PatientSender(Protocol):
     """Pushes explainers and episode messages to patients, behind bulk sending."""
@@ -79,16 +86,8 @@ class UrgentMessenger(Protocol):
 class ChartRenderer(Protocol):
     """Draws a patient's mood chart (CPU-bound: the services run it in a worker thread)."""
 
-    def mood_chart(
-        self,
-        code: str,
-        points: Sequence[MoodPoint],
-        *,
-        infusions: Sequence[datetime],
-        highlight: datetime | None,
-        tz: ZoneInfo,
-    ) -> bytes:
-        """Return a PNG of the scores with the infusions marked and a moment circled."""
+    def mood_chart(self, data: ChartData, *, tz: ZoneInfo) -> bytes:
+        """Return the PNG of a patient's chart."""
         ...
 
 
@@ -149,6 +148,10 @@ class Wording(Protocol):
 
     def stranger_follow_up(self, reference: str, words: str) -> str:
         """Return the staff's message about another crisis message from the same person."""
+        ...
+
+    def escalation_note(self, alert: Alert, escalation: EscalationRound) -> str:
+        """Return the staff chat's word that an URGENT alert went to the on-call staff."""
         ...
 
     def stranger_digest(self, entries: Sequence[tuple[str, str]]) -> str:

@@ -7,17 +7,24 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.domain.chart import ChartData
 from bot.domain.clock import Clock
 from bot.domain.codes import CheckinState
+from bot.domain.detection import DetectorConfig
 from bot.domain.entities import Alert, Checkin, EpisodeRecord, Infusion, Patient, SafetyQuestion
 from bot.domain.errors import InputError, InputProblem
 from bot.services.enrolment import normalise_code
+from bot.services.levels import assess_inputs, detector_inputs
 from bot.services.ports import ChartRenderer
 from storage import Storage
 
 RECENT_NOTES = 5
 RECENT_SCORES = 10
 CHART_LOOKBACK = timedelta(days=120)
+# The chart starts a little before the earlier infusion, so its line is not on the edge.
+CHART_MARGIN = timedelta(hours=12)
+CHART_OUTCOMES = 400
+CHART_ALERTS = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,18 +40,27 @@ class PatientSummary:
     missed: int
     adaptive: Checkin | None = None
     questions: list[SafetyQuestion] = field(default_factory=list)
+    # Unresolved alerts about the patient, newest first.
+    open_alerts: list[Alert] = field(default_factory=list)
 
 
 class StaffService:
     """Builds staff-facing views; never includes the patient's Telegram identity."""
 
     def __init__(
-        self, storage: Storage, clock: Clock, *, timezone: ZoneInfo, charts: ChartRenderer
+        self,
+        storage: Storage,
+        clock: Clock,
+        *,
+        timezone: ZoneInfo,
+        charts: ChartRenderer,
+        detection: DetectorConfig,
     ) -> None:
         self._storage = storage
         self._clock = clock
         self._timezone = timezone
         self._charts = charts
+        self._detection = detection
 
     async def find(self, raw_code: str) -> Patient:
         """Return the patient with this code, or raise InputError."""
@@ -64,6 +80,7 @@ class StaffService:
         episodes = await self._storage.episodes.since(patient.id, since)
         adaptive = await self._storage.checkins.adaptive_open(patient.id)
         questions = await self._storage.questions.recent(patient.id)
+        alerts = await self._storage.alerts.for_patient(patient.id, limit=CHART_ALERTS)
         return PatientSummary(
             patient=patient,
             infusions=infusions,
@@ -80,21 +97,44 @@ class StaffService:
             ),
             adaptive=adaptive,
             questions=questions,
+            open_alerts=[a for a in alerts if a.resolved_at is None],
+        )
+
+    async def chart_data(self, patient: Patient, *, highlight: datetime | None) -> ChartData:
+        """Collect what the chart shows: since the last two infusions, up to now."""
+        now = self._clock.now()
+        infusions = await self._storage.infusions.recent(patient.id, limit=2)
+        start = infusions[0].given_at - CHART_MARGIN if infusions else now - CHART_LOOKBACK
+        points = await self._storage.answers.mood_points(patient.id, since=start)
+        outcomes = await self._storage.answers.outcomes(
+            patient.id, since=start, limit=CHART_OUTCOMES
+        )
+        inputs = await detector_inputs(self._storage, patient.id, self._detection)
+        level = (
+            None
+            if inputs is None
+            else assess_inputs(inputs, now=now, config=self._detection).level
+        )
+        alerts = await self._storage.alerts.for_patient(patient.id, limit=CHART_ALERTS)
+        return ChartData(
+            code=patient.code,
+            points=tuple(points),
+            missed=tuple(o.at for o in outcomes if o.score is None),
+            infusions=tuple(i.given_at for i in infusions),
+            level=None if level is None else level.level,
+            level_from=None if level is None or inputs is None else inputs.last_infusion,
+            past_alerts=tuple(
+                sorted(a.created_at for a in alerts if start <= a.created_at <= now)
+            ),
+            highlight=highlight,
+            start=start,
+            end=now,
         )
 
     async def chart(self, patient: Patient, *, highlight: datetime | None) -> bytes:
-        """Render the chart of mood since the last two infusions (in a worker thread)."""
-        infusions = await self._storage.infusions.recent(patient.id, limit=2)
-        since = infusions[0].given_at if infusions else self._clock.now() - CHART_LOOKBACK
-        points = await self._storage.answers.mood_points(patient.id, since=since)
-        return await asyncio.to_thread(
-            self._charts.mood_chart,
-            patient.code,
-            points,
-            infusions=[i.given_at for i in infusions],
-            highlight=highlight,
-            tz=self._timezone,
-        )
+        """Render the patient's chart (in a worker thread: drawing is CPU-bound)."""
+        data = await self.chart_data(patient, highlight=highlight)
+        return await asyncio.to_thread(self._charts.mood_chart, data, tz=self._timezone)
 
     async def alert_chart(self, alert: Alert) -> bytes | None:
         """Return the chart that goes with an alert."""

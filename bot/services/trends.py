@@ -12,24 +12,20 @@ from bot.domain.clock import Clock
 from bot.domain.codes import EpisodeEndReason, EpisodeKind, PatientStatus
 from bot.domain.detection import (
     DetectorConfig,
-    Episode,
     Finding,
     Level,
     Observation,
     Recovery,
-    assess,
 )
 from bot.domain.entities import Alert, Checkin, EpisodeRecord, MoodPoint, Outcome, Patient
 from bot.domain.protocol import parse_hhmm
 from bot.services.alerts import AlertService
+from bot.services.levels import assess_inputs, detector_inputs
 from bot.services.ports import Wording
 from storage import Storage
 
 log = logging.getLogger(__name__)
 
-# The detector reads at most this many outcomes since the last infusion: its cost does not
-# grow with a patient's history (the default plan has 35 check-ins per infusion).
-WINDOW = 120
 LAST_SCORES = 6
 
 EpisodeListener = Callable[[Patient, EpisodeKind, Alert], Awaitable[None]]
@@ -103,29 +99,14 @@ class TrendService:
             log.info("checkin.adaptive_planned code=%s checkin=%d", patient.code, planned.id)
 
     async def _review(self, patient: Patient) -> tuple[list[Alert], Level | None]:
-        infusions = await self._storage.infusions.recent(patient.id, limit=2)
-        if not infusions:
+        inputs = await detector_inputs(self._storage, patient.id, self._config)
+        if inputs is None:
             return [], None
-        last = infusions[-1].given_at
-        outcomes = await self._storage.answers.outcomes(
-            patient.id,
-            since=last,
-            limit=WINDOW,
-            first_answers=self._config.baseline_max_answers,
+        assessed = assess_inputs(inputs, now=self._clock.now(), config=self._config)
+        await self._end_recovered(patient, inputs.episodes, assessed.recoveries)
+        opened = await self._open(
+            patient, assessed.findings, inputs.last_infusion, _last_scores(inputs.outcomes)
         )
-        tracked = await self._storage.episodes.since(patient.id, last)
-        assessed = assess(
-            infusions=[i.given_at for i in infusions],
-            observations=[Observation(at=o.at, score=o.score) for o in outcomes],
-            episodes=[
-                Episode(kind=e.kind, started_at=e.detected_at, ended_at=e.ended_at)
-                for e in tracked
-            ],
-            now=self._clock.now(),
-            config=self._config,
-        )
-        await self._end_recovered(patient, tracked, assessed.recoveries)
-        opened = await self._open(patient, assessed.findings, last, _last_scores(outcomes))
         if opened:
             self._alerts.deliver_soon()
         return opened, assessed.level

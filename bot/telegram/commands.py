@@ -84,7 +84,54 @@ COMMANDS: tuple[Command, ...] = (
         "List patients",
         "list patients with status, last score and last infusion",
     ),
+    Command(
+        "stats",
+        Audience.STAFF,
+        "Last 30 days: alerts and response times",
+        "the last 30 days: alerts by kind, time to acknowledge and resolve, answered share",
+    ),
+    Command("staff", Audience.STAFF, "Staff roster and who is on call", "the staff roster"),
+    Command(
+        "addstaff",
+        Audience.STAFF,
+        "Add a staff member (owners, in private): [name]",
+        "owners: add a staff member with a one-time link (in private)",
+        "[name]",
+    ),
+    Command(
+        "oncall",
+        Audience.STAFF,
+        "Put a member on call (owners): <name>",
+        "owners: put a member on call (urgent alerts not acknowledged in time go to them)",
+        "<name>",
+    ),
+    Command(
+        "offcall",
+        Audience.STAFF,
+        "Take a member off call (owners): <name>",
+        "owners: take a member off call",
+        "<name>",
+    ),
+    Command(
+        "removestaff",
+        Audience.STAFF,
+        "Remove a staff member (owners): <name>",
+        "owners: remove a member; their commands and buttons stop at once",
+        "<name>",
+    ),
     Command("help", Audience.STAFF, "Help", "this message"),
+    Command(
+        "whoami",
+        Audience.STAFF,
+        "Your Telegram user id",
+        "your Telegram user id, for AFTERGLOW_ADMIN_IDS (anyone may ask, in private)",
+    ),
+    Command(
+        "chatid",
+        Audience.STAFF,
+        "This chat's id",
+        "this group's id, for AFTERGLOW_STAFF_CHAT_ID",
+    ),
 )
 
 

@@ -19,6 +19,7 @@ CONSENT_DATA = "c:agree"
 _MOOD = re.compile(r"m:([1-9][0-9]{0,17}):(10|[0-9])")
 _TIME = re.compile(r"t:([01][0-9]|2[0-3])([0-5][0-9])")
 _ALERT = re.compile(r"al:(ack|res):([1-9][0-9]{0,17})")
+_OPEN_ALERT = re.compile(r"ao:([1-9][0-9]{0,17})")
 _LEARN = re.compile(r"lx:([a-z0-9]+(?:-[a-z0-9]+)*)")
 _CONTACT = re.compile(r"cc:([1-9][0-9]{0,17})")
 LEARN_MENU = "lx:menu"
@@ -103,6 +104,21 @@ def alert_keyboard(alert_id: int, *, acknowledged: bool = False) -> InlineKeyboa
         "Acknowledge", callback_data=f"al:{AlertButton.ACKNOWLEDGE}:{alert_id}"
     )
     return InlineKeyboardMarkup([[acknowledge, resolve]])
+
+
+def open_alerts_keyboard(alert_ids: Sequence[int]) -> InlineKeyboardMarkup:
+    """Return one "Open" button per listed alert, numbered as the list is, four a row."""
+    buttons = [
+        InlineKeyboardButton(f"Open {number}", callback_data=f"ao:{alert_id}")
+        for number, alert_id in enumerate(alert_ids, start=1)
+    ]
+    return InlineKeyboardMarkup([buttons[i : i + 4] for i in range(0, len(buttons), 4)])
+
+
+def parse_open_alert(data: str) -> int | None:
+    """Return the alert id of an "Open" button, or None."""
+    match = _OPEN_ALERT.fullmatch(data)
+    return None if match is None else int(match.group(1))
 
 
 def parse_learn(data: str) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from telegram import Bot
 from telegram.constants import MessageLimit
@@ -12,7 +13,7 @@ from telegram.ext import ExtBot
 from bot.domain.delivery import Delivered, RateLimited, SendOutcome
 from bot.domain.entities import Alert
 from bot.domain.explainers import Explainer
-from bot.telegram import staff_texts, texts
+from bot.telegram import escalation_texts, staff_texts, texts
 from bot.telegram.delivery import attempt, outcome_of
 from bot.telegram.flood import PREPAID
 from bot.telegram.keyboards import (
@@ -81,6 +82,17 @@ class TelegramStaffSender:
                 return outcome_of(err)
         return await attempt(
             bot.send_message(chat_id=chat_id, text=text[:TEXT_LIMIT], reply_markup=markup)
+        )
+
+    async def send_escalation(
+        self, chat_id: int, alert: Alert, *, waited: timedelta
+    ) -> SendOutcome:
+        """Send an URGENT alert privately to an on-call member, at once, with its buttons."""
+        text = escalation_texts.private_copy(alert, waited=waited)
+        return await attempt(
+            self._urgent.send_message(
+                chat_id=chat_id, text=text[:TEXT_LIMIT], reply_markup=alert_keyboard(alert.id)
+            )
         )
 
 

@@ -5,12 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.domain.codes import PatientStatus, QuestionReason
+from bot.domain.codes import AlertKind, PatientStatus, QuestionReason
 from bot.domain.entities import SafetyQuestion
 from bot.services.care import RecordedInfusion
 from bot.services.enrolment import Invitation
 from bot.services.staff import PatientSummary
-from bot.telegram.staff_texts import NOTE_LIMIT, day_label, episode_label, local, status_label
+from bot.telegram.staff_texts import (
+    NOTE_LIMIT,
+    calendar_days,
+    day_label,
+    episode_label,
+    local,
+    status_label,
+)
 
 _NOT_ENROLLED = {PatientStatus.INVITED, PatientStatus.CONSENT_PENDING}
 _NOT_RECEIVING = {PatientStatus.PAUSED, PatientStatus.STOPPED, PatientStatus.UNREACHABLE}
@@ -72,8 +79,18 @@ def summary(view: PatientSummary, *, now: datetime, tz: ZoneInfo) -> str:
         f"Check-ins at {patient.checkin_time or '-'} ({patient.timezone});"
         f" {view.answered} answered, {view.missed} missed.",
     ]
+    # As in /alerts, a crisis alert is open until someone acknowledges it.
+    crises = [
+        a for a in view.open_alerts if a.kind is AlertKind.CRISIS and a.acknowledged_at is None
+    ]
+    if crises:
+        lines.insert(
+            1,
+            f"\U0001f6a8 Open crisis alerts: {len(crises)}, the latest"
+            f" {local(crises[0].created_at, tz)}. /alerts to act on them.",
+        )
     if view.infusions:
-        days = (now - view.infusions[-1].given_at).days
+        days = calendar_days(view.infusions[-1].given_at, now, tz)
         dates = ", ".join(day_label(i.given_at, tz) for i in view.infusions)
         lines.append(f"Infusions: {dates} (last {days} day{'s' if days != 1 else ''} ago).")
     else:

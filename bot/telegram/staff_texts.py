@@ -58,6 +58,11 @@ def day_label(moment: datetime, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).strftime("%d %b").lstrip("0")
 
 
+def calendar_days(start: datetime, end: datetime, tz: ZoneInfo) -> int:
+    """Return how many local midnights lie between two moments (calendar days)."""
+    return (end.astimezone(tz).date() - start.astimezone(tz).date()).days
+
+
 def scores_line(points: Sequence[MoodPoint]) -> str:
     """Return the last scores as '8 · 8 · 7 · 4 · 4'."""
     return " · ".join(str(point.score) for point in points) if points else "none yet"
@@ -90,6 +95,12 @@ def input_problem(err: InputError) -> str:
             return "That infusion time is in the future. Record infusions once given."
         case InputProblem.NOT_A_TIME:
             return f"{value!r} is not a time (HH:MM, 24-hour). {_INFUSION_USAGE}"
+        case InputProblem.STAFF_NAME_BAD:
+            return f"Give the member a name of 1 to {value} characters, like /addstaff Dr Rivera."
+        case InputProblem.STAFF_NAME_TAKEN:
+            return f"There is already a member called {value}. Choose another name."
+        case InputProblem.NO_SUCH_STAFF:
+            return f"There is no member called {value!r}. /staff lists them."
 
 
 def usage(command: str) -> str:
@@ -119,22 +130,20 @@ def episode_alert(
     kind: EpisodeKind,
     *,
     explanation: str,
-    since: datetime,
     last_infusion: datetime | None,
     last_scores: Sequence[MoodPoint],
     now: datetime,
     tz: ZoneInfo,
 ) -> str:
-    """Return the text of an episode alert: who, what, since when, and the last scores."""
+    """Return the text of an episode alert: who, what and since when (once), the last scores.
+
+    The explanation already says since when; the days since the infusion are the clinic's
+    calendar days (an infusion yesterday evening was 1 day ago this morning).
+    """
     lines = [f"\u26a0\ufe0f {patient.code} \u00b7 {_EPISODE_TITLES[kind]}", explanation]
-    since_line = f"Since {day_label(since, tz)}"
     if last_infusion is not None:
-        days = (now - last_infusion).days
-        since_line += (
-            f"; {days} day{'s' if days != 1 else ''} since the last infusion"
-            f" ({day_label(last_infusion, tz)})"
-        )
-    lines.append(since_line + ".")
+        days = calendar_days(last_infusion, now, tz)
+        lines.append(f"Day {days} after the last infusion ({day_label(last_infusion, tz)}).")
     lines.append(f"Last scores: {scores_line(last_scores)}")
     return "\n".join(lines)
 
@@ -290,17 +299,9 @@ def patients_more(count: int) -> str:
     return f"\n... and {count} more; see /patient <code> for one patient."
 
 
-def alert_line(alert: Alert, tz: ZoneInfo) -> str:
-    """Return one line of /alerts."""
-    state = "acknowledged" if alert.acknowledged_at else "NOT acknowledged"
-    urgent = "URGENT " if alert.urgent else ""
-    headline = alert.text.splitlines()[0] if alert.text else alert.kind.value
-    return f"· {urgent}{headline} ({local(alert.created_at, tz)}, {state})"
-
-
-def alerts_heading(count: int) -> str:
-    """Return the first line of /alerts."""
-    return f"Open alerts ({count}):"
+def handled_elsewhere(alert: Alert, verb: str, who: str) -> str:
+    """Return the staff chat's word that an alert was handled from a private copy."""
+    return f"{alert.patient_code}: alert {verb.lower()} by {who} (from their private chat)."
 
 
 def resolved_episodes(code: str, count: int) -> str:

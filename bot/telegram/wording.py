@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.codes import AlertKind, EpisodeKind, PatientStatus, QuestionAnswer
 from bot.domain.detection import Finding
-from bot.domain.entities import MoodPoint, Patient, SafetyContacts
-from bot.telegram import silence_texts, staff_texts, texts
+from bot.domain.entities import Alert, EscalationRound, MoodPoint, Patient, SafetyContacts
+from bot.telegram import escalation_texts, silence_texts, staff_texts, texts
 from bot.telegram.explanations import explain
 
 
@@ -22,7 +22,7 @@ class TelegramWording:
 
     def explanation(self, finding: Finding) -> str:
         """Return the one-line account of a finding, kept with its episode."""
-        return explain(finding.kind, finding.since, finding.facts)
+        return explain(finding.kind, finding.since, finding.facts, self._timezone)
 
     def episode_alert(
         self,
@@ -39,7 +39,6 @@ class TelegramWording:
             patient,
             finding.kind,
             explanation=explanation,
-            since=finding.since,
             last_infusion=last_infusion,
             last_scores=last_scores,
             now=now,
@@ -81,6 +80,10 @@ class TelegramWording:
     def stranger_follow_up(self, reference: str, words: str) -> str:
         """Return the staff's message about another message from the same person."""
         return staff_texts.stranger_follow_up(reference, words)
+
+    def escalation_note(self, alert: Alert, escalation: EscalationRound) -> str:
+        """Return the staff chat's word that an URGENT alert went to the on-call staff."""
+        return escalation_texts.note(alert, escalation)
 
     def stranger_digest(self, entries: Sequence[tuple[str, str]]) -> str:
         """Return one staff message for many crisis messages from people with no record."""

@@ -402,3 +402,39 @@ def test_load_protocol_errors_from_a_file_name_the_path(tmp_path: Path) -> None:
 )
 def test_parse_hhmm(value: str, expected: time | None) -> None:
     assert parse_hhmm(value) == expected
+
+
+def test_silence_and_escalation_defaults_and_the_shipped_values() -> None:
+    bare = parse_protocol(protocol_text(), source=SOURCE)
+    assert bare.pause_alert_after == timedelta(days=7)
+    assert bare.urgent_escalate_after == timedelta(minutes=15)
+    shipped = load_protocol()
+    assert shipped.pause_alert_after == timedelta(days=7)
+    assert shipped.urgent_escalate_after == timedelta(minutes=15)
+
+
+def test_silence_and_alert_tables_are_read() -> None:
+    text = (
+        protocol_text()
+        + "[silence]\npause_alert_days = 3\n[alerts]\nurgent_escalate_minutes = 5\n"
+    )
+    parsed = parse_protocol(text, source=SOURCE)
+    assert parsed.pause_alert_after == timedelta(days=3)
+    assert parsed.urgent_escalate_after == timedelta(minutes=5)
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        ("[silence]\npause_alert_days = 0\n", "'pause_alert_days' must be a whole number from 1"),
+        ("[silence]\npause_days = 3\n", "[silence] unknown key(s) pause_days"),
+        ("[alerts]\nurgent_escalate_minutes = 0\n", "'urgent_escalate_minutes' must be a whole"),
+        ("[alerts]\nurgent_escalate_minutes = 241\n", "from 1 to 240"),
+        ('[alerts]\nurgent_escalate_minutes = "15"\n', "'urgent_escalate_minutes' must be"),
+        ("[alerts]\nescalate = 15\n", "[alerts] unknown key(s) escalate"),
+        ("alerts = 3\n", "[alerts] must be a table"),
+    ],
+)
+def test_bad_silence_and_alert_tables_are_rejected(table: str, expected: str) -> None:
+    text = table + protocol_text() if not table.startswith("[") else protocol_text() + table
+    assert expected in protocol_error(text)

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from bot.domain.codes import AuditAction, EpisodeKind
 from bot.domain.entities import Alert
-from bot.telegram import staff_texts, texts
-from tests.handlers.conftest import InProcessBot, patient_of
+from bot.telegram import alert_list, escalation_texts, staff_texts, texts
+from tests.handlers.conftest import LINK, InProcessBot, patient_of
 from tests.handlers.offline import Sent, bad_request
 from tests.handlers.updates import TgUser
 
@@ -142,7 +142,7 @@ async def test_alerts_list_and_resolve_command(bot: InProcessBot) -> None:
     patient = await patient_of(bot, eve)
 
     listing = (await bot.send(bot.staff, "/alerts", chat=bot.staff_group)).reply.text
-    assert listing.startswith(staff_texts.alerts_heading(1))
+    assert listing.startswith(alert_list.heading(1))
     assert patient.code in listing
     assert "NOT acknowledged" in listing
     assert "Eve" not in listing
@@ -216,3 +216,98 @@ async def test_a_reminder_carries_working_buttons(bot: InProcessBot) -> None:
 
     assert pressed.answer == staff_texts.ACKNOWLEDGED
     assert (await stored(bot, alert)).acknowledged_at is not None
+
+
+async def test_alerts_has_an_open_button_that_shows_the_alert_with_its_buttons(
+    bot: InProcessBot,
+) -> None:
+    alert, _ = await raise_decline(bot, bot.user("Eve"))
+    listing = (await bot.send(bot.staff, "/alerts")).reply
+    assert listing.buttons() == [("Open 1", f"ao:{alert.id}")]
+
+    opened = await bot.press(bot.staff, listing, f"ao:{alert.id}")
+    (copy,) = opened.to(bot.staff.id)
+    assert copy.text == alert.text
+    assert [label for label, _ in copy.buttons()] == ["Acknowledge", "Resolve"]
+
+    acked = await bot.press(bot.staff, copy, copy.button("Acknowledge"))
+    assert acked.answer == staff_texts.ACKNOWLEDGED
+    assert (await stored(bot, alert)).acknowledged_by == bot.staff.id
+    told = acked.to(bot.staff_group.id)
+    assert [sent.text for sent in told] == [
+        staff_texts.handled_elsewhere(await stored(bot, alert), staff_texts.ACKNOWLEDGED, "Nurse")
+    ]
+
+
+async def test_open_is_for_staff_and_only_where_alerts_may_be_shown(bot: InProcessBot) -> None:
+    alert, _ = await raise_decline(bot, bot.user("Eve"))
+    listing = (await bot.send(bot.staff, "/alerts")).reply
+    stranger = bot.user("Mallory")
+    refused = await bot.press(stranger, listing, f"ao:{alert.id}")
+    assert refused.answer == staff_texts.NOT_AUTHORISED
+    assert refused.to(stranger.id) == []
+    # The same button data pressed on a message in some other group shows nothing there.
+    family = bot.updates.group("Family chat")
+    elsewhere = {**listing.raw, "chat": family.to_dict()}
+    moved = await bot.press(bot.staff, elsewhere, f"ao:{alert.id}")
+    assert moved.answer == texts.BUTTON_INVALID
+    assert moved.to(family.id) == []
+    assert (await bot.press(bot.staff, listing, "ao:999999")).answer == texts.BUTTON_INVALID
+
+
+async def test_a_patients_crisis_messages_fold_into_one_line_in_alerts(bot: InProcessBot) -> None:
+    ola = bot.user("Ola")
+    code = await bot.enrol(ola)
+    for words in ("i want to kill myself", "i want to die", "i am going to end my life"):
+        await bot.send(ola, words)
+    listing = (await bot.send(bot.staff, "/alerts")).reply
+    lines = [line for line in listing.text.splitlines() if code in line]
+    assert len(lines) == 1, listing.text
+    assert "+2 more crisis messages" in lines[0]
+    assert "another message" not in lines[0]
+    assert "URGENT \U0001f6a8 URGENT" not in lines[0]
+    assert len(listing.buttons()) == 1
+
+
+async def test_stats_shows_the_last_30_days(bot: InProcessBot) -> None:
+    alert, message = await raise_decline(bot, bot.user("Eve"))
+    bot.clock.advance(timedelta(minutes=12))
+    await bot.press(bot.staff, message, message.button("Acknowledge"))
+    text = (await bot.send(bot.staff, "/stats")).reply.text
+    assert text.startswith("Last 30 days")
+    assert "mood decline: 1" in text
+    assert "to acknowledge: median 12 min, 90% within 12 min (1 alert)" in text
+    assert alert.patient_code not in text
+
+
+async def test_an_urgent_alert_nobody_acknowledges_reaches_the_on_call_member(
+    bot: InProcessBot,
+) -> None:
+    rivera = bot.user("Rivera")
+    reply = (await bot.send(bot.staff, "/addstaff Rivera")).reply.text
+    link = LINK.search(reply)
+    assert link is not None
+    await bot.send(rivera, f"/start {link.group(1)}")
+    await bot.send(bot.staff, "/oncall Rivera")
+    ola = bot.user("Ola")
+    await bot.enrol(ola)
+    await bot.send(ola, "i want to kill myself")
+
+    bot.clock.advance(timedelta(minutes=14))
+    assert await bot.svc.escalation.escalate_due() == 0
+    bot.clock.advance(timedelta(minutes=1))
+    mark = bot._mark()
+    assert await bot.svc.escalation.escalate_due() == 1
+    await bot.svc.urgent.deliver_due()
+    after = bot._since(mark, None)
+    (private,) = after.to(rivera.id)
+    assert private.text.startswith("\U0001f6a8 URGENT, not acknowledged for 15 minutes")
+    note = after.to(bot.staff_group.id)
+    assert len(note) == 1
+    assert "sent privately to the on-call staff: Rivera" in note[0].text
+
+    acked = await bot.press(rivera, private, private.button("Acknowledge"))
+    assert acked.answer == staff_texts.ACKNOWLEDGED
+    bot.clock.advance(timedelta(minutes=30))
+    assert await bot.svc.escalation.escalate_due() == 0
+    assert escalation_texts.minutes(timedelta(minutes=15)) == "15 minutes"

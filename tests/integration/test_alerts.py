@@ -24,7 +24,6 @@ async def raise_decline(h: Harness, code: str) -> Alert:
             patient,
             EpisodeKind.DECLINE,
             explanation="Mood fell from a post-infusion level of 7.7 to 4.0.",
-            since=h.clock.now() - timedelta(days=2),
             last_infusion=None,
             last_scores=[],
             now=h.clock.now(),

@@ -27,6 +27,7 @@ class ScriptedStaff:
     def __init__(self) -> None:
         self.sent: list[tuple[int, int, bool, bool]] = []
         self.script: deque[SendOutcome] = deque()
+        self.escalated: list[tuple[int, int]] = []
         self._next = 500
 
     async def send_alert(
@@ -37,6 +38,15 @@ class ScriptedStaff:
             return self.script.popleft()
         self._next += 1
         return Delivered(message_id=self._next, photo=photo is not None)
+
+    async def send_escalation(
+        self, chat_id: int, alert: Alert, *, waited: timedelta
+    ) -> SendOutcome:
+        self.escalated.append((chat_id, alert.id))
+        if self.script:
+            return self.script.popleft()
+        self._next += 1
+        return Delivered(message_id=self._next)
 
 
 async def chart(alert: Alert) -> bytes:
@@ -51,6 +61,7 @@ def service(domain: Domain, sender: ScriptedStaff) -> AlertService:
         staff_chat_id=STAFF_CHAT,
         chart=chart,
         on_staff_chat_moved=lambda chat_id: None,
+        escalate_after=timedelta(minutes=15),
     )
 
 
@@ -268,6 +279,7 @@ async def test_chart_failure_does_not_stop_the_alert(domain: Domain) -> None:
         staff_chat_id=STAFF_CHAT,
         chart=broken,
         on_staff_chat_moved=lambda chat_id: None,
+        escalate_after=timedelta(minutes=15),
     )
     await decline(alerts, patient)
     assert sender.sent == []
