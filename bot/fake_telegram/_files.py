@@ -15,13 +15,19 @@ _DEFAULT_PHOTO_BYTES = 120_000
 _PHOTO_SIDES = (90, 320, 800, 1280)
 
 
+# Telegram's file_id prefixes tell the file's type; a file is only sent again as that type.
+_ID_PREFIXES = {"photo": "AgACAgIAAxkDAAI", "document": "BQACAgIAAxkDAAI"}
+_UNIQUE_PREFIXES = {"photo": "AQAD", "document": "AgAD"}
+
+
 @dataclass
 class StoredFile:
-    """One stored file: its bytes (``None`` if it came by URL) and its Bot API object."""
+    """One stored file: its bytes (``None`` if it came by URL), Bot API object and type."""
 
     data: bytes | None
     meta: JSONDict
     photo_sizes: list[JSONDict] = field(default_factory=list)
+    kind: str = "photo"
 
 
 def png_size(data: bytes) -> tuple[int, int] | None:
@@ -66,12 +72,25 @@ class FileStore:
             self._files[size["file_id"]].photo_sizes = sizes
         return sizes
 
-    def _store(self, data: bytes | None, meta: JSONDict) -> JSONDict:
+    def document(
+        self, data: bytes | None, *, file_name: str | None, mime_type: str | None
+    ) -> JSONDict:
+        """Store a document; return its ``Document`` object (size only when the bytes came)."""
+        meta: JSONDict = {}
+        if file_name:
+            meta["file_name"] = file_name
+        if mime_type:
+            meta["mime_type"] = mime_type
+        if data is not None:
+            meta["file_size"] = len(data)
+        return self._store(data, meta, kind="document")
+
+    def _store(self, data: bytes | None, meta: JSONDict, *, kind: str = "photo") -> JSONDict:
         self._seq += 1
         meta = {
-            "file_id": f"AgACAgIAAxkDAAI{self._seq:08d}{random.getrandbits(64):016x}",
-            "file_unique_id": f"AQAD{self._seq:08d}",
+            "file_id": f"{_ID_PREFIXES[kind]}{self._seq:08d}{random.getrandbits(64):016x}",
+            "file_unique_id": f"{_UNIQUE_PREFIXES[kind]}{self._seq:08d}",
             **meta,
         }
-        self._files[meta["file_id"]] = StoredFile(data, meta)
+        self._files[meta["file_id"]] = StoredFile(data, meta, kind=kind)
         return meta

@@ -73,6 +73,7 @@ class SentMessage:
     method: str
     edited: bool = False
     photo: bytes | None = None
+    document: bytes | None = None
     entities: list[JSONDict] = field(default_factory=list)
     deleted: bool = False
     params: JSONDict = field(default_factory=dict, repr=False)

@@ -53,6 +53,7 @@ _STRING_PARAMS = frozenset(
         "business_connection_id",
         "callback_query_id",
         "caption",
+        "document",
         "inline_message_id",
         "language_code",
         "message_effect_id",

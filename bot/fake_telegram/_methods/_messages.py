@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import copy
+import mimetypes
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
 
 from bot.fake_telegram._files import StoredFile
 from bot.fake_telegram._models import FakeChat, JSONDict, SentMessage
-from bot.fake_telegram._transport import ApiError, Call, int_param
+from bot.fake_telegram._transport import ApiError, Call, Upload, int_param
 from bot.fake_telegram._world import World, now
 
 from ._common import (
@@ -37,6 +40,10 @@ _CHAT_ACTIONS = frozenset(
         "upload_video_note",
     }
 )
+# Bots may upload documents of up to 50 MB; beyond, Telegram answers 413.
+MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
+# "In sendDocument, sending by URL will currently only work for GIF, PDF and ZIP files."
+_DOCUMENT_URL_TYPES = {".gif": "image/gif", ".pdf": "application/pdf", ".zip": "application/zip"}
 _NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are "
     "exactly the same as a current content and reply markup of the message"
@@ -92,6 +99,8 @@ def _photo_source(world: World, call: Call) -> tuple[bytes | None, StoredFile | 
         raise ApiError(400, "Bad Request: there is no photo in the request")
     stored = world.files.get(ref)
     if stored is not None:
+        if stored.kind != "photo":
+            raise ApiError(400, "Bad Request: can't use file of type Document as Photo")
         return stored.data, stored
     if ref.startswith(("http://", "https://")):
         return None, None
@@ -122,6 +131,82 @@ async def _send_photo(ctx: Context, call: Call) -> JSONDict:
         date=message["date"],
         method=call.method,
         photo=data,
+        entities=entities,
+        params=params,
+        raw=message,
+    )
+    ctx.world.record_sent(sent)
+    return message
+
+
+def _uploaded_mime_type(upload: Upload) -> str | None:
+    """Return the MIME type of an upload: the part's own, else guessed from its name."""
+    given = (upload.content_type or "").split(";", 1)[0].strip().lower()
+    if given:
+        return given
+    return mimetypes.guess_type(upload.filename or "", strict=False)[0]
+
+
+@dataclass(frozen=True)
+class _DocumentSource:
+    """Where a document comes from: new bytes or a URL to store, or a stored document."""
+
+    data: bytes | None
+    stored: JSONDict | None = None
+    file_name: str | None = None
+    mime_type: str | None = None
+
+
+def _document_source(world: World, call: Call) -> _DocumentSource:
+    """Return the uploaded document, the stored one ``document`` names, or its URL's."""
+    upload = call.files.get("document")
+    if upload is not None:
+        if not upload.data:
+            raise ApiError(400, "Bad Request: file must be non-empty")
+        if len(upload.data) > MAX_DOCUMENT_BYTES:
+            raise ApiError(413, "Request Entity Too Large")
+        return _DocumentSource(upload.data, None, upload.filename, _uploaded_mime_type(upload))
+    ref = call.params.get("document")
+    if not isinstance(ref, str) or not ref:
+        raise ApiError(400, "Bad Request: there is no document in the request")
+    stored = world.files.get(ref)
+    if stored is not None:
+        if stored.kind != "document":
+            raise ApiError(400, "Bad Request: can't use file of type Photo as Document")
+        return _DocumentSource(stored.data, copy.deepcopy(stored.meta))
+    if ref.startswith(("http://", "https://")):
+        name = unquote(urlsplit(ref).path.rsplit("/", 1)[-1])
+        extension = name[name.rfind(".") :].lower() if "." in name else ""
+        mime_type = _DOCUMENT_URL_TYPES.get(extension)
+        if mime_type is None:
+            raise ApiError(400, "Bad Request: wrong type of the web page content")
+        return _DocumentSource(None, None, name, mime_type)
+    raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+
+
+async def _send_document(ctx: Context, call: Call) -> JSONDict:
+    params = call.params
+    text, entities = caption(params)
+    chat = target_chat(ctx.world, params)
+    source = _document_source(ctx.world, call)
+    markup = reply_markup(params)
+    reply = reply_target(ctx.world, chat, params)
+    message = _new_message(ctx, chat, markup, reply)
+    message["document"] = source.stored or ctx.world.files.document(
+        source.data, file_name=source.file_name, mime_type=source.mime_type
+    )
+    if text is not None:
+        message["caption"] = text
+        if entities:
+            message["caption_entities"] = entities
+    sent = SentMessage(
+        message_id=message["message_id"],
+        chat_id=chat.id,
+        text=text,
+        reply_markup=markup,
+        date=message["date"],
+        method=call.method,
+        document=source.data,
         entities=entities,
         params=params,
         raw=message,
@@ -214,6 +299,7 @@ async def _delete_message(ctx: Context, call: Call) -> bool:
 MESSAGE_METHODS: dict[str, Handler] = {
     "sendMessage": _send_message,
     "sendPhoto": _send_photo,
+    "sendDocument": _send_document,
     "sendChatAction": _send_chat_action,
     "editMessageText": _edit_message_text,
     "editMessageCaption": _edit_message_caption,
