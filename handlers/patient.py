@@ -23,6 +23,7 @@ from handlers.patient_controls import (
     time_command,
     time_pressed,
 )
+from handlers.patient_privacy import PRIVACY_HANDLERS
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,11 @@ async def start(update: Update, context: Context) -> None:
         return
     result = await svc.enrolment.redeem(payload=payload, user_id=user_id, chat_id=message.chat_id)
     patient = result.patient
-    consent = texts.consent_text(svc.clinic.contacts)
+    consent = texts.consent_text(
+        svc.clinic.contacts,
+        retention_days=svc.privacy.retention_days,
+        keeps_clinical_record=not svc.clinic.delete_clinical_record,
+    )
     match result.outcome:
         case RedeemOutcome.ENROLLED:
             await message.reply_text(consent, reply_markup=keyboards.consent_keyboard())
@@ -91,7 +96,7 @@ async def consent_pressed(update: Update, context: Context) -> None:
     """Record consent from the "I agree" button, then ask for a check-in time."""
     user_id, query = from_button(update)
     svc = context.services
-    patient, new = await svc.enrolment.consent(user_id=user_id)
+    patient, new = await svc.enrolment.consent(user_id=user_id, version=texts.CONSENT_VERSION)
     if patient is None:
         await query.answer(texts.BUTTON_INVALID)
         return
@@ -319,6 +324,7 @@ PATIENT_HANDLERS: list[Handler] = [
     CommandHandler("pause", pause_command, filters=PRIVATE),
     CommandHandler("resume", resume_command, filters=PRIVATE),
     CommandHandler("stop", stop_command, filters=PRIVATE),
+    *PRIVACY_HANDLERS,
     CallbackQueryHandler(consent_pressed, pattern=f"^{keyboards.CONSENT_DATA}$"),
     CallbackQueryHandler(time_pressed, pattern=r"^t:"),
     CallbackQueryHandler(stop_pressed, pattern=r"^st:"),

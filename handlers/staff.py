@@ -8,12 +8,13 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.domain.codes import AuditAction
-from bot.domain.entities import Patient
 from bot.domain.errors import InputError
 from bot.telegram import staff_replies, staff_texts
 from bot.telegram.commands import STAFF_COMMAND_NAMES
 from bot.telegram.limits import TEXT_LIMIT, fit, units
+from handlers.arguments import patient_argument
 from handlers.context import Context, Handler, from_message
+from handlers.records import export_handlers
 from handlers.staff_alerts import alert_pressed, alerts_command, open_pressed, stats_command
 from handlers.staff_roster import roster_handlers
 
@@ -81,24 +82,11 @@ async def patients(update: Update, context: Context) -> None:
     await message.reply_text(fit(chunk))
 
 
-async def _patient_argument(update: Update, context: Context, command: str) -> Patient | None:
-    """Return the patient named by the one argument, or reply with what is wrong."""
-    _user_id, message = from_message(update)
-    if not context.args or len(context.args) != 1:
-        await message.reply_text(staff_texts.usage(command))
-        return None
-    try:
-        return await context.services.staff.find(context.args[0])
-    except InputError as err:
-        await message.reply_text(staff_texts.input_problem(err))
-        return None
-
-
 async def patient_command(update: Update, context: Context) -> None:
     """Show a patient's summary, chart and recent notes."""
     user_id, message = from_message(update)
     svc = context.services
-    patient = await _patient_argument(update, context, "patient")
+    patient = await patient_argument(update, context, "patient")
     if patient is None:
         return
     await svc.alerts.audit(
@@ -114,7 +102,7 @@ async def patient_command(update: Update, context: Context) -> None:
 async def resolve_command(update: Update, context: Context) -> None:
     """End a patient's open episodes."""
     user_id, message = from_message(update)
-    patient = await _patient_argument(update, context, "resolve")
+    patient = await patient_argument(update, context, "resolve")
     if patient is None:
         return
     count = await context.services.alerts.resolve_patient(patient, staff_id=user_id)
@@ -165,6 +153,7 @@ def staff_handlers(staff_users: filters.User, staff_chats: filters.Chat) -> list
         CommandHandler("resolve", resolve_command, filters=staff),
         CommandHandler("stats", stats_command, filters=staff),
         *roster_handlers(staff),
+        *export_handlers(staff),
         CommandHandler("help", staff_group_help, filters=staff_chats & filters.UpdateType.MESSAGE),
         CallbackQueryHandler(alert_pressed, pattern=r"^al:"),
         CallbackQueryHandler(open_pressed, pattern=r"^ao:"),

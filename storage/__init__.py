@@ -16,7 +16,10 @@ from ._infusions import InfusionRepository
 from ._maintenance import DatabaseReport, backup_database, inspect_database
 from ._outbox import OutboxRepository
 from ._patients import CodeTakenError, PatientRepository
+from ._privacy import PrivacyRepository
+from ._questionnaires import QuestionnaireRepository
 from ._questions import QuestionRepository
+from ._records import RecordRepository
 from ._roster import NameTakenError, RosterRepository
 from ._silence import SilenceRepository
 from ._stats import StatsRepository
@@ -38,7 +41,10 @@ __all__ = [
     "NameTakenError",
     "OutboxRepository",
     "PatientRepository",
+    "PrivacyRepository",
     "QuestionRepository",
+    "QuestionnaireRepository",
+    "RecordRepository",
     "RosterRepository",
     "SchemaError",
     "SilenceRepository",

@@ -13,10 +13,10 @@ from bot.domain.entities import Infusion, PlannedCheckin
 from ._database import Database
 from ._time import from_ts, to_ts
 
-_COLUMNS = "id, patient_id, given_at, recorded_at, recorded_by"
+INFUSION_COLUMNS = "id, patient_id, given_at, recorded_at, recorded_by"
 
 
-def _infusion_from_row(row: aiosqlite.Row) -> Infusion:
+def infusion_from_row(row: aiosqlite.Row) -> Infusion:
     return Infusion(
         id=row["id"],
         patient_id=row["patient_id"],
@@ -59,8 +59,8 @@ class InfusionRepository:
                     return None
             later = list(
                 await conn.execute_fetchall(
-                    f"SELECT {_COLUMNS} FROM infusions WHERE patient_id = ? AND given_at > ?"
-                    " ORDER BY given_at DESC, id DESC LIMIT 1",
+                    f"SELECT {INFUSION_COLUMNS} FROM infusions WHERE patient_id = ?"
+                    " AND given_at > ? ORDER BY given_at DESC, id DESC LIMIT 1",
                     (patient_id, to_ts(given_at)),
                 )
             )
@@ -69,13 +69,13 @@ class InfusionRepository:
             rows = list(
                 await conn.execute_fetchall(
                     "INSERT INTO infusions (patient_id, given_at, recorded_at, recorded_by,"
-                    f" update_id) VALUES (?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
+                    f" update_id) VALUES (?, ?, ?, ?, ?) RETURNING {INFUSION_COLUMNS}",
                     (patient_id, to_ts(given_at), to_ts(now), recorded_by, update_id),
                 )
             )
-            infusion = _infusion_from_row(rows[0])
+            infusion = infusion_from_row(rows[0])
             if later:
-                return infusion, _infusion_from_row(later[0])
+                return infusion, infusion_from_row(later[0])
             await conn.executemany(
                 "INSERT INTO checkins (patient_id, infusion_id, kind, day, due_at, state)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
@@ -96,20 +96,20 @@ class InfusionRepository:
     async def recent(self, patient_id: int, *, limit: int = 2) -> list[Infusion]:
         """Return the patient's most recent infusions, oldest first."""
         rows = await self._db.fetch_all(
-            f"SELECT {_COLUMNS} FROM infusions WHERE patient_id = ?"
+            f"SELECT {INFUSION_COLUMNS} FROM infusions WHERE patient_id = ?"
             " ORDER BY given_at DESC, id DESC LIMIT ?",
             (patient_id, limit),
         )
-        return [_infusion_from_row(row) for row in reversed(rows)]
+        return [infusion_from_row(row) for row in reversed(rows)]
 
     async def latest(self, patient_id: int) -> Infusion | None:
         """Return the most recent infusion of a patient."""
         row = await self._db.fetch_one(
-            f"SELECT {_COLUMNS} FROM infusions WHERE patient_id = ?"
+            f"SELECT {INFUSION_COLUMNS} FROM infusions WHERE patient_id = ?"
             " ORDER BY given_at DESC, id DESC LIMIT 1",
             (patient_id,),
         )
-        return None if row is None else _infusion_from_row(row)
+        return None if row is None else infusion_from_row(row)
 
 
 async def _end_the_previous_course(

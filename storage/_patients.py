@@ -16,7 +16,8 @@ from ._time import from_ts, opt_from_ts, to_ts
 
 PATIENT_COLUMNS = (
     "id, code, label, status, telegram_user_id, chat_id, timezone, checkin_time,"
-    " consent_at, created_at, awaiting_note_checkin_id, status_changed_at"
+    " consent_at, created_at, awaiting_note_checkin_id, status_changed_at, consent_version,"
+    " deleted_at"
 )
 
 
@@ -39,6 +40,8 @@ def patient_from_row(row: aiosqlite.Row) -> Patient:
         created_at=from_ts(row["created_at"]),
         awaiting_note_checkin_id=row["awaiting_note_checkin_id"],
         status_changed_at=opt_from_ts(row["status_changed_at"]),
+        consent_version=row["consent_version"],
+        deleted_at=opt_from_ts(row["deleted_at"]),
     )
 
 
@@ -160,14 +163,17 @@ class PatientRepository:
         return Redemption(RedeemOutcome.ENROLLED, patient)
 
     async def record_consent(
-        self, patient_id: int, *, now: datetime, default_time: str
+        self, patient_id: int, *, now: datetime, default_time: str, version: str | None = None
     ) -> Patient | None:
-        """Record consent and activate the patient; None if consent was already given."""
+        """Record consent (and the version of the text agreed to) and activate the patient.
+
+        None if consent was already given.
+        """
         async with self._db.write() as conn:
             return await _one(
                 conn,
                 "UPDATE patients SET consent_at = ?, status_changed_at = ?, status = ?,"
-                " checkin_time = coalesce(checkin_time, ?)"
+                " checkin_time = coalesce(checkin_time, ?), consent_version = ?"
                 " WHERE id = ? AND status = ? AND consent_at IS NULL"
                 f" RETURNING {PATIENT_COLUMNS}",
                 (
@@ -175,6 +181,7 @@ class PatientRepository:
                     to_ts(now),
                     PatientStatus.ACTIVE,
                     default_time,
+                    version,
                     patient_id,
                     PatientStatus.CONSENT_PENDING,
                 ),
@@ -230,18 +237,7 @@ class PatientRepository:
                 (status, to_ts(now), patient_id, *sorted(only_from)),
             )
             if patient is not None and status is PatientStatus.STOPPED:
-                await conn.execute(
-                    "UPDATE checkins SET state = ?, close_reason = ?, closed_at = ?"
-                    " WHERE patient_id = ? AND state IN (?, ?)",
-                    (
-                        CheckinState.CANCELLED,
-                        CloseReason.PATIENT_STOPPED,
-                        to_ts(now),
-                        patient_id,
-                        CheckinState.PENDING,
-                        CheckinState.SENT,
-                    ),
-                )
+                await cancel_open_checkins(conn, patient_id, now)
             return patient
 
     async def change_checkin_time(
@@ -277,7 +273,7 @@ class PatientRepository:
             " (SELECT max(c.answered_at) FROM checkins c WHERE c.patient_id = p.id"
             "   AND c.state = ?) AS last_score_at,"
             " (SELECT max(i.given_at) FROM infusions i WHERE i.patient_id = p.id)"
-            "   AS last_infusion_at"
+            "   AS last_infusion_at, p.deleted_at"
             " FROM patients p ORDER BY p.id DESC",
             (CheckinState.ANSWERED, CheckinState.ANSWERED),
         )
@@ -289,6 +285,23 @@ class PatientRepository:
                 last_score=row["last_score"],
                 last_score_at=opt_from_ts(row["last_score_at"]),
                 last_infusion_at=opt_from_ts(row["last_infusion_at"]),
+                deleted_at=opt_from_ts(row["deleted_at"]),
             )
             for row in rows
         ]
+
+
+async def cancel_open_checkins(conn: aiosqlite.Connection, patient_id: int, now: datetime) -> None:
+    """Cancel a patient's pending and sent check-ins: follow-up for them has ended."""
+    await conn.execute(
+        "UPDATE checkins SET state = ?, close_reason = ?, closed_at = ?"
+        " WHERE patient_id = ? AND state IN (?, ?)",
+        (
+            CheckinState.CANCELLED,
+            CloseReason.PATIENT_STOPPED,
+            to_ts(now),
+            patient_id,
+            CheckinState.PENDING,
+            CheckinState.SENT,
+        ),
+    )

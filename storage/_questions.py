@@ -12,13 +12,14 @@ from bot.domain.entities import SafetyQuestion
 from ._database import Database
 from ._time import from_ts, opt_from_ts, to_ts
 
-_COLUMNS = (
+QUESTION_COLUMNS = (
     "id, patient_id, chat_id, reason, asked_at, sent_at, answer, answered_at, escalate_at,"
     " escalated_at"
 )
 
 
-def _question(row: aiosqlite.Row) -> SafetyQuestion:
+def question_from_row(row: aiosqlite.Row) -> SafetyQuestion:
+    """Return the entity for a safety_questions row (all of QUESTION_COLUMNS)."""
     return SafetyQuestion(
         id=row["id"],
         patient_id=row["patient_id"],
@@ -53,10 +54,10 @@ class QuestionRepository:
         rows = await self._db.write_one(
             "INSERT INTO safety_questions (patient_id, chat_id, reason, asked_at, escalate_at,"
             " update_id) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (update_id) DO NOTHING"
-            f" RETURNING {_COLUMNS}",
+            f" RETURNING {QUESTION_COLUMNS}",
             (patient_id, chat_id, reason, to_ts(now), to_ts(escalate_at), update_id),
         )
-        return _question(rows[0]) if rows else None
+        return question_from_row(rows[0]) if rows else None
 
     async def sent(self, question_id: int, *, now: datetime) -> None:
         """Record that the question reached Telegram."""
@@ -78,35 +79,35 @@ class QuestionRepository:
         rows = await self._db.write_one(
             "UPDATE safety_questions SET answer = ?, answered_at = ? WHERE id = ?"
             " AND answer IS NULL AND patient_id = (SELECT id FROM patients"
-            f" WHERE telegram_user_id = ?) RETURNING {_COLUMNS}",
+            f" WHERE telegram_user_id = ?) RETURNING {QUESTION_COLUMNS}",
             (answer, to_ts(now), question_id, user_id),
         )
-        return _question(rows[0]) if rows else None
+        return question_from_row(rows[0]) if rows else None
 
     async def get(self, question_id: int) -> SafetyQuestion | None:
         """Return a question by id."""
         row = await self._db.fetch_one(
-            f"SELECT {_COLUMNS} FROM safety_questions WHERE id = ?", (question_id,)
+            f"SELECT {QUESTION_COLUMNS} FROM safety_questions WHERE id = ?", (question_id,)
         )
-        return None if row is None else _question(row)
+        return None if row is None else question_from_row(row)
 
     async def unsent(self, *, limit: int = 20) -> list[SafetyQuestion]:
         """Return unanswered questions that did not reach Telegram yet, oldest first."""
         rows = await self._db.fetch_all(
-            f"SELECT {_COLUMNS} FROM safety_questions WHERE sent_at IS NULL AND answer IS NULL"
-            " AND escalated_at IS NULL ORDER BY asked_at, id LIMIT ?",
+            f"SELECT {QUESTION_COLUMNS} FROM safety_questions WHERE sent_at IS NULL"
+            " AND answer IS NULL AND escalated_at IS NULL ORDER BY asked_at, id LIMIT ?",
             (limit,),
         )
-        return [_question(row) for row in rows]
+        return [question_from_row(row) for row in rows]
 
     async def unanswered_due(self, now: datetime) -> list[SafetyQuestion]:
         """Return questions still unanswered at their escalation time."""
         rows = await self._db.fetch_all(
-            f"SELECT {_COLUMNS} FROM safety_questions WHERE answer IS NULL"
+            f"SELECT {QUESTION_COLUMNS} FROM safety_questions WHERE answer IS NULL"
             " AND escalated_at IS NULL AND escalate_at <= ? ORDER BY escalate_at, id",
             (to_ts(now),),
         )
-        return [_question(row) for row in rows]
+        return [question_from_row(row) for row in rows]
 
     async def escalated(self, question_id: int, *, now: datetime) -> bool:
         """Record that an unanswered question became an alert; False if it was already."""
@@ -120,8 +121,8 @@ class QuestionRepository:
     async def recent(self, patient_id: int, *, limit: int = 3) -> list[SafetyQuestion]:
         """Return a patient's latest questions, newest first."""
         rows = await self._db.fetch_all(
-            f"SELECT {_COLUMNS} FROM safety_questions WHERE patient_id = ?"
+            f"SELECT {QUESTION_COLUMNS} FROM safety_questions WHERE patient_id = ?"
             " ORDER BY asked_at DESC, id DESC LIMIT ?",
             (patient_id, limit),
         )
-        return [_question(row) for row in rows]
+        return [question_from_row(row) for row in rows]

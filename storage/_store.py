@@ -19,7 +19,10 @@ from ._inbox import InboxRepository
 from ._infusions import InfusionRepository
 from ._outbox import OutboxRepository
 from ._patients import PatientRepository
+from ._privacy import PrivacyRepository
+from ._questionnaires import QuestionnaireRepository
 from ._questions import QuestionRepository
+from ._records import RecordRepository
 from ._roster import RosterRepository
 from ._silence import SilenceRepository
 from ._stats import StatsRepository
@@ -41,10 +44,13 @@ class Storage:
     inbox: InboxRepository
     outbox: OutboxRepository
     questions: QuestionRepository
+    questionnaires: QuestionnaireRepository
+    records: RecordRepository
     silence: SilenceRepository
     roster: RosterRepository
     escalations: EscalationRepository
     stats: StatsRepository
+    privacy: PrivacyRepository
 
     @classmethod
     async def open(cls, path: Path) -> Storage:
@@ -64,10 +70,13 @@ class Storage:
             inbox=InboxRepository(db),
             outbox=OutboxRepository(db),
             questions=QuestionRepository(db),
+            questionnaires=QuestionnaireRepository(db),
+            records=RecordRepository(db),
             silence=SilenceRepository(db),
             roster=RosterRepository(db),
             escalations=EscalationRepository(db),
             stats=StatsRepository(db),
+            privacy=PrivacyRepository(db),
         )
 
     async def close(self) -> None:

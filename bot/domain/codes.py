@@ -139,6 +139,8 @@ class AlertKind(StrEnum):
     PAUSED_LONG = "paused_long"
     INVITE_EXPIRED = "invite_expired"
     BACK = "back"
+    # The patient deleted their data (/deletemydata): follow-up has ended.
+    DELETED = "deleted"
 
     @classmethod
     def of_episode(cls, kind: EpisodeKind) -> AlertKind:
@@ -182,6 +184,27 @@ class AuditAction(StrEnum):
     ON_CALL = "on_call"
     OFF_CALL = "off_call"
     REMOVE_STAFF = "remove_staff"
+    EXPORT = "export"
+    # The patient deleted their own data; the actor is 0 (their Telegram id is not kept).
+    DELETE_DATA = "delete_data"
+
+
+class QuestionnaireStatus(StrEnum):
+    """Where one administration of a questionnaire is."""
+
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    # Left unfinished for longer than the protocol allows: kept, marked incomplete.
+    EXPIRED = "expired"
+
+
+class QuestionnaireOrigin(StrEnum):
+    """Why a questionnaire was started."""
+
+    REQUESTED = "requested"
+    BASELINE = "baseline"
+    AFTER_INFUSION = "after_infusion"
+    INTERVAL = "interval"
 
 
 class Urgency(IntEnum):

@@ -20,6 +20,8 @@ from bot.domain.codes import (
     PatientStatus,
     PushKind,
     QuestionAnswer,
+    QuestionnaireOrigin,
+    QuestionnaireStatus,
     QuestionReason,
     RedeemOutcome,
     Urgency,
@@ -45,6 +47,10 @@ class Patient:
     created_at: datetime
     awaiting_note_checkin_id: int | None
     status_changed_at: datetime | None = None
+    # The version of the consent text they agreed to ('legacy': before versions were kept).
+    consent_version: str | None = None
+    # When they deleted their data (/deletemydata); the row then holds no Telegram identity.
+    deleted_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +115,7 @@ class PatientOverview:
     last_score: int | None
     last_score_at: datetime | None
     last_infusion_at: datetime | None
+    deleted_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +269,10 @@ class Clinic:
     staff_chat_id: int
     staff_ids: frozenset[int]
     contacts: SafetyContacts
+    # Data rights: how long check-in data is kept (None: for ever), and whether deleting a
+    # patient's data also deletes their clinical record (infusions, scores).
+    retention_days: int | None = None
+    delete_clinical_record: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,3 +342,41 @@ class EscalationRound:
     reached: tuple[str, ...]
     missed: tuple[str, ...]
     to_owners: bool
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionnaireResponse:
+    """One administration of a questionnaire (PHQ-9, GAD-7) to a patient.
+
+    `answers` holds the option scores in item order so far, None for a skipped optional
+    item; `total` and `band` are set once it is completed.
+    """
+
+    id: int
+    patient_id: int
+    chat_id: int
+    instrument: str
+    origin: QuestionnaireOrigin
+    status: QuestionnaireStatus
+    answers: tuple[int | None, ...]
+    started_at: datetime
+    updated_at: datetime
+    expires_at: datetime
+    completed_at: datetime | None
+    total: int | None
+    band: str | None
+    safety_alerted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionnaireCandidate:
+    """A patient for whom a planned questionnaire may be due, with what planning needs."""
+
+    patient_id: int
+    chat_id: int
+    timezone: str
+    checkin_time: str | None
+    enrolled_at: datetime
+    instrument: str
+    last_started: datetime | None
+    last_infusion: datetime | None

@@ -24,6 +24,7 @@ class InputProblem(StrEnum):
     STAFF_NAME_BAD = "staff_name_bad"
     STAFF_NAME_TAKEN = "staff_name_taken"
     NO_SUCH_STAFF = "no_such_staff"
+    PATIENT_DELETED = "patient_deleted"
 
 
 class InputError(AfterglowError):

@@ -12,6 +12,7 @@ from bot.domain.adaptive import AdaptiveConfig
 from bot.domain.detection import DetectorConfig
 from bot.domain.errors import ContentError
 from bot.domain.explainers import ExplainerLibrary
+from bot.domain.questionnaire_plan import QuestionnairePlan
 
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 MAX_DAY = 366
@@ -46,6 +47,7 @@ class Protocol:
     # An URGENT alert nobody acknowledged for this long goes to the on-call staff privately.
     urgent_escalate_after: timedelta = timedelta(minutes=15)
     explainers: tuple[tuple[int, str], ...] = ()
+    questionnaires: QuestionnairePlan = field(default_factory=QuestionnairePlan)
 
 
 def _table(data: dict[str, Any], key: str, source: str) -> dict[str, Any]:
@@ -86,6 +88,7 @@ def parse_protocol(text: str, *, source: str) -> Protocol:
         source=source,
         detection=_detection(data, source),
         adaptive=_adaptive(data, source),
+        questionnaires=_questionnaires(data, source),
         pause_alert_after=_pause_alert_after(data, source),
         urgent_escalate_after=_urgent_escalate_after(data, source),
         explainers=_explainer_schedule(data, source),
@@ -165,6 +168,16 @@ def _adaptive(data: dict[str, Any], source: str) -> AdaptiveConfig:
         raise ProtocolError(f"{source}: [adaptive] must be a table")
     try:
         return AdaptiveConfig.from_mapping(table)
+    except ValueError as err:
+        raise ProtocolError(f"{source}: {err}") from None
+
+
+def _questionnaires(data: dict[str, Any], source: str) -> QuestionnairePlan:
+    table = data.get("questionnaires", {})
+    if not isinstance(table, dict):
+        raise ProtocolError(f"{source}: [questionnaires] must be a table")
+    try:
+        return QuestionnairePlan.from_mapping(table)
     except ValueError as err:
         raise ProtocolError(f"{source}: {err}") from None
 

@@ -26,20 +26,25 @@ from bot.services.container import Outside, Services, StaffWatch, build_services
 from bot.telegram.charts import MoodCharts
 from bot.telegram.commands import Audience, menu
 from bot.telegram.flood import FloodLimiter
+from bot.telegram.history_chart import HistoryCharts
 from bot.telegram.senders import (
     TelegramCheckinSender,
     TelegramPatientSender,
+    TelegramQuestionnaireSender,
     TelegramStaffSender,
     TelegramUrgentMessenger,
 )
 from bot.telegram.wording import TelegramWording
 from handlers import (
+    BUTTON_GATE,
     CONTEXT_TYPES,
     PATIENT_HANDLERS,
     QUESTION_HANDLERS,
+    QUESTIONNAIRE_HANDLERS,
     SAFETY_HANDLERS,
     AfterglowApp,
     Context,
+    mydata_handlers,
     on_error,
     setup_handlers,
     staff_handlers,
@@ -65,6 +70,8 @@ def clinic_of(settings: Settings) -> Clinic:
         staff_chat_id=settings.staff_chat_id,
         staff_ids=settings.admin_ids,
         contacts=SafetyContacts(settings.crisis_line, settings.emergency_number),
+        retention_days=settings.retention_days,
+        delete_clinical_record=settings.delete_clinical_record,
     )
 
 
@@ -137,8 +144,10 @@ class _Lifecycle:
             staff=TelegramStaffSender(app.bot, self._urgent_bot),
             patients=TelegramPatientSender(app.bot),
             urgent=TelegramUrgentMessenger(self._urgent_bot),
+            questionnaires=TelegramQuestionnaireSender(app.bot),
             wording=TelegramWording(clinic.contacts, clinic.timezone),
             charts=MoodCharts(),
+            history=HistoryCharts(),
             permits=self._limiter,
         )
 
@@ -155,6 +164,7 @@ class _Lifecycle:
             protocol=self._content.protocol,
             library=self._content.library,
             net=self._content.net,
+            questionnaires=self._content.questionnaires,
             outside=self._outside(app, clinic),
             on_staff_chat_moved=self._staff_chats.add_chat_ids,
             # Roster members join and leave the staff handlers' filter without a restart.
@@ -181,7 +191,7 @@ class _Lifecycle:
         await _register_commands(app, self._settings)
         schedule_dispatch(app, interval=self._dispatch_interval)
         self._urgent.start(svc)
-        schedule_purge(app, [self._intake, svc.urgent])
+        schedule_purge(app, [self._intake, svc.urgent, svc.privacy])
         if self._settings.backup_dir is not None:
             backups = Backups(
                 self._settings.db_path,
@@ -277,9 +287,13 @@ def _add_handlers(
 ) -> None:
     """Register the safety gate first, then set-up, staff, question and patient handlers."""
     app.add_handlers(SAFETY_HANDLERS, group=-1)
+    # Buttons of someone with no record any more (they deleted their data) do nothing.
+    app.add_handlers(BUTTON_GATE, group=-1)
     app.add_handlers(setup_handlers(filters.User(user_id=settings.admin_ids), staff_chats))
     app.add_handlers(staff_handlers(staff_users, staff_chats))
     app.add_handlers(QUESTION_HANDLERS)
+    app.add_handlers(QUESTIONNAIRE_HANDLERS)
+    app.add_handlers(mydata_handlers())
     app.add_handlers(PATIENT_HANDLERS)
     app.add_error_handler(on_error)
 

@@ -6,6 +6,7 @@ the package, or the clinic's own), reads them, and names them in every error.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -14,6 +15,7 @@ from pathlib import Path
 from bot.domain.crisis import CrisisDetector, CrisisNet, CrisisPatternError
 from bot.domain.explainers import Explainer, ExplainerError, ExplainerLibrary, assemble, parse_text
 from bot.domain.protocol import Protocol, ProtocolError, check_schedule, parse_protocol
+from bot.domain.questionnaires import Questionnaire, QuestionnaireError, parse_questionnaire
 
 SHIPPED_PROTOCOL = "built-in protocol"
 SHIPPED_PATTERNS = "bot/data/crisis_patterns.toml"
@@ -26,14 +28,42 @@ class Content:
     protocol: Protocol
     library: ExplainerLibrary
     net: CrisisNet
+    questionnaires: Mapping[str, Questionnaire]
 
 
 def load_content(*, protocol: Path | None = None, explainers: Path | None = None) -> Content:
-    """Load and cross-check the protocol, the explainers and the crisis patterns."""
+    """Load and cross-check the protocol, the explainers, questionnaires and crisis patterns."""
     loaded_protocol = load_protocol(protocol)
     library = load_explainers(explainers)
     check_schedule(loaded_protocol, library)
-    return Content(protocol=loaded_protocol, library=library, net=load_crisis_net())
+    questionnaires = load_questionnaires()
+    for name in loaded_protocol.questionnaires.planned:
+        if name not in questionnaires:
+            raise ProtocolError(
+                f"{loaded_protocol.source}: [questionnaires] planned names {name!r}, which is"
+                f" not a questionnaire (known: {', '.join(sorted(questionnaires))})"
+            )
+    return Content(
+        protocol=loaded_protocol,
+        library=library,
+        net=load_crisis_net(),
+        questionnaires=questionnaires,
+    )
+
+
+def load_questionnaires() -> Mapping[str, Questionnaire]:
+    """Load the questionnaires shipped with the package (PHQ-9, GAD-7), by id."""
+    loaded: dict[str, Questionnaire] = {}
+    folder = _shipped("questionnaires")
+    for entry in sorted(folder.iterdir(), key=lambda entry: entry.name):
+        if not entry.name.endswith(".toml"):
+            continue
+        source = f"bot/data/questionnaires/{entry.name}"
+        questionnaire = parse_questionnaire(entry.read_text(encoding="utf-8"), source=source)
+        if questionnaire.id in loaded:
+            raise QuestionnaireError(f"{source}: id {questionnaire.id!r} is used twice")
+        loaded[questionnaire.id] = questionnaire
+    return loaded
 
 
 def _shipped(*parts: str) -> Traversable:

@@ -33,6 +33,7 @@ async def dispatch_once(svc: Services) -> None:
         await _step("trends", svc.trends.review_many(report.patients_with_misses))
     await _step("alerts", svc.alerts.deliver())
     await _step("explainers", svc.education.deliver_waiting())
+    await _step("questionnaires", svc.questionnaire_plan.tend())
     await _step("silence", svc.silence.check())
 
 
@@ -80,7 +81,11 @@ class _Purger(Protocol):
 
 
 def schedule_purge(app: AfterglowApp, purgers: Sequence[_Purger]) -> None:
-    """Keep the inbox and the urgent outbox bounded: each hour, drop what is a day old."""
+    """Each hour, let every purger drop what it no longer keeps.
+
+    The inbox and the urgent outbox drop what was handled a day ago; the privacy service
+    drops check-in data older than AFTERGLOW_RETENTION_DAYS (it works once a day).
+    """
 
     async def purge(context: Context) -> None:
         del context

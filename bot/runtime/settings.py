@@ -17,6 +17,8 @@ DEFAULT_CRISIS_LINE = US_CONTACTS.crisis_line
 DEFAULT_EMERGENCY_NUMBER = US_CONTACTS.emergency_number
 DEFAULT_BACKUP_KEEP = 7
 MAX_BACKUP_KEEP = 365
+MIN_RETENTION_DAYS = 30
+MAX_RETENTION_DAYS = 36500
 _TOKEN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{1,100}")
 _DIGITS = re.compile(r"[0-9]{1,20}")
 _SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
@@ -64,6 +66,10 @@ class Settings:
     contacts_from: str = "the US defaults"
     backup_dir: Path | None = None
     backup_keep: int = DEFAULT_BACKUP_KEEP
+    # Days check-in data is kept (None: for ever), and whether /deletemydata also deletes the
+    # clinical record (infusions, scores) or keeps it under the pseudonymous code.
+    retention_days: int | None = None
+    delete_clinical_record: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +191,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         contacts_from=contacts_from,
         backup_dir=_backup_dir(env),
         backup_keep=_backup_keep(env),
+        retention_days=_retention_days(env),
+        delete_clinical_record=_flag(env, "AFTERGLOW_DELETE_CLINICAL_RECORD", default=True),
     )
 
 
@@ -303,3 +311,31 @@ def _backup_keep(env: Mapping[str, str]) -> int:
             f"must be a whole number of copies from 1 to {MAX_BACKUP_KEEP}, got {raw!r}",
         )
     return int(raw)
+
+
+def _retention_days(env: Mapping[str, str]) -> int | None:
+    raw = env.get("AFTERGLOW_RETENTION_DAYS", "").strip()
+    if not raw:
+        return None
+    if not _DIGITS.fullmatch(raw) or not MIN_RETENTION_DAYS <= int(raw) <= MAX_RETENTION_DAYS:
+        raise ConfigError(
+            "AFTERGLOW_RETENTION_DAYS",
+            f"must be a whole number of days from {MIN_RETENTION_DAYS} to {MAX_RETENTION_DAYS}"
+            f" (unset: keep for ever), got {raw!r}",
+        )
+    return int(raw)
+
+
+_TRUE = {"true", "yes", "1", "on"}
+_FALSE = {"false", "no", "0", "off"}
+
+
+def _flag(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ConfigError(name, f"must be true or false, got {raw!r}")

@@ -121,6 +121,8 @@ class CareService:
         patient = await self._storage.patients.by_code(request.code)
         if patient is None:
             raise InputError(InputProblem.NO_SUCH_PATIENT, request.code)
+        if patient.deleted_at is not None:
+            raise InputError(InputProblem.PATIENT_DELETED, request.code)
         plan = plan_checkins(
             request.given_at,
             days=self._protocol.days,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from bot.domain.clock import Clock
@@ -10,6 +10,7 @@ from bot.domain.crisis import CrisisNet
 from bot.domain.entities import Clinic
 from bot.domain.explainers import ExplainerLibrary
 from bot.domain.protocol import Protocol
+from bot.domain.questionnaires import Questionnaire
 from bot.services.alerts import AlertService
 from bot.services.care import CareService
 from bot.services.checkins import CheckinService
@@ -20,13 +21,19 @@ from bot.services.escalation import EscalationService
 from bot.services.ports import (
     ChartRenderer,
     CheckinSender,
+    HistoryRenderer,
     PatientSender,
+    QuestionnaireSender,
     SendPermits,
     StaffSender,
     UrgentMessenger,
     Wording,
 )
+from bot.services.privacy import PrivacyService
+from bot.services.questionnaire_planner import QuestionnairePlanner
+from bot.services.questionnaires import QuestionnaireService
 from bot.services.questions import QuestionService
+from bot.services.records import RecordService
 from bot.services.roster import RosterService, UserIdsChanged
 from bot.services.safety import SafetyService
 from bot.services.silence import SilenceService
@@ -45,8 +52,10 @@ class Outside:
     staff: StaffSender
     patients: PatientSender
     urgent: UrgentMessenger
+    questionnaires: QuestionnaireSender
     wording: Wording
     charts: ChartRenderer
+    history: HistoryRenderer
     permits: SendPermits
 
 
@@ -78,9 +87,13 @@ class Services:
     silence: SilenceService
     urgent: UrgentOutbox
     questions: QuestionService
+    questionnaires: QuestionnaireService
+    questionnaire_plan: QuestionnairePlanner
+    records: RecordService
     roster: RosterService
     escalation: EscalationService
     stats: StatsService
+    privacy: PrivacyService
 
     def is_staff(self, user_id: int | None) -> bool:
         """Tell whether a Telegram user may use staff commands: an owner or a joined member."""
@@ -101,7 +114,6 @@ class _Care:
 def _care(
     storage: Storage,
     clock: Clock,
-    *,
     clinic: Clinic,
     protocol: Protocol,
     library: ExplainerLibrary,
@@ -237,6 +249,48 @@ def _staff_side(
     return roster, escalation
 
 
+def _privacy(
+    storage: Storage, clock: Clock, clinic: Clinic, silence: SilenceService
+) -> PrivacyService:
+    return PrivacyService(
+        storage,
+        clock,
+        silence=silence,
+        retention_days=clinic.retention_days,
+        delete_clinical_record=clinic.delete_clinical_record,
+    )
+
+
+def _questionnaires(
+    storage: Storage,
+    clock: Clock,
+    questionnaires: Mapping[str, Questionnaire],
+    protocol: Protocol,
+    outside: Outside,
+    care: _Care,
+    urgent: UrgentOutbox,
+) -> tuple[QuestionnaireService, QuestionnairePlanner]:
+    asking = QuestionnaireService(
+        storage,
+        clock,
+        questionnaires=questionnaires,
+        expire_after=protocol.questionnaires.expire_after,
+        alerts=care.alerts,
+        outbox=urgent,
+        wording=outside.wording,
+        on_episode=[care.education.on_episode],
+    )
+    planner = QuestionnairePlanner(
+        storage,
+        clock,
+        service=asking,
+        plan=protocol.questionnaires,
+        sender=outside.questionnaires,
+        default_time=protocol.default_time,
+    )
+    return asking, planner
+
+
 def build_services(
     storage: Storage,
     clock: Clock,
@@ -245,29 +299,24 @@ def build_services(
     protocol: Protocol,
     library: ExplainerLibrary,
     net: CrisisNet,
+    questionnaires: Mapping[str, Questionnaire],
     outside: Outside,
     on_staff_chat_moved: Callable[[int], None],
     staff_watch: StaffWatch,
 ) -> Services:
-    """Wire the services over an open database; each gets what it needs at construction."""
-    care = _care(
-        storage,
-        clock,
-        clinic=clinic,
-        protocol=protocol,
-        library=library,
-        outside=outside,
-        on_staff_chat_moved=on_staff_chat_moved,
-    )
+    """Wire the services over an open database."""
+    care = _care(storage, clock, clinic, protocol, library, outside, on_staff_chat_moved)
     safety, questions, urgent = _safety(
         storage, clock, net=net, alerts=care.alerts, outside=outside
     )
-    default_time = protocol.default_time.strftime("%H:%M")
     checkins, dispatcher = _check_ins(
         storage, clock, protocol=protocol, outside=outside, care=care, questions=questions
     )
     roster, escalation = _staff_side(
         storage, clock, clinic, protocol, outside, urgent, staff_watch
+    )
+    asking, planner = _questionnaires(
+        storage, clock, questionnaires, protocol, outside, care, urgent
     )
     return Services(
         clinic=clinic,
@@ -275,7 +324,10 @@ def build_services(
         protocol=protocol,
         storage=storage,
         enrolment=EnrolmentService(
-            storage, clock, timezone=clinic.timezone, default_time=default_time
+            storage,
+            clock,
+            timezone=clinic.timezone,
+            default_time=protocol.default_time.strftime("%H:%M"),
         ),
         care=CareService(
             storage, clock, protocol=protocol, timezone=clinic.timezone, silence=care.silence
@@ -290,7 +342,11 @@ def build_services(
         silence=care.silence,
         urgent=urgent,
         questions=questions,
+        questionnaires=asking,
+        questionnaire_plan=planner,
+        records=RecordService(storage, clock, clinic.timezone, questionnaires, outside.history),
         roster=roster,
         escalation=escalation,
         stats=StatsService(storage, clock),
+        privacy=_privacy(storage, clock, clinic, care.silence),
     )

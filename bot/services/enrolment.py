@@ -127,17 +127,23 @@ class EnrolmentService:
             log.info("invite.refused outcome=%s", result.outcome.value)
         return result
 
-    async def consent(self, *, user_id: int) -> tuple[Patient | None, bool]:
-        """Record consent; returns the patient and whether consent was newly recorded."""
+    async def consent(
+        self, *, user_id: int, version: str | None = None
+    ) -> tuple[Patient | None, bool]:
+        """Record consent to the consent text of `version`.
+
+        Returns the patient and whether consent was newly recorded. The version is the one
+        of the text the bot shows (bot.telegram.texts.CONSENT_VERSION); None records none.
+        """
         patient = await self._storage.patients.by_user(user_id)
         if patient is None:
             return None, False
         if patient.status is not PatientStatus.CONSENT_PENDING:
             return patient, False
         updated = await self._storage.patients.record_consent(
-            patient.id, now=self._clock.now(), default_time=self._default_time
+            patient.id, now=self._clock.now(), default_time=self._default_time, version=version
         )
         if updated is None:
             return await self._storage.patients.get(patient.id), False
-        log.info("patient.consented code=%s", updated.code)
+        log.info("patient.consented code=%s version=%s", updated.code, version)
         return updated, True

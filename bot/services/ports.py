@@ -15,8 +15,11 @@ from bot.domain.chart import ChartData
 from bot.domain.codes import AlertKind, EpisodeKind, PatientStatus, QuestionAnswer
 from bot.domain.delivery import SendOutcome
 from bot.domain.detection import Finding
-from bot.domain.entities import Alert, EscalationRound, MoodPoint, Patient
+from bot.domain.entities import Alert, EscalationRound, MoodPoint, Patient, QuestionnaireResponse
 from bot.domain.explainers import Explainer
+from bot.domain.history import History
+from bot.domain.questionnaire_outcomes import QuestionnaireFinding
+from bot.domain.questionnaires import Questionnaire
 
 
 class CheckinSender(Protocol):
@@ -71,6 +74,16 @@ class PatientSender(Protocol):
         ...
 
 
+class QuestionnaireSender(Protocol):
+    """Sends the first item of a planned questionnaire, behind bulk sending."""
+
+    async def send_questionnaire(
+        self, chat_id: int, response: QuestionnaireResponse, questionnaire: Questionnaire
+    ) -> SendOutcome:
+        """Send the opening words and the current item with its option buttons."""
+        ...
+
+
 class UrgentMessenger(Protocol):
     """Sends at once, ahead of anything queued: crisis replies and direct staff messages."""
 
@@ -88,6 +101,14 @@ class ChartRenderer(Protocol):
 
     def mood_chart(self, data: ChartData, *, tz: ZoneInfo) -> bytes:
         """Return the PNG of a patient's chart."""
+        ...
+
+
+class HistoryRenderer(Protocol):
+    """Draws a patient's own history chart (CPU-bound: run in a worker thread)."""
+
+    def history_chart(self, history: History, *, tz: ZoneInfo) -> bytes:
+        """Return the PNG of a patient's mood and questionnaire totals since enrolment."""
         ...
 
 
@@ -177,4 +198,26 @@ class Wording(Protocol):
 
     def contact_request(self, patient: Patient, episode_kind: EpisodeKind) -> str:
         """Return the staff alert that a patient asked to be contacted."""
+        ...
+
+    def questionnaire_safety_alert(
+        self, patient: Patient, questionnaire: Questionnaire, index: int, value: int
+    ) -> str:
+        """Return the staff's URGENT alert for a safety item answered above its threshold."""
+        ...
+
+    def questionnaire_explanation(self, finding: QuestionnaireFinding) -> str:
+        """Return the one-line account of a decline seen in PHQ-9 totals."""
+        ...
+
+    def questionnaire_alert(
+        self,
+        patient: Patient,
+        finding: QuestionnaireFinding,
+        *,
+        explanation: str,
+        last_infusion: datetime | None,
+        now: datetime,
+    ) -> str:
+        """Return the staff alert for a decline seen in PHQ-9 totals."""
         ...

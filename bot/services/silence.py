@@ -3,7 +3,8 @@
 Each such event is told to the staff chat once (the alert's event key is unique), with the
 code, the last score and when, and what happened; like every alert it is stored before it
 is sent and retried until delivered. A patient who comes back after a pause or after being
-unreachable is told too.
+unreachable is told too, and so is a patient who deleted their data (code only: by then
+there is nothing else to tell).
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ class SilenceService:
     async def stopped(self, patient: Patient) -> None:
         """The patient stopped all messages."""
         await self._tell(patient, AlertKind.STOPPED, since=patient.status_changed_at)
+
+    async def deleted(self, patient: Patient) -> None:
+        """The patient deleted their data: follow-up for them has ended."""
+        await self._tell(patient, AlertKind.DELETED, since=patient.deleted_at)
 
     async def unreachable(self, patient_id: int) -> None:
         """The patient blocked the bot (or their chat is gone)."""
@@ -84,7 +89,12 @@ class SilenceService:
         away_since: datetime | None = None,
         was: PatientStatus | None = None,
     ) -> int:
-        last = await self._storage.silence.last_answer(patient.id)
+        # A deletion is told by code only, even when the clinic keeps the scores.
+        last = (
+            None
+            if kind is AlertKind.DELETED
+            else await self._storage.silence.last_answer(patient.id)
+        )
         text = self._wording.silence(
             patient, kind, last_answer=last, away_since=away_since, was=was, now=self._clock.now()
         )

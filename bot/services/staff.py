@@ -11,7 +11,15 @@ from bot.domain.chart import ChartData
 from bot.domain.clock import Clock
 from bot.domain.codes import CheckinState
 from bot.domain.detection import DetectorConfig
-from bot.domain.entities import Alert, Checkin, EpisodeRecord, Infusion, Patient, SafetyQuestion
+from bot.domain.entities import (
+    Alert,
+    Checkin,
+    EpisodeRecord,
+    Infusion,
+    Patient,
+    QuestionnaireResponse,
+    SafetyQuestion,
+)
 from bot.domain.errors import InputError, InputProblem
 from bot.services.enrolment import normalise_code
 from bot.services.levels import assess_inputs, detector_inputs
@@ -42,6 +50,8 @@ class PatientSummary:
     questions: list[SafetyQuestion] = field(default_factory=list)
     # Unresolved alerts about the patient, newest first.
     open_alerts: list[Alert] = field(default_factory=list)
+    # Completed questionnaires (PHQ-9, GAD-7), oldest first.
+    questionnaires: list[QuestionnaireResponse] = field(default_factory=list)
 
 
 class StaffService:
@@ -98,6 +108,7 @@ class StaffService:
             adaptive=adaptive,
             questions=questions,
             open_alerts=[a for a in alerts if a.resolved_at is None],
+            questionnaires=await self._storage.questionnaires.completed(patient.id),
         )
 
     async def chart_data(self, patient: Patient, *, highlight: datetime | None) -> ChartData:

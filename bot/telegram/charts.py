@@ -11,6 +11,7 @@ from bot.domain.chart import ChartData, local_midnights
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 _WIDTH_IN, _HEIGHT_IN, _DPI = 7.0, 3.4, 110
 _MISSED_Y = -0.2
@@ -44,11 +45,34 @@ def render_mood_chart(data: ChartData, *, tz: ZoneInfo) -> bytes:
     _draw_answers(axes, data)
     _draw_marks(axes, data)
     _lay_out(axes, data, tz)
+    return figure_png(figure)
+
+
+def figure_png(figure: Figure) -> bytes:
+    """Return a drawn figure as PNG bytes, its dates slanted and its layout tightened."""
     figure.autofmt_xdate()
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def x_of(moment: datetime) -> float:
+    """Return matplotlib's number for a moment on a time axis."""
+    return _x(moment)
+
+
+def day_grid(axes: Axes, start: datetime, end: datetime, tz: ZoneInfo) -> None:
+    """Run the time axis from start to end with a gridline at each local midnight."""
+    from matplotlib.dates import DateFormatter
+    from matplotlib.ticker import FixedLocator
+
+    axes.set_xlim(_x(start), _x(end))
+    midnights = [_x(m) for m in local_midnights(start, end, tz)]
+    axes.xaxis.set_major_locator(FixedLocator(midnights))
+    axes.xaxis.set_major_formatter(DateFormatter("%d %b", tz=tz))
+    axes.grid(axis="x", alpha=0.35)
+    axes.grid(axis="y", alpha=0.2)
 
 
 def _x(moment: datetime) -> float:
@@ -129,19 +153,11 @@ def _draw_marks(axes: Axes, data: ChartData) -> None:
 
 def _lay_out(axes: Axes, data: ChartData, tz: ZoneInfo) -> None:
     """The axes: to now, midnight gridlines, the 0-10 scale, the title and the legend."""
-    from matplotlib.dates import DateFormatter
-    from matplotlib.ticker import FixedLocator
-
-    axes.set_xlim(_x(data.start), _x(data.end))
+    day_grid(axes, data.start, data.end, tz)
     axes.set_ylim(-0.7, 10.7)
     axes.set_yticks(range(0, 11, 2))
     axes.set_ylabel("mood (0-10)")
     axes.set_title(chart_title(data.code), fontsize=10)
-    midnights = [_x(m) for m in local_midnights(data.start, data.end, tz)]
-    axes.xaxis.set_major_locator(FixedLocator(midnights))
-    axes.xaxis.set_major_formatter(DateFormatter("%d %b", tz=tz))
-    axes.grid(axis="x", alpha=0.35)
-    axes.grid(axis="y", alpha=0.2)
     if not data.points:
         axes.text(0.5, 0.5, "no answers yet", transform=axes.transAxes, ha="center")
     if axes.get_legend_handles_labels()[0]:

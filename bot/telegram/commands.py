@@ -45,9 +45,39 @@ COMMANDS: tuple[Command, ...] = (
         "Change your check-in time",
         "change the time of your daily check-in",
     ),
+    Command(
+        "phq9",
+        Audience.PATIENT,
+        "PHQ-9 mood questionnaire",
+        "the PHQ-9, nine questions about the last two weeks",
+    ),
+    Command(
+        "gad7",
+        Audience.PATIENT,
+        "GAD-7 anxiety questionnaire",
+        "the GAD-7, seven questions about worry and anxiety",
+    ),
+    Command(
+        "history",
+        Audience.PATIENT,
+        "Your chart since you joined",
+        "your mood and questionnaires since you joined, as a chart",
+    ),
+    Command(
+        "mydata",
+        Audience.PATIENT,
+        "A copy of your data",
+        "a file (CSV) with everything stored about you",
+    ),
     Command("pause", Audience.PATIENT, "Pause check-ins", "pause check-ins"),
     Command("resume", Audience.PATIENT, "Resume check-ins", "start check-ins again"),
     Command("stop", Audience.PATIENT, "Stop all messages", "stop all messages from me"),
+    Command(
+        "deletemydata",
+        Audience.PATIENT,
+        "Delete your data",
+        "delete what I keep about you and stop all messages (asks first)",
+    ),
     Command("help", Audience.PATIENT, "Help and emergency contacts", "this message"),
     Command("alerts", Audience.STAFF, "Open alerts", "list the open alerts"),
     Command(
@@ -118,6 +148,13 @@ COMMANDS: tuple[Command, ...] = (
         "Remove a staff member (owners): <name>",
         "owners: remove a member; their commands and buttons stop at once",
         "<name>",
+    ),
+    Command(
+        "export",
+        Audience.STAFF,
+        "Export a patient's data: <code>",
+        "a patient's data as CSV and as a FHIR R4 Bundle (private chat only, audited)",
+        "<code>",
     ),
     Command("help", Audience.STAFF, "Help", "this message"),
     Command(

@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.telegram import texts
+from bot.telegram import privacy_texts, texts
 
 CONSENT_DATA = "c:agree"
 _MOOD = re.compile(r"m:([1-9][0-9]{0,17}):(10|[0-9])")
@@ -171,6 +171,35 @@ def stop_keyboard() -> InlineKeyboardMarkup:
 def parse_stop(data: str) -> bool | None:
     """Return whether a /stop confirmation button confirms, or None if it is not one."""
     return {"st:yes": True, "st:no": False}.get(data)
+
+
+_DELETE = re.compile(r"dd:y:([1-9][0-9]{0,17})")
+DELETE_NO_DATA = "dd:n"
+
+
+def delete_keyboard(patient_id: int) -> InlineKeyboardMarkup:
+    """Return /deletemydata's buttons; Delete names the record it was offered for."""
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(privacy_texts.DELETE_YES, callback_data=f"dd:y:{patient_id}")],
+            [InlineKeyboardButton(privacy_texts.DELETE_NO, callback_data=DELETE_NO_DATA)],
+        ]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteChoice:
+    """A pressed /deletemydata button: Delete, for the record it names, or Keep (None)."""
+
+    patient_id: int | None
+
+
+def parse_delete(data: str) -> DeleteChoice | None:
+    """Return the /deletemydata choice in callback data, or None if it is not one."""
+    if data == DELETE_NO_DATA:
+        return DeleteChoice(None)
+    match = _DELETE.fullmatch(data)
+    return None if match is None else DeleteChoice(int(match.group(1)))
 
 
 def parse_contact(data: str) -> int | None:

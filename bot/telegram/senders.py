@@ -11,9 +11,10 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ExtBot
 
 from bot.domain.delivery import Delivered, RateLimited, SendOutcome
-from bot.domain.entities import Alert
+from bot.domain.entities import Alert, QuestionnaireResponse
 from bot.domain.explainers import Explainer
-from bot.telegram import escalation_texts, staff_texts, texts
+from bot.domain.questionnaires import Questionnaire
+from bot.telegram import escalation_texts, questionnaire_texts, staff_texts, texts
 from bot.telegram.delivery import attempt, outcome_of
 from bot.telegram.flood import PREPAID
 from bot.telegram.keyboards import (
@@ -119,6 +120,26 @@ class TelegramPatientSender:
         return await attempt(
             self._bot.send_message(
                 chat_id=chat_id, text=text[:TEXT_LIMIT], reply_markup=contact_keyboard(episode_id)
+            )
+        )
+
+
+class TelegramQuestionnaireSender:
+    """The first item of a planned questionnaire (through the flood limiter)."""
+
+    def __init__(self, bot: Bot) -> None:
+        self._bot = bot
+
+    async def send_questionnaire(
+        self, chat_id: int, response: QuestionnaireResponse, questionnaire: Questionnaire
+    ) -> SendOutcome:
+        """Send the opening words and the current item with its option buttons."""
+        opening = questionnaire_texts.intro(response.origin, questionnaire, resumed=False)
+        return await attempt(
+            self._bot.send_message(
+                chat_id=chat_id,
+                text=questionnaire_texts.item_text(response, questionnaire, intro=opening),
+                reply_markup=questionnaire_texts.item_keyboard(response, questionnaire),
             )
         )
 

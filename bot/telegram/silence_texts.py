@@ -1,4 +1,4 @@
-"""What staff are told when a patient goes quiet, or comes back."""
+"""What staff are told when a patient goes quiet, comes back, or deletes their data."""
 
 from __future__ import annotations
 
@@ -24,6 +24,18 @@ def _days(count: int) -> str:
     return f"{count} day{'s' if count != 1 else ''}"
 
 
+def deleted(patient: Patient, tz: ZoneInfo) -> str:
+    """Return the staff message that a patient deleted their data: code and date only."""
+    return (
+        f"\U0001f5d1 {patient.code} \u00b7 deleted their data (/deletemydata) on"
+        f" {local(patient.deleted_at, tz)}.\n"
+        "Follow-up for them has ended: no check-ins or messages go to them any more, and their"
+        " Telegram account is no longer linked to this code. Their earlier alerts were closed"
+        " with the data; if an urgent one had not been handled yet, please follow it up"
+        " outside Afterglow."
+    )
+
+
 def silence(
     patient: Patient,
     kind: AlertKind,
@@ -35,6 +47,8 @@ def silence(
     tz: ZoneInfo,
 ) -> str:
     """Return the staff message about a patient going quiet (or coming back)."""
+    if kind is AlertKind.DELETED:
+        return deleted(patient, tz)
     since = away_since if kind is AlertKind.BACK else patient.status_changed_at
     days = (now.astimezone(tz).date() - since.astimezone(tz).date()).days if since else 0
     what = _WHAT[kind].format(days=_days(days), was=_WAS.get(was, "away") if was else "away")

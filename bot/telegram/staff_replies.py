@@ -10,13 +10,15 @@ from bot.domain.entities import SafetyQuestion
 from bot.services.care import RecordedInfusion
 from bot.services.enrolment import Invitation
 from bot.services.staff import PatientSummary
+from bot.telegram import questionnaire_texts
 from bot.telegram.staff_texts import (
     NOTE_LIMIT,
     calendar_days,
+    consent_line,
     day_label,
     episode_label,
     local,
-    status_label,
+    patient_status,
 )
 
 _NOT_ENROLLED = {PatientStatus.INVITED, PatientStatus.CONSENT_PENDING}
@@ -75,9 +77,10 @@ def summary(view: PatientSummary, *, now: datetime, tz: ZoneInfo) -> str:
     patient = view.patient
     label = f" ({patient.label})" if patient.label else ""
     lines = [
-        f"{patient.code}{label} · {status_label(patient.status)}",
+        f"{patient.code}{label} · {patient_status(patient.status, patient.deleted_at, tz)}",
         f"Check-ins at {patient.checkin_time or '-'} ({patient.timezone});"
         f" {view.answered} answered, {view.missed} missed.",
+        consent_line(patient.consent_version, patient.consent_at, tz),
     ]
     # As in /alerts, a crisis alert is open until someone acknowledges it.
     crises = [
@@ -97,6 +100,7 @@ def summary(view: PatientSummary, *, now: datetime, tz: ZoneInfo) -> str:
         lines.append("No infusion recorded yet.")
     recent = ["missed" if c.score is None else str(c.score) for c in view.recent]
     lines.append(f"Recent check-ins: {' · '.join(recent) if recent else 'none yet'}")
+    lines.extend(questionnaire_texts.summaries(view.questionnaires, tz))
     if view.adaptive is not None:
         lines.append(
             f"Extra check-in after a markedly low answer: {local(view.adaptive.due_at, tz)}"

@@ -43,6 +43,22 @@ def status_label(status: PatientStatus) -> str:
     return status.value.replace("_", " ")
 
 
+def patient_status(status: PatientStatus, deleted_at: datetime | None, tz: ZoneInfo) -> str:
+    """Return a patient's status as staff read it: 'deleted on <date>' once they deleted."""
+    if deleted_at is not None:
+        return f"deleted on {deleted_at.astimezone(tz):%Y-%m-%d}"
+    return status_label(status)
+
+
+def consent_line(version: str | None, at: datetime | None, tz: ZoneInfo) -> str:
+    """Return which consent text a patient agreed to, and when, as /patient shows it."""
+    if at is None:
+        return "Consent: not given yet."
+    if version is None or version == "legacy":
+        return f"Consent: given {local(at, tz)}, before consent versions were recorded."
+    return f"Consent: version {version}, given {local(at, tz)}."
+
+
 def episode_label(kind: EpisodeKind) -> str:
     """Return an episode kind in words, as /patient lists it."""
     return kind.value.replace("_", " ")
@@ -81,6 +97,11 @@ def input_problem(err: InputError) -> str:
             return f"{value!r} is not a patient code (like P-7K3Q)."
         case InputProblem.NO_SUCH_PATIENT:
             return f"There is no patient {value}."
+        case InputProblem.PATIENT_DELETED:
+            return (
+                f"{value} deleted their data and left follow-up; nothing can be recorded for"
+                " them. Invite them again with /invite if they come back."
+            )
         case InputProblem.LABEL_TOO_LONG:
             return f"The label is too long (at most {value} characters)."
         case InputProblem.INFUSION_USAGE:
@@ -284,7 +305,7 @@ def overview_line(row: PatientOverview, tz: ZoneInfo) -> str:
         score = f"last {row.last_score}/10 at {local(row.last_score_at, tz)}"
     label = f" ({row.label})" if row.label else ""
     return (
-        f"{row.code}{label} · {status_label(row.status)} · {score}"
+        f"{row.code}{label} · {patient_status(row.status, row.deleted_at, tz)} · {score}"
         f" · infusion {local(row.last_infusion_at, tz)}"
     )
 

@@ -22,6 +22,7 @@ KIND_NAMES = {
     AlertKind.PAUSED_LONG: "paused a long time",
     AlertKind.INVITE_EXPIRED: "invitation expired",
     AlertKind.BACK: "came back",
+    AlertKind.DELETED: "deleted their data",
 }
 
 

@@ -19,18 +19,52 @@ def notice(contacts: SafetyContacts) -> str:
 CHECKIN_PROMPT = "How is your mood today?\n0 = worst, 10 = best. Tap a number."
 
 
-def consent_text(contacts: SafetyContacts) -> str:
-    """Return the welcome and consent request shown after opening an invitation."""
+CONSENT_VERSION = "2026-12-01"
+"""The version of consent_text, stored with each patient's consent: change it with the text."""
+
+
+def _kept(retention_days: int | None) -> str:
+    if retention_days is None:
+        return "kept until you or your clinic delete them"
+    return f"kept for {retention_days} days, then deleted"
+
+
+def _kept_after(keeps_clinical_record: bool) -> str:
+    if not keeps_clinical_record:
+        return ""
+    return (
+        " Your clinic keeps your scores and infusion dates under your patient code for its"
+        " medical records even then; your notes and Telegram details are deleted."
+    )
+
+
+def consent_text(
+    contacts: SafetyContacts,
+    *,
+    retention_days: int | None = None,
+    keeps_clinical_record: bool = False,
+) -> str:
+    """Return the welcome and consent request (version CONSENT_VERSION) after an invitation.
+
+    `keeps_clinical_record`: the clinic keeps scores and infusions after a deletion
+    (AFTERGLOW_DELETE_CLINICAL_RECORD=false), and the text says so.
+    """
     return (
         "Welcome to Afterglow, your clinic's follow-up assistant.\n\n"
-        "After each infusion I will ask you once a day, at a time you choose, how your mood "
-        "is on a scale from 0 to 10. It takes about ten seconds. Your answers go to your "
-        "care team so they can notice early if the benefit starts to fade.\n\n"
-        "Before we start, please know:\n"
-        f"• {notice(contacts)}\n"
-        "• Telegram is not an encrypted medical channel. Only share what you are comfortable "
-        "sharing here.\n"
-        "• You can /pause or /stop the check-ins at any time.\n\n"
+        "After each infusion I ask you once a day, at a time you choose, how your mood is "
+        "from 0 to 10 (about ten seconds), and now and then a short questionnaire.\n\n"
+        "What happens with what you send:\n"
+        "\u2022 Your care team reads your answers and any notes you write.\n"
+        "\u2022 Every message is checked for words that may mean you are in danger. If so, "
+        "I send you crisis numbers and alert the care team at once.\n"
+        "\u2022 Only your clinic's care team sees your answers, under a patient code, not your "
+        "Telegram name or number.\n"
+        f"\u2022 Answers and notes are {_kept(retention_days)}.\n"
+        "\u2022 Telegram is not an encrypted medical channel. Only share what you are "
+        "comfortable sharing here.\n\n"
+        "You can /pause or /stop check-ins, get a copy of your data with /mydata, and delete "
+        f"it with /deletemydata, at any time.{_kept_after(keeps_clinical_record)}\n\n"
+        f"{notice(contacts)}\n\n"
         "If you agree, tap the button below."
     )
 

@@ -9,7 +9,15 @@ from zoneinfo import ZoneInfo
 from bot.domain.codes import AlertKind, EpisodeKind, PatientStatus, QuestionAnswer
 from bot.domain.detection import Finding
 from bot.domain.entities import Alert, EscalationRound, MoodPoint, Patient, SafetyContacts
-from bot.telegram import escalation_texts, silence_texts, staff_texts, texts
+from bot.domain.questionnaire_outcomes import QuestionnaireFinding
+from bot.domain.questionnaires import Questionnaire
+from bot.telegram import (
+    escalation_texts,
+    questionnaire_texts,
+    silence_texts,
+    staff_texts,
+    texts,
+)
 from bot.telegram.explanations import explain
 
 
@@ -117,3 +125,31 @@ class TelegramWording:
     def contact_request(self, patient: Patient, episode_kind: EpisodeKind) -> str:
         """Return the staff alert that a patient asked to be contacted."""
         return staff_texts.contact_request(patient, episode_kind)
+
+    def questionnaire_safety_alert(
+        self, patient: Patient, questionnaire: Questionnaire, index: int, value: int
+    ) -> str:
+        """Return the staff's URGENT alert for a safety item answered above its threshold."""
+        return questionnaire_texts.safety_alert(patient, questionnaire, index, value)
+
+    def questionnaire_explanation(self, finding: QuestionnaireFinding) -> str:
+        """Return the one-line account of a decline seen in PHQ-9 totals."""
+        return questionnaire_texts.finding_explanation(finding, self._timezone)
+
+    def questionnaire_alert(
+        self,
+        patient: Patient,
+        finding: QuestionnaireFinding,
+        *,
+        explanation: str,
+        last_infusion: datetime | None,
+        now: datetime,
+    ) -> str:
+        """Return the staff alert for a decline seen in PHQ-9 totals."""
+        return questionnaire_texts.finding_alert(
+            patient,
+            explanation=explanation,
+            last_infusion=last_infusion,
+            now=now,
+            tz=self._timezone,
+        )

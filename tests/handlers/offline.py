@@ -134,6 +134,7 @@ class Call:
     method: str
     params: JSON
     files: dict[str, bytes] = field(default_factory=dict)
+    file_names: dict[str, str] = field(default_factory=dict)
     failed: str | None = None  # what the double answered instead of a result
 
     @property
@@ -152,6 +153,8 @@ class Sent:
     raw: JSON
     photo: bytes | None = None
     edits: int = 0
+    # A sent document: its file name and bytes.
+    document: tuple[str, bytes] | None = None
 
     @property
     def text(self) -> str:
@@ -236,12 +239,14 @@ class OfflineTelegram:
     def handle(self, via: str, method: str, request_data: RequestData | None) -> tuple[int, bytes]:
         params: JSON = {}
         files: dict[str, bytes] = {}
+        names: dict[str, str] = {}
         if request_data is not None:
             # The same values HTTPXRequest would put on the wire, decoded again.
             params = json.loads(json.dumps(request_data.parameters))
-            for name, (_filename, content, *_rest) in request_data.multipart_data.items():
+            for name, (filename, content, *_rest) in request_data.multipart_data.items():
                 files[name] = content if isinstance(content, bytes) else content.read()
-        call = Call(via, method, params, files)
+                names[name] = str(filename)
+        call = Call(via, method, params, files, names)
         self.calls.append(call)
         for fault in self._faults:
             if fault.applies(call):
@@ -335,6 +340,28 @@ class OfflineTelegram:
         if caption:
             message["caption"] = str(caption)
         return self._record(call, message, photo)
+
+    def send_document(self, call: Call) -> JSON:
+        chat = self._chat(call.params)
+        document = call.files.get("document")
+        if not document:
+            raise _RefusedError(bad_request("Bad Request: there is no document in the request"))
+        caption = call.params.get("caption")
+        if caption is not None and utf16_len(str(caption)) > MAX_CAPTION:
+            raise _RefusedError(bad_request("Bad Request: message caption is too long"))
+        message = self._new_message(call, chat)
+        name = call.file_names.get("document", "document")
+        message["document"] = {
+            "file_id": f"document-{len(self.sent)}",
+            "file_unique_id": f"d{len(self.sent)}",
+            "file_name": name,
+            "file_size": len(document),
+        }
+        if caption:
+            message["caption"] = str(caption)
+        recorded = self._record(call, message)
+        self.sent[-1].document = (name, document)
+        return recorded
 
     def _editable(self, call: Call) -> Sent:
         chat = self._chat(call.params)
@@ -441,6 +468,7 @@ _METHODS: dict[str, Callable[[OfflineTelegram, Call], object]] = {
     "getMe": OfflineTelegram.get_me,
     "sendMessage": OfflineTelegram.send_message,
     "sendPhoto": OfflineTelegram.send_photo,
+    "sendDocument": OfflineTelegram.send_document,
     "editMessageText": OfflineTelegram.edit_message_text,
     "editMessageCaption": OfflineTelegram.edit_message_caption,
     "editMessageReplyMarkup": OfflineTelegram.edit_message_reply_markup,

@@ -1,0 +1,160 @@
+"""Data rights: deleting a patient's data at their request, and the retention purge."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+
+from bot.domain.codes import (
+    AuditAction,
+    CheckinState,
+    PatientStatus,
+    QuestionnaireStatus,
+)
+from bot.domain.entities import Patient
+
+from ._database import Database
+from ._patients import PATIENT_COLUMNS, cancel_open_checkins, patient_from_row
+from ._time import to_ts
+
+# The audit actor of a patient's own deletion: their Telegram id is exactly what goes.
+PATIENT_ACTOR = 0
+CLINICAL_KEPT = "clinical_record_kept"
+CLINICAL_DELETED = "clinical_record_deleted"
+# What the patient's own rows hold about them whatever the clinic keeps: words, safety
+# answers, what they were sent, the invitation that bound their account.
+_ALWAYS = (
+    "DELETE FROM notes WHERE patient_id = ?",
+    "DELETE FROM safety_questions WHERE patient_id = ?",
+    "DELETE FROM explainer_deliveries WHERE patient_id = ?",
+    "DELETE FROM invites WHERE patient_id = ?",
+    # Alerts quote the patient's words. An URGENT one not yet delivered stays: a crisis the
+    # patient already signalled must still reach a human.
+    "DELETE FROM alerts WHERE patient_id = ? AND NOT (urgent = 1 AND state = 'pending')",
+)
+_CLINICAL = (
+    "DELETE FROM checkins WHERE patient_id = ?",
+    "DELETE FROM questionnaire_responses WHERE patient_id = ?",
+    "DELETE FROM episodes WHERE patient_id = ?",
+    "DELETE FROM infusions WHERE patient_id = ?",
+)
+_CLOSED = (
+    CheckinState.ANSWERED,
+    CheckinState.MISSED,
+    CheckinState.CANCELLED,
+    CheckinState.FAILED,
+)
+_FINISHED = (QuestionnaireStatus.COMPLETED, QuestionnaireStatus.EXPIRED)
+
+
+class PrivacyRepository:
+    """The two writes that remove patient data: one patient's, and everything too old."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def erase(
+        self, patient_id: int, *, now: datetime, keep_clinical: bool
+    ) -> Patient | None:
+        """Delete a patient's data and identity in one transaction; None if already gone.
+
+        Kept: the row under its code (status stopped, deleted_at set) and one audit entry;
+        with keep_clinical also infusions, check-in scores, finished questionnaires and
+        episodes. Nothing is left that could reach the person: what was pending or open is
+        cancelled or deleted, and their chat id is nowhere.
+        """
+        async with self._db.write() as conn:
+            rows = list(
+                await conn.execute_fetchall(
+                    "SELECT chat_id FROM patients WHERE id = ? AND deleted_at IS NULL",
+                    (patient_id,),
+                )
+            )
+            if not rows:
+                return None
+            for sql in _ALWAYS:
+                await conn.execute(sql, (patient_id,))
+            if keep_clinical:
+                await _keep_clinical(conn, patient_id, now)
+            else:
+                for sql in _CLINICAL:
+                    await conn.execute(sql, (patient_id,))
+            await _forget_chat(conn, rows[0]["chat_id"])
+            found = list(
+                await conn.execute_fetchall(
+                    "UPDATE patients SET status = ?, telegram_user_id = NULL, chat_id = NULL,"
+                    " label = NULL, awaiting_note_checkin_id = NULL, status_changed_at = ?,"
+                    f" deleted_at = ? WHERE id = ? RETURNING {PATIENT_COLUMNS}",
+                    (PatientStatus.STOPPED, to_ts(now), to_ts(now), patient_id),
+                )
+            )
+            await conn.execute(
+                "INSERT INTO audit_log (at, actor, action, patient_id, detail)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (
+                    to_ts(now),
+                    PATIENT_ACTOR,
+                    AuditAction.DELETE_DATA,
+                    patient_id,
+                    CLINICAL_KEPT if keep_clinical else CLINICAL_DELETED,
+                ),
+            )
+        return patient_from_row(found[0])
+
+    async def purge_older_than(self, cutoff: datetime) -> int:
+        """Delete check-in data finished before cutoff; return how many rows went.
+
+        Closed check-ins (their notes go with them), notes, answered or escalated safety
+        questions, finished questionnaires and sent explainers. Nothing still open, pending
+        or in progress, and no alert, episode or infusion.
+        """
+        ts = to_ts(cutoff)
+        async with self._db.write() as conn:
+            before = conn.total_changes
+            closed = ",".join("?" for _ in _CLOSED)
+            await conn.execute(
+                f"DELETE FROM checkins WHERE state IN ({closed})"
+                " AND coalesce(closed_at, answered_at, due_at) < ?",
+                (*_CLOSED, ts),
+            )
+            await conn.execute("DELETE FROM notes WHERE created_at < ?", (ts,))
+            await conn.execute(
+                "DELETE FROM safety_questions WHERE asked_at < ?"
+                " AND (answer IS NOT NULL OR escalated_at IS NOT NULL)",
+                (ts,),
+            )
+            await conn.execute(
+                "DELETE FROM questionnaire_responses WHERE status IN (?, ?)"
+                " AND coalesce(completed_at, updated_at) < ?",
+                (*_FINISHED, ts),
+            )
+            await conn.execute("DELETE FROM explainer_deliveries WHERE sent = 1 AND at < ?", (ts,))
+            return conn.total_changes - before
+
+
+async def _keep_clinical(conn: aiosqlite.Connection, patient_id: int, now: datetime) -> None:
+    """Keep infusions and numbers under the code; end everything still open or pending."""
+    await cancel_open_checkins(conn, patient_id, now)
+    # Message ids only mean something in the chat that is being forgotten.
+    await conn.execute("UPDATE checkins SET message_id = NULL WHERE patient_id = ?", (patient_id,))
+    await conn.execute(
+        "DELETE FROM questionnaire_responses WHERE patient_id = ? AND status = ?",
+        (patient_id, QuestionnaireStatus.IN_PROGRESS),
+    )
+    # The column cannot be NULL; 0 is no chat.
+    await conn.execute(
+        "UPDATE questionnaire_responses SET chat_id = 0 WHERE patient_id = ?", (patient_id,)
+    )
+
+
+async def _forget_chat(conn: aiosqlite.Connection, chat_id: int | None) -> None:
+    """Drop the handled updates and the queued urgent messages of the patient's chat.
+
+    An update still being handled (this very button press) stays until the inbox's own
+    purge, a day after it was handled.
+    """
+    if chat_id is None:
+        return
+    await conn.execute("DELETE FROM inbox WHERE chat_key = ? AND state != 'pending'", (chat_id,))
+    await conn.execute("DELETE FROM urgent_outbox WHERE chat_id = ?", (chat_id,))
