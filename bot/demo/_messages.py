@@ -26,6 +26,19 @@ def is_checkin_prompt(message: SentMessage) -> bool:
     return labels_of(message) == _SCORE_LABELS
 
 
+QUESTIONNAIRE_OPTIONS = [
+    "Not at all",
+    "Several days",
+    "More than half the days",
+    "Nearly every day",
+]
+
+
+def is_questionnaire(message: SentMessage) -> bool:
+    """Tell whether a bot message is a questionnaire item (PHQ-9, GAD-7) with its options."""
+    return labels_of(message)[:4] == QUESTIONNAIRE_OPTIONS
+
+
 def button_data(message: SentMessage, label: str) -> str:
     """Return the callback data of the button with exactly this label."""
     for text, data in message.buttons():

@@ -11,7 +11,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.fake_telegram import FakeTelegramServer, SentMessage
 
-from ._messages import CODE, JSONDict, labels_of
+from ._messages import CODE, QUESTIONNAIRE_OPTIONS, JSONDict, labels_of
 from ._transcript import Transcript, button_labels, changed_part, shown_buttons
 
 WAIT_SECONDS = 10.0
@@ -103,9 +103,11 @@ class Recorder:
         old = self._texts.get((chat_id, message_id), "")
         self._texts[(chat_id, message_id)] = new
         delta = changed_part(old, new)
-        if not delta.strip():
+        labels = button_labels(params.get("reply_markup"))
+        # A questionnaire moving on item by item is one line ("fills in"), not ten.
+        if not delta.strip() or labels[:4] == QUESTIONNAIRE_OPTIONS:
             return
-        buttons = shown_buttons(button_labels(params.get("reply_markup")))
+        buttons = shown_buttons(labels)
         self._transcript.add(f"bot ✎ {self._who(chat_id)}: {delta.strip()}\n{buttons}")
 
     def _save_chart(self, png: bytes, caption: str) -> Path:

@@ -37,9 +37,10 @@ class Stage:
         """Move the clock on by some minutes."""
         self.clock.advance(timedelta(minutes=minutes))
 
-    async def act(self, line: str, inject: Callable[[], JSONDict]) -> list[SentMessage]:
-        """Log an action, deliver it as an update and wait until the bot has handled it."""
-        self.transcript.add(line)
+    async def act(self, line: str | None, inject: Callable[[], JSONDict]) -> list[SentMessage]:
+        """Log an action (unless None), deliver it as an update, wait until it is handled."""
+        if line is not None:
+            self.transcript.add(line)
         update = inject()
         try:
             await self.tracker.wait(int(update["update_id"]))
@@ -85,6 +86,11 @@ class Stage:
             f"{actor} pressed [{label}]{about}",
             lambda: self.server.press_button(user, message, data),
         )
+
+    async def press_quietly(self, user: FakeUser, message: SentMessage, label: str) -> None:
+        """Press a button without a transcript line (one of many in a questionnaire)."""
+        data = button_data(message, label)
+        await self.act(None, lambda: self.server.press_button(user, message, data))
 
     async def nurse_says(self, text: str) -> list[SentMessage]:
         """Send a text message as the nurse; return what the bot sent meanwhile."""

@@ -10,7 +10,7 @@ from bot.fake_telegram import FakeUser, SentMessage
 from ._bot import Tally
 from ._clinic import CLINIC_TZ, MAINTENANCE_DAY, SERIES_DAYS, clock_change, local_moment
 from ._errors import DemoError
-from ._messages import CODE, LINK, is_checkin_prompt, labels_of
+from ._messages import CODE, LINK, is_checkin_prompt, is_questionnaire, labels_of
 from ._personas import Patient
 from ._stage import Stage
 
@@ -100,11 +100,46 @@ class Story:
 
     async def _checkins(self, day: int) -> None:
         """Send what is due now; each patient who got a prompt answers (or not)."""
-        for message in await self._stage.tick():
+        sent = await self._stage.tick()
+        for message in sent:
             patient = self._by_chat.get(message.chat_id)
             if patient is not None and is_checkin_prompt(message):
                 await self._answer(patient, message, day)
+        # A planned questionnaire comes on a day without a check-in, or on the pass after
+        # that day's check-in is answered; the GAD-7 on the pass after the PHQ-9.
+        for _ in range(3):
+            asked = [
+                message
+                for message in sent + await self._stage.tick()
+                if message.chat_id in self._by_chat and is_questionnaire(message)
+            ]
+            for message in asked:
+                await self._questionnaire(self._by_chat[message.chat_id], message, day)
+            if not asked:
+                break
+            sent = []
         await self._acknowledge_alerts()
+
+    async def _questionnaire(self, patient: Patient, message: SentMessage, day: int) -> None:
+        """The patient fills in a questionnaire, answering in line with their mood that day."""
+        # On a day without a check-in, as they feel the next day.
+        mood = patient.persona.score_on(day)
+        if mood is None:
+            mood = patient.persona.score_on(day + 1)
+        if mood is None:
+            self._stage.transcript.add(f"\u00b7 {patient.persona.name} leaves it for later.")
+            return
+        value = max(0, min(3, round((7 - mood) / 2)))
+        title = (message.text or "").split("\u00b7")[0].split("\n")[-1].strip()
+        self._stage.transcript.add(f"\u00b7 {patient.persona.name} fills in the {title}.")
+        for _ in range(12):  # at most the items and the functional question
+            labels = labels_of(message)
+            if not labels:
+                break
+            # The safety item is answered "Not at all" here: the crisis scene is separate.
+            choice = 0 if "better off dead" in (message.text or "") else value
+            options = [label for label in labels if not label.startswith(("\u2190", "Skip"))]
+            await self._stage.press_quietly(patient.user, message, options[choice])
 
     async def _answer(self, patient: Patient, prompt: SentMessage, day: int) -> None:
         stage, persona = self._stage, patient.persona

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.codes import QuestionnaireOrigin
 
 _KEYS = {"planned", "after_infusion_days", "every_days", "expire_hours"}
+_SAME_DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,14 +77,16 @@ def next_due(
 
     Never asked: due at enrolment (the baseline). Otherwise due `every` after the last time
     it was started, or `after_infusion` after the latest infusion when that comes first and
-    falls after the last time (an infusion resets the clock).
+    it was not started since (an infusion resets the clock). It is sent on the due calendar
+    day, possibly some hours before the exact moment, so one started within a day before
+    that moment counts as the one after the infusion.
     """
     if last_started is None:
         return Due(instrument, QuestionnaireOrigin.BASELINE, enrolled_at)
     due = Due(instrument, QuestionnaireOrigin.INTERVAL, last_started + plan.every)
     if infusions:
         after = max(infusions) + plan.after_infusion
-        if last_started < after < due.at:
+        if last_started < after - _SAME_DAY and after < due.at:
             due = Due(instrument, QuestionnaireOrigin.AFTER_INFUSION, after)
     return due
 

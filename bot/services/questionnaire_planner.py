@@ -60,7 +60,7 @@ class QuestionnairePlanner:
         for patient_id, entries in by_patient.items():
             order = {name: rank for rank, name in enumerate(self._plan.planned)}
             for candidate in sorted(entries, key=lambda entry: order.get(entry.instrument, 99)):
-                due = self._due(candidate)
+                due = self._due(candidate, now)
                 # Never at night: a moment that passed then (an answer at 02:00, a catch-up
                 # after downtime) waits for the morning.
                 if due.at <= now and in_daytime(now, ZoneInfo(candidate.timezone)):
@@ -68,7 +68,7 @@ class QuestionnairePlanner:
                     break
         return chosen
 
-    def _due(self, candidate: QuestionnaireCandidate) -> Due:
+    def _due(self, candidate: QuestionnaireCandidate, now: datetime) -> Due:
         due = next_due(
             self._plan,
             candidate.instrument,
@@ -77,12 +77,14 @@ class QuestionnairePlanner:
             last_started=candidate.last_started,
         )
         at = parse_hhmm(candidate.checkin_time or "") or self._default_time
+        zone = ZoneInfo(candidate.timezone)
         moment = send_moment(
-            due.at,
-            checkin_time=at,
-            tz=ZoneInfo(candidate.timezone),
-            strict=due.origin is QuestionnaireOrigin.BASELINE,
+            due.at, checkin_time=at, tz=zone, strict=due.origin is QuestionnaireOrigin.BASELINE
         )
+        if moment.astimezone(zone).date() < now.astimezone(zone).date():
+            # Overdue from an earlier day (the check-in stayed open, a night, downtime):
+            # today at the patient's own time, not whenever the next pass happens to run.
+            moment = send_moment(now, checkin_time=at, tz=zone)
         return Due(due.instrument, due.origin, moment)
 
     async def tend(self) -> int:

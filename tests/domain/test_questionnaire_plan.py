@@ -46,6 +46,16 @@ def test_an_infusion_already_followed_up_does_not_count_again() -> None:
     assert due.at == last + timedelta(days=14)
 
 
+def test_one_sent_early_on_the_due_day_counts_as_the_one_after_the_infusion() -> None:
+    # The infusion was at 10:00; a week later the patient's time is 09:00, so the PHQ-9 went
+    # out an hour before the exact moment. It must not be asked again at 10:00.
+    infusion = datetime(2026, 3, 6, 9, 0, tzinfo=UTC)
+    started = infusion + timedelta(days=7) - timedelta(hours=1)
+    due = next_due(PLAN, "phq9", enrolled_at=ENROLLED, infusions=[infusion], last_started=started)
+    assert due.origin is QuestionnaireOrigin.INTERVAL
+    assert due.at == started + timedelta(days=14)
+
+
 def test_a_late_infusion_whose_week_comes_after_the_interval_leaves_the_interval() -> None:
     last = ENROLLED
     infusion = ENROLLED + timedelta(days=10)

@@ -223,6 +223,9 @@ async def test_never_at_night_it_waits_for_the_morning(
     assert await planner.tend() == 0
     domain.clock.set(local(3, 7, 59))
     assert await planner.tend() == 0
+    # Overdue from yesterday: today at the patient's own time, not at the first daytime pass.
     domain.clock.set(local(3, 8, 0))
+    assert await planner.tend() == 0
+    domain.clock.set(local(3, 10, 30))
     assert await planner.tend() == 1
     assert sender.sent == [(USER, "phq9", QuestionnaireOrigin.BASELINE)]
