@@ -9,8 +9,10 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, filters
 
+from bot.domain.crisis import Assessment, Layer
 from bot.services.privacy import DeleteOutcome
 from bot.telegram import keyboards, privacy_texts
+from bot.telegram.questionnaire_texts import parse_press
 from handlers.context import Context, Handler, from_button, from_message
 
 log = logging.getLogger(__name__)
@@ -81,9 +83,32 @@ async def button_gate(update: Update, context: Context) -> None:
     svc = context.services
     if svc.is_staff(user.id) or await svc.privacy.patient_for(user.id) is not None:
         return
-    await query.answer(privacy_texts.NO_FOLLOW_UP)
     log.info("button.no_record")
+    if not _is_safety_signal(query.data or ""):
+        await query.answer(privacy_texts.NO_FOLLOW_UP)
+    else:
+        await query.answer()
+        # "Yes" under the direct safety question, or PHQ-9 item 9 above "Not at all", from
+        # someone whose record is gone: never nothing. The resources, and a human is told.
+        log.warning("button.safety_signal_without_record")
+        await svc.safety.escalate(
+            user_id=user.id,
+            chat_id=chat.id,
+            text=privacy_texts.SAFETY_PRESS_WITHOUT_RECORD,
+            assessment=Assessment(layer=Layer.URGENT, category="safety-answer"),
+            update_id=update.update_id,
+        )
     raise ApplicationHandlerStop
+
+
+def _is_safety_signal(data: str) -> bool:
+    """Tell whether button data says yes to the safety question or PHQ-9 item 9 above 0."""
+    question = keyboards.parse_question(data)
+    if question is not None:
+        return question.yes
+    press = parse_press(data)
+    # Item index 8 exists only in the PHQ-9 (the GAD-7 has seven items): its safety item.
+    return press is not None and press.action == "answer" and press.index == 8 and press.value > 0
 
 
 PRIVACY_HANDLERS: list[Handler] = [

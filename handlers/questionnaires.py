@@ -8,8 +8,10 @@ from telegram import CallbackQuery, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
+from bot.domain.codes import PatientStatus
 from bot.services.questionnaires import Step, StepKind
 from bot.telegram import questionnaire_texts as qt
+from bot.telegram import texts
 from handlers.context import Context, Handler, from_button, from_message
 
 log = logging.getLogger(__name__)
@@ -26,7 +28,16 @@ _PLAIN = {
 
 async def _begin(update: Update, context: Context, instrument: str) -> None:
     user_id, message = from_message(update)
-    step = await context.services.questionnaires.request(
+    svc = context.services
+    patient = await svc.checkins.patient_for(user_id)
+    # Back after blocking the bot: welcome them as every other command does.
+    if (
+        patient is not None
+        and patient.status is PatientStatus.UNREACHABLE
+        and await svc.care.reactivate(patient) is not None
+    ):
+        await message.reply_text(texts.WELCOME_BACK)
+    step = await svc.questionnaires.request(
         user_id=user_id, instrument=instrument, update_id=update.update_id
     )
     if step.kind in (StepKind.REPEATED, StepKind.UNKNOWN):

@@ -30,12 +30,12 @@ async def history_command(update: Update, context: Context) -> None:
     if found is None:
         await message.reply_text(record_texts.HISTORY_NONE)
         return
-    history, chart = found
+    history, chart, zone = found
     if chart is None:
         await message.reply_text(record_texts.HISTORY_EMPTY)
         return
     await message.reply_photo(chart, caption=record_texts.HISTORY_CAPTION)
-    await message.reply_text(record_texts.history_text(history, svc.clinic.timezone))
+    await message.reply_text(record_texts.history_text(history, zone))
 
 
 async def export_command(update: Update, context: Context) -> None:

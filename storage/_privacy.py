@@ -10,6 +10,7 @@ from bot.domain.codes import (
     AuditAction,
     CheckinState,
     PatientStatus,
+    PushKind,
     QuestionnaireStatus,
 )
 from bot.domain.entities import Patient
@@ -29,9 +30,12 @@ _ALWAYS = (
     "DELETE FROM safety_questions WHERE patient_id = ?",
     "DELETE FROM explainer_deliveries WHERE patient_id = ?",
     "DELETE FROM invites WHERE patient_id = ?",
-    # Alerts quote the patient's words. An URGENT one not yet delivered stays: a crisis the
-    # patient already signalled must still reach a human.
-    "DELETE FROM alerts WHERE patient_id = ? AND NOT (urgent = 1 AND state = 'pending')",
+    # Alerts quote the patient's words. A safety alert nobody has acknowledged stays (an
+    # URGENT one, a review of words that may be a signal, an unanswered safety question),
+    # with its reminders and escalation: a signal the patient already gave must still reach
+    # a human, whatever they delete afterwards.
+    "DELETE FROM alerts WHERE patient_id = ? AND NOT (acknowledged_at IS NULL"
+    " AND (urgent = 1 OR kind IN ('crisis', 'review', 'question_unanswered')))",
 )
 _CLINICAL = (
     "DELETE FROM checkins WHERE patient_id = ?",
@@ -46,6 +50,11 @@ _CLOSED = (
     CheckinState.FAILED,
 )
 _FINISHED = (QuestionnaireStatus.COMPLETED, QuestionnaireStatus.EXPIRED)
+# Where the patient's current course starts: their latest infusion (none: no course kept).
+_COURSE_START = (
+    "coalesce((SELECT max(i.given_at) FROM infusions i"
+    " WHERE i.patient_id = {table}.patient_id), 9223372036854775807)"
+)
 
 
 class PrivacyRepository:
@@ -81,6 +90,12 @@ class PrivacyRepository:
                 for sql in _CLINICAL:
                     await conn.execute(sql, (patient_id,))
             await _forget_chat(conn, rows[0]["chat_id"])
+            if not keep_clinical:
+                # What staff did about the patient (infusion dates in the details) goes too;
+                # the entries stay, bare, for the record of who acted when.
+                await conn.execute(
+                    "UPDATE audit_log SET detail = NULL WHERE patient_id = ?", (patient_id,)
+                )
             found = list(
                 await conn.execute_fetchall(
                     "UPDATE patients SET status = ?, telegram_user_id = NULL, chat_id = NULL,"
@@ -106,8 +121,13 @@ class PrivacyRepository:
         """Delete check-in data finished before cutoff; return how many rows went.
 
         Closed check-ins (their notes go with them), notes, answered or escalated safety
-        questions, finished questionnaires and sent explainers. Nothing still open, pending
-        or in progress, and no alert, episode or infusion.
+        questions, finished questionnaires and explainers the patient asked for. Nothing
+        still open, pending or in progress, and no alert, episode or infusion. The current
+        course (from the patient's latest infusion on) is kept whole, because the detector,
+        the chart and the summaries compare with its start; so is each questionnaire's
+        baseline (the first completed) while the patient is in follow-up, which response and
+        remission are measured against; and the record of which explainers were pushed, so
+        none is pushed twice.
         """
         ts = to_ts(cutoff)
         async with self._db.write() as conn:
@@ -115,10 +135,15 @@ class PrivacyRepository:
             closed = ",".join("?" for _ in _CLOSED)
             await conn.execute(
                 f"DELETE FROM checkins WHERE state IN ({closed})"
-                " AND coalesce(closed_at, answered_at, due_at) < ?",
+                " AND coalesce(closed_at, answered_at, due_at) < ?"
+                f" AND due_at < {_COURSE_START.format(table='checkins')}",
                 (*_CLOSED, ts),
             )
-            await conn.execute("DELETE FROM notes WHERE created_at < ?", (ts,))
+            await conn.execute(
+                "DELETE FROM notes WHERE created_at < ?"
+                f" AND created_at < {_COURSE_START.format(table='notes')}",
+                (ts,),
+            )
             await conn.execute(
                 "DELETE FROM safety_questions WHERE asked_at < ?"
                 " AND (answer IS NOT NULL OR escalated_at IS NOT NULL)",
@@ -126,10 +151,21 @@ class PrivacyRepository:
             )
             await conn.execute(
                 "DELETE FROM questionnaire_responses WHERE status IN (?, ?)"
-                " AND coalesce(completed_at, updated_at) < ?",
+                " AND coalesce(completed_at, updated_at) < ?"
+                " AND coalesce(completed_at, updated_at) <"
+                f" {_COURSE_START.format(table='questionnaire_responses')}"
+                " AND NOT (status = 'completed' AND id = (SELECT min(b.id)"
+                " FROM questionnaire_responses b WHERE b.patient_id ="
+                " questionnaire_responses.patient_id AND b.instrument ="
+                " questionnaire_responses.instrument AND b.status = 'completed')"
+                " AND (SELECT p.status FROM patients p"
+                " WHERE p.id = questionnaire_responses.patient_id) != 'stopped')",
                 (*_FINISHED, ts),
             )
-            await conn.execute("DELETE FROM explainer_deliveries WHERE sent = 1 AND at < ?", (ts,))
+            await conn.execute(
+                "DELETE FROM explainer_deliveries WHERE sent = 1 AND how = ? AND at < ?",
+                (PushKind.REQUESTED, ts),
+            )
             return conn.total_changes - before
 
 

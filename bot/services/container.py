@@ -250,12 +250,17 @@ def _staff_side(
 
 
 def _privacy(
-    storage: Storage, clock: Clock, clinic: Clinic, silence: SilenceService
+    storage: Storage,
+    clock: Clock,
+    clinic: Clinic,
+    silence: SilenceService,
+    questions: QuestionService,
 ) -> PrivacyService:
     return PrivacyService(
         storage,
         clock,
         silence=silence,
+        questions=questions,
         retention_days=clinic.retention_days,
         delete_clinical_record=clinic.delete_clinical_record,
     )
@@ -348,5 +353,5 @@ def build_services(
         roster=roster,
         escalation=escalation,
         stats=StatsService(storage, clock),
-        privacy=_privacy(storage, clock, clinic, care.silence),
+        privacy=_privacy(storage, clock, clinic, care.silence, questions),
     )

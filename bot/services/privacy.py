@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from bot.domain.clock import Clock
 from bot.domain.entities import Patient
+from bot.services.questions import QuestionService
 from bot.services.silence import SilenceService
 from storage import Storage
 
@@ -42,6 +43,7 @@ class PrivacyService:
         clock: Clock,
         *,
         silence: SilenceService,
+        questions: QuestionService,
         retention_days: int | None,
         delete_clinical_record: bool,
     ) -> None:
@@ -50,6 +52,7 @@ class PrivacyService:
         self._storage = storage
         self._clock = clock
         self._silence = silence
+        self._questions = questions
         self._retention = None if retention_days is None else timedelta(days=retention_days)
         self._keep_clinical = not delete_clinical_record
         self._last_purge: datetime | None = None
@@ -76,6 +79,9 @@ class PrivacyService:
         if patient.id != patient_id:
             log.info("patient.delete_refused code=%s reason=out_of_date", patient.code)
             return DeleteOutcome.OUT_OF_DATE
+        # A safety question still waiting for an answer becomes an alert someone must
+        # acknowledge now: the person is about to become unreachable through the bot.
+        await self._questions.escalate_open(patient.id)
         deleted = await self._storage.privacy.erase(
             patient.id, now=self._clock.now(), keep_clinical=self._keep_clinical
         )

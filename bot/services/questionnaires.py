@@ -157,11 +157,17 @@ class QuestionnaireService:
         )
 
     async def answer(self, *, user_id: int, response_id: int, index: int, value: int) -> Step:
-        """Record a press on an option of item `index`; take the urgent path if it says so."""
+        """Record a press on an option of item `index`; take the urgent path if it says so.
+
+        The safety item is looked at first, whatever else is true of the press (an expired
+        administration, a stopped patient, an old copy of the item): the patient said it,
+        so a human hears it.
+        """
+        await self._safety_first(user_id, response_id, index, value)
         found = await self._mine(user_id, response_id)
         if isinstance(found, Step):
             return found
-        patient, response, questionnaire = found
+        _patient, response, questionnaire = found
         progress = Progress(questionnaire, response.answers)
         if progress.index != index:
             return self._ask(response, resumed=True)
@@ -169,8 +175,6 @@ class QuestionnaireService:
             questionnaire.check(index, value)
         except AnswerError:
             return self._ask(response, resumed=True)
-        if questionnaire.safety_flag(index, value):
-            await self._urgent(patient, response, questionnaire, index, value)
         after = progress.answer(value)
         following = after.next_item
         if following is not None and following.optional and not any(after.answered().values()):
@@ -256,7 +260,12 @@ class QuestionnaireService:
             return await self._after_race(response.id, questionnaire, None)
         log.info("questionnaire.completed instrument=%s", done.instrument)
         if done.instrument == PHQ9:
-            await self._review_totals(done)
+            try:
+                await self._review_totals(done)
+            except Exception:
+                # The result is stored and shown; the trend review of totals runs again at
+                # the next PHQ-9. Never an error for an answer that was saved.
+                log.exception("questionnaire.review_failed instrument=%s", done.instrument)
         return Step(StepKind.DONE, done, questionnaire)
 
     async def _after_race(
@@ -274,6 +283,21 @@ class QuestionnaireService:
             return Step(StepKind.EXPIRED, current, questionnaire)
         return self._ask(current, resumed=True)
 
+    async def _safety_first(self, user_id: int, response_id: int, index: int, value: int) -> None:
+        response = await self._storage.questionnaires.get(response_id)
+        patient = await self._storage.patients.by_user(user_id)
+        if response is None or patient is None or response.patient_id != patient.id:
+            return
+        questionnaire = self._questionnaires.get(response.instrument)
+        if questionnaire is None or response.safety_alerted:
+            return
+        try:
+            if not questionnaire.safety_flag(index, value):
+                return
+        except AnswerError:
+            return
+        await self._urgent(patient, response, questionnaire, index, value)
+
     async def _urgent(
         self,
         patient: Patient,
@@ -282,20 +306,29 @@ class QuestionnaireService:
         index: int,
         value: int,
     ) -> None:
-        if not await self._storage.questionnaires.flag_safety(response.id):
-            return
+        """The crisis reply first, then the URGENT alert (or, failing that, the staff told
+        directly), and only then the mark that it was done: a failure never leaves it half."""
         log.warning(
             "safety.questionnaire_item code=%s instrument=%s", patient.code, response.instrument
         )
         await self._outbox.send(
-            response.chat_id,
+            patient.chat_id or response.chat_id,
             self._wording.crisis_reply(care_team_told=True),
             Urgency.CRISIS_REPLY,
         )
-        await self._alerts.raise_urgent(
-            patient,
-            text=self._wording.questionnaire_safety_alert(patient, questionnaire, index, value),
-        )
+        text = self._wording.questionnaire_safety_alert(patient, questionnaire, index, value)
+        try:
+            await self._alerts.raise_urgent(patient, text=text)
+        except Exception:
+            log.exception("safety.questionnaire_alert_failed code=%s", patient.code)
+            await self._outbox.send(
+                None, self._wording.not_stored(text), Urgency.STAFF_ABOUT_PATIENT
+            )
+        try:
+            await self._storage.questionnaires.flag_safety(response.id)
+        except Exception:
+            # Unmarked, a further press may tell the staff again: a duplicate, not a loss.
+            log.exception("safety.questionnaire_flag_failed code=%s", patient.code)
 
     async def _review_totals(self, done: QuestionnaireResponse) -> None:
         patient = await self._storage.patients.get(done.patient_id)

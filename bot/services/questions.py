@@ -156,6 +156,21 @@ class QuestionService:
                 raised += 1
         return raised
 
+    async def escalate_open(self, patient_id: int) -> int:
+        """Raise the unanswered-question alert now for each of a patient's open questions.
+
+        Used before their record goes (a deletion): an open question must not vanish unseen.
+        """
+        raised = 0
+        for question in await self._storage.questions.recent(patient_id, limit=20):
+            if (
+                question.answer is None
+                and not question.escalated
+                and await self._escalate(question)
+            ):
+                raised += 1
+        return raised
+
     async def _escalate(self, question: SafetyQuestion) -> bool:
         patient = await self._storage.patients.get(question.patient_id)
         if patient is None or not await self._storage.questions.escalated(

@@ -7,7 +7,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.clock import Clock
 from bot.domain.codes import AuditAction, PatientStatus
@@ -48,16 +48,25 @@ class RecordService:
         self._questionnaires = dict(questionnaires)
         self._charts = charts
 
-    async def history(self, *, user_id: int) -> tuple[History, bytes | None] | None:
-        """Return the patient's history and its chart (None: nothing to draw); None for others."""
+    async def history(self, *, user_id: int) -> tuple[History, bytes | None, ZoneInfo] | None:
+        """Return the patient's history, its chart (None: nothing to draw) and their time
+        zone; None for someone with no record."""
         record = await self._own_record(user_id)
         if record is None:
             return None
+        zone = self._zone(record)
         history = history_of(record, now=self._clock.now())
         if history.empty:
-            return history, None
-        chart = await asyncio.to_thread(self._charts.history_chart, history, tz=self._timezone)
-        return history, chart
+            return history, None, zone
+        chart = await asyncio.to_thread(self._charts.history_chart, history, tz=zone)
+        return history, chart, zone
+
+    def _zone(self, record: PatientRecord) -> ZoneInfo:
+        """The patient's own time zone (what they read is in their local time)."""
+        try:
+            return ZoneInfo(record.patient.timezone)
+        except (ValueError, ZoneInfoNotFoundError):
+            return self._timezone
 
     async def _own_record(self, user_id: int) -> PatientRecord | None:
         patient = await self._storage.patients.by_user(user_id)
@@ -77,7 +86,7 @@ class RecordService:
         stamp = self._clock.now().astimezone(self._timezone).strftime("%Y-%m-%d")
         return ExportFile(
             f"afterglow-my-data-{stamp}.csv",
-            record_csv(record, timezone=self._timezone, questionnaires=self._questionnaires),
+            record_csv(record, timezone=self._zone(record), questionnaires=self._questionnaires),
         )
 
     async def export(self, patient: Patient, *, staff_id: int) -> tuple[ExportFile, ExportFile]:

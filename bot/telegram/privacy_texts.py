@@ -56,3 +56,8 @@ OUT_OF_DATE = (
     " delete your data."
 )
 NO_FOLLOW_UP = "There is no active follow-up for you here, so this button does nothing."
+
+SAFETY_PRESS_WITHOUT_RECORD = (
+    "pressed an answer that signals thoughts of ending their life or harming themselves (the"
+    " safety question, or PHQ-9 item 9) on an old message, after deleting their data"
+)

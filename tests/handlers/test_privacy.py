@@ -144,7 +144,6 @@ async def test_a_deleted_patients_old_buttons_do_nothing(bot: InProcessBot) -> N
 
     for message, data in (
         (prompt, prompt.button("5")),
-        (question, question.button(texts.SAFETY_YES)),
         (question, question.button(texts.SAFETY_NO)),
         (menu, "t:2000"),
         (learn, learn.buttons()[0][1]),
@@ -168,10 +167,39 @@ async def test_a_deleted_patients_old_buttons_do_nothing(bot: InProcessBot) -> N
     assert await bot.svc.storage.checkins.for_patient(patient.id) == []
     assert await bot.svc.storage.questions.recent(patient.id) == []
     assert await bot.svc.storage.patients.by_user(eli.id) is None
-    assert [a.kind for a in await bot.svc.storage.alerts.for_patient(patient.id)] == [
-        AlertKind.DELETED
-    ]
+    # The review of their words and the question they never answered stay until a human
+    # acknowledges them: the signal they gave before deleting must not vanish.
+    assert {a.kind for a in await bot.svc.storage.alerts.for_patient(patient.id)} == {
+        AlertKind.DELETED,
+        AlertKind.REVIEW,
+        AlertKind.QUESTION_UNANSWERED,
+    }
+    # "Yes" under the old safety question is never nothing: resources, and staff are told.
+    yes = await bot.press(eli, question, question.button(texts.SAFETY_YES))
+    assert any("988" in m.text for m in yes.to(eli.id))
+    assert any("URGENT" in m.text for m in yes.to(bot.staff_group.id))
+    assert await bot.svc.storage.questions.recent(patient.id) == []
     del row
+
+
+async def test_item_nine_on_an_old_phq9_after_deletion_still_reaches_staff(
+    bot: InProcessBot,
+) -> None:
+    eli = bot.user("Eli")
+    await bot.enrol(eli)
+    first = (await bot.send(eli, "/phq9")).reply
+    for _ in range(8):
+        await bot.press(eli, first, first.button("Not at all"))
+    await delete(bot, eli)
+
+    pressed = await bot.press(eli, first, first.button("Several days"))
+
+    assert any("988" in m.text for m in pressed.to(eli.id))
+    assert any("URGENT" in m.text for m in pressed.to(bot.staff_group.id))
+    # A harmless answer on the same old message stays a no-op.
+    later = await bot.press(eli, first, first.button("Not at all"))
+    assert later.answer == privacy_texts.NO_FOLLOW_UP
+    assert later.to(bot.staff_group.id) == []
 
 
 async def test_a_deleted_person_is_a_stranger_but_still_gets_crisis_help(

@@ -6,7 +6,7 @@ from datetime import datetime, time, timedelta
 
 import pytest
 
-from bot.domain.codes import AlertKind, QuestionnaireOrigin, QuestionnaireStatus
+from bot.domain.codes import AlertKind, PatientStatus, QuestionnaireOrigin, QuestionnaireStatus
 from bot.domain.entities import QuestionnaireResponse
 from bot.services.questionnaires import StepKind
 from bot.telegram import questionnaire_texts as qt
@@ -927,3 +927,23 @@ async def test_help_for_patients_lists_the_questionnaires(bot: InProcessBot) -> 
 
     assert "/phq9" in text
     assert "/gad7" in text
+
+
+async def test_a_patient_back_after_blocking_the_bot_is_welcomed_and_asked(
+    bot: InProcessBot,
+) -> None:
+    una = bot.user("Una")
+    await bot.enrol(una)
+    patient = await patient_of(bot, una)
+    await bot.svc.storage.patients.set_status(
+        patient.id,
+        PatientStatus.UNREACHABLE,
+        now=bot.clock.now(),
+        only_from={PatientStatus.ACTIVE},
+    )
+
+    replies = (await bot.send(una, "/phq9")).replies
+
+    assert replies[0].text == texts.WELCOME_BACK
+    assert "PHQ-9 \u00b7 question 1 of 9" in replies[-1].text
+    assert (await patient_of(bot, una)).status is PatientStatus.ACTIVE

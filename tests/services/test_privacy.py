@@ -19,10 +19,13 @@ from bot.domain.codes import (
 )
 from bot.domain.entities import Patient
 from bot.services.privacy import DeleteOutcome, PrivacyService
+from bot.services.questions import QuestionService
 from bot.services.silence import SilenceService
+from bot.services.urgent import UrgentOutbox
 from storage import Storage
 from storage._privacy import CLINICAL_DELETED, CLINICAL_KEPT, PATIENT_ACTOR
 from tests.conftest import STAFF_ID, WORDING, Domain, alert_service, no_ack
+from tests.services.test_safety import Messenger
 
 USER = 501
 # Every table holding something of one patient, and how to count it.
@@ -42,15 +45,28 @@ TABLES = (
 def privacy(
     domain: Domain, *, delete_clinical: bool = True, retention_days: int | None = None
 ) -> PrivacyService:
+    alerts = alert_service(domain.storage, domain.clock)
+    messenger = Messenger()
+    outbox = UrgentOutbox(
+        domain.storage, domain.clock, messenger, staff_chat=alerts.staff_chat_come_what_may
+    )
     return PrivacyService(
         domain.storage,
         domain.clock,
         silence=SilenceService(
             domain.storage,
             domain.clock,
-            alerts=alert_service(domain.storage, domain.clock),
+            alerts=alerts,
             wording=WORDING,
             pause_alert_after=domain.protocol.pause_alert_after,
+        ),
+        questions=QuestionService(
+            domain.storage,
+            domain.clock,
+            alerts=alerts,
+            messenger=messenger,
+            outbox=outbox,
+            wording=WORDING,
         ),
         retention_days=retention_days,
         delete_clinical_record=delete_clinical,
@@ -325,11 +341,13 @@ async def test_the_purge_removes_only_finished_data_older_than_the_retention(
     assert await service.purge() == 0
 
     clock.advance(timedelta(days=1))  # the next day's pass: 30 days and more since then
+    # A new infusion: what came before it is an earlier course, which the retention covers.
+    await domain.care.record_infusion(args=[patient.code], staff_id=STAFF_ID, update_id=None)
     removed = await service.purge()
 
-    # The answered check-in, its note, the answered question, the finished PHQ-9 and the
-    # requested explainer; nothing still pending, open or in progress.
-    assert removed == 5
+    # The answered check-in, its note, the answered question and the requested explainer;
+    # nothing pending, open or in progress, and not the PHQ-9 baseline.
+    assert removed == 4
     rows = await domain.storage.checkins.for_patient(patient.id)
     assert [r for r in rows if r.state is CheckinState.ANSWERED] == []
     assert rows
@@ -340,12 +358,12 @@ async def test_the_purge_removes_only_finished_data_older_than_the_retention(
     statuses = await domain.storage.database.fetch_all(
         "SELECT status FROM questionnaire_responses WHERE patient_id = ?", (patient.id,)
     )
-    assert [r["status"] for r in statuses] == ["in_progress"]
+    assert sorted(r["status"] for r in statuses) == ["completed", "in_progress"]
     assert [w.explainer_id for w in await domain.storage.explainers.waiting(clock.now())] == [
         "what-helps"
     ]
     assert await count(domain.storage, "alerts", patient.id) == alerts_before
-    assert await count(domain.storage, "infusions", patient.id) == 1
+    assert await count(domain.storage, "infusions", patient.id) == 2
 
 
 async def test_the_purge_runs_once_a_day(domain: Domain, clock: ManualClock) -> None:
@@ -369,3 +387,40 @@ async def test_the_purge_runs_once_a_day(domain: Domain, clock: ManualClock) -> 
     assert await service.purge() == 0  # not a day since the last pass
     clock.advance(timedelta(hours=1))
     assert await service.purge() == 1
+
+
+async def test_the_current_course_is_kept_whole(domain: Domain, clock: ManualClock) -> None:
+    patient = await full_record(domain)
+    service = privacy(domain, retention_days=30)
+    clock.advance(timedelta(days=31))
+
+    removed = await service.purge()
+
+    # Only the answered question and the explainer they asked for: the check-in and its
+    # note belong to the course still running (the detector compares with its start).
+    assert removed == 2
+    rows = await domain.storage.checkins.for_patient(patient.id)
+    assert [r.score for r in rows if r.state is CheckinState.ANSWERED] == [6]
+    assert await count(domain.storage, "notes", patient.id) == 1
+
+
+async def test_pushed_explainers_are_remembered_so_none_is_pushed_twice(
+    domain: Domain, clock: ManualClock
+) -> None:
+    patient = await full_record(domain)
+    [waiting] = await domain.storage.explainers.waiting(clock.now() + timedelta(hours=2))
+    await domain.storage.explainers.mark_sent(waiting.delivery_id, now=clock.now())
+    service = privacy(domain, retention_days=30)
+    clock.advance(timedelta(days=31))
+    await domain.care.record_infusion(args=[patient.code], staff_id=STAFF_ID, update_id=None)
+
+    await service.purge()
+
+    again = await domain.storage.explainers.claim_push(
+        patient_id=patient.id,
+        explainer_id="what-helps",
+        how=PushKind.SCHEDULED,
+        now=clock.now(),
+        retry_at=clock.now() + timedelta(hours=1),
+    )
+    assert again is None

@@ -425,3 +425,64 @@ async def domain_staff_summary(domain: Domain, patient: Patient) -> str:
     )
     view = await staff.summary(patient)
     return summary(view, now=domain.clock.now(), tz=CLINIC_TZ)
+
+
+async def test_item_nine_reaches_staff_even_when_the_alert_cannot_be_stored(
+    asking: Asking, domain: Domain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    patient = await domain.enrol(USER)
+    step = await asking.run("phq9", [0] * 8)
+
+    async def broken(**kwargs: object) -> None:
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(domain.storage.alerts, "add", broken)
+    await asking.answer(step, 2)
+    monkeypatch.undo()
+
+    assert len(asking.messenger.to(USER)) == 1  # the crisis reply
+    told = asking.messenger.staff()
+    assert len(told) == 1
+    assert patient.code in told[0]
+    assert "More than half the days" in told[0]
+    # Told once: a further press on the same item is not another message.
+    assert step.response is not None
+    await asking.service.answer(user_id=USER, response_id=step.response.id, index=8, value=2)
+    assert len(asking.messenger.staff()) == 1
+
+
+async def test_item_nine_after_expiry_still_takes_the_urgent_path(
+    asking: Asking, domain: Domain
+) -> None:
+    patient = await domain.enrol(USER)
+    step = await asking.run("phq9", [1] * 8)
+    domain.clock.advance(timedelta(hours=25))
+    late = await asking.answer(step, 3)
+    assert late.kind is StepKind.EXPIRED
+    assert len(await asking.urgent_alerts(patient.id)) == 1
+    assert len(asking.messenger.to(USER)) == 1
+
+
+async def test_item_nine_from_a_stopped_patient_still_takes_the_urgent_path(
+    asking: Asking, domain: Domain
+) -> None:
+    patient = await domain.enrol(USER)
+    step = await asking.run("phq9", [1] * 8)
+    await domain.care.stop(patient)
+    assert (await asking.answer(step, 1)).kind is StepKind.NOT_ENROLLED
+    assert len(await asking.urgent_alerts(patient.id)) == 1
+
+
+async def test_item_nine_on_an_old_copy_still_takes_the_urgent_path(
+    asking: Asking, domain: Domain
+) -> None:
+    patient = await domain.enrol(USER)
+    step = await asking.run("phq9", [1] * 8 + [0])  # item 9 "Not at all": on to the last one
+    assert step.response is not None
+    again = await asking.service.answer(
+        user_id=USER, response_id=step.response.id, index=8, value=3
+    )
+    assert again.kind is StepKind.ASK
+    assert again.response is not None
+    assert again.response.answers[8] == 0  # the stored answer is not changed by an old copy
+    assert len(await asking.urgent_alerts(patient.id)) == 1
