@@ -153,13 +153,18 @@ class AnswerRepository:
         return [Outcome(at=from_ts(row["at"]), score=row["score"]) for row in rows]
 
     async def patients_with_misses(self, since: datetime) -> list[int]:
-        """Return patients with a check-in they left unanswered, closed since a moment."""
+        """Return patients with a check-in they left unanswered, closed since a moment.
+
+        In patient order. Reads only the misses closed since then (checkins_missed, which
+        the literal state matches); ordering in SQL would make SQLite walk every check-in
+        in patient order instead.
+        """
         rows = await self._db.fetch_all(
-            "SELECT DISTINCT patient_id FROM checkins WHERE state = ?"
+            "SELECT DISTINCT patient_id FROM checkins WHERE state = 'missed'"
             f" AND close_reason IN ({_MISS_MARKS}) AND closed_at >= ?",
-            (CheckinState.MISSED, *_MISSES, to_ts(since)),
+            (*_MISSES, to_ts(since)),
         )
-        return [int(row["patient_id"]) for row in rows]
+        return sorted(int(row["patient_id"]) for row in rows)
 
     async def notes_for_patient(self, patient_id: int) -> list[tuple[datetime, str]]:
         """Return a patient's notes, oldest first."""

@@ -23,6 +23,10 @@ from ._time import from_ts, to_ts
 _PENDING = CheckinState.PENDING.value
 _SENT = CheckinState.SENT.value
 _MISSED = CheckinState.MISSED.value
+# Hot-path queries name the state as a literal, as the partial indexes do: SQLite uses a
+# partial index only when the query's WHERE contains the index's own terms. (A bound
+# parameter matches only by recompiling the statement for the value bound, on every run.)
+# tests/storage/test_query_plans.py checks the plans.
 # The reasons a claim closes the patient's open check-in with, which a failed send undoes.
 _REOPENABLE = (CloseReason.NO_ANSWER_BEFORE_NEXT.value, CloseReason.EXTRA_LEFT_OPEN.value)
 
@@ -63,8 +67,8 @@ class CheckinRepository:
         """Return the newest sent and unanswered check-in of a patient."""
         row = await self._db.fetch_one(
             f"SELECT {CHECKIN_COLUMNS} FROM checkins c WHERE c.patient_id = ?"
-            " AND c.state = ? ORDER BY c.due_at DESC, c.id DESC LIMIT 1",
-            (patient_id, _SENT),
+            " AND c.state = 'sent' ORDER BY c.due_at DESC, c.id DESC LIMIT 1",
+            (patient_id,),
         )
         return None if row is None else checkin_from_row(row)
 
@@ -81,8 +85,8 @@ class CheckinRepository:
         """Return the patient's adaptive check-in still pending or open, if any."""
         row = await self._db.fetch_one(
             f"SELECT {CHECKIN_COLUMNS} FROM checkins c WHERE c.patient_id = ? AND c.adaptive = 1"
-            " AND c.state IN (?, ?) ORDER BY c.due_at LIMIT 1",
-            (patient_id, _PENDING, _SENT),
+            " AND c.state IN ('pending', 'sent') ORDER BY c.due_at LIMIT 1",
+            (patient_id,),
         )
         return None if row is None else checkin_from_row(row)
 
@@ -93,18 +97,9 @@ class CheckinRepository:
         rows = await self._db.write_one(
             "INSERT INTO checkins (patient_id, infusion_id, kind, due_at, state, adaptive)"
             " SELECT ?, ?, ?, ?, ?, 1 WHERE NOT EXISTS (SELECT 1 FROM checkins"
-            "   WHERE patient_id = ? AND adaptive = 1 AND state IN (?, ?))"
+            "   WHERE patient_id = ? AND adaptive = 1 AND state IN ('pending', 'sent'))"
             f" RETURNING {RETURNING}",
-            (
-                patient_id,
-                infusion_id,
-                CheckinKind.PLANNED,
-                to_ts(due_at),
-                _PENDING,
-                patient_id,
-                _PENDING,
-                _SENT,
-            ),
+            (patient_id, infusion_id, CheckinKind.PLANNED, to_ts(due_at), _PENDING, patient_id),
         )
         return checkin_from_row(rows[0]) if rows else None
 
@@ -118,9 +113,9 @@ class CheckinRepository:
     async def has_work(self, now: datetime, answer_window: timedelta) -> bool:
         """Tell cheaply whether a dispatcher pass has anything to do."""
         row = await self._db.fetch_one(
-            "SELECT EXISTS (SELECT 1 FROM checkins WHERE state = ? AND due_at <= ?)"
-            " OR EXISTS (SELECT 1 FROM checkins WHERE state = ? AND due_at <= ?)",
-            (_PENDING, to_ts(now), _SENT, to_ts(now - answer_window)),
+            "SELECT EXISTS (SELECT 1 FROM checkins WHERE state = 'pending' AND due_at <= ?)"
+            " OR EXISTS (SELECT 1 FROM checkins WHERE state = 'sent' AND due_at <= ?)",
+            (to_ts(now), to_ts(now - answer_window)),
         )
         return bool(row and row[0])
 
@@ -134,46 +129,40 @@ class CheckinRepository:
                 await conn.execute_fetchall(
                     "UPDATE checkins SET state = ?, closed_at = ?,"
                     " close_reason = CASE WHEN delivery = ? THEN ? ELSE ? END"
-                    " WHERE state = ? AND due_at <= ? RETURNING patient_id",
+                    " WHERE state = 'sent' AND due_at <= ? RETURNING patient_id",
                     (
                         _MISSED,
                         now_ts,
                         Delivery.UNCERTAIN,
                         CloseReason.UNANSWERED_UNCERTAIN,
                         CloseReason.NO_ANSWER,
-                        _SENT,
                         to_ts(now - answer_window),
                     ),
                 )
             )
-            # Patients who cannot receive anything: their due check-ins are cancelled.
+            # Patients who cannot receive anything: their due check-ins are cancelled. Only
+            # the due ones are visited (checkins_pending_due), each patient by primary key.
             cancelled = await conn.execute(
                 "UPDATE checkins SET state = ?, closed_at = ?,"
                 " close_reason = 'patient_' || (SELECT p.status FROM patients p"
                 "   WHERE p.id = checkins.patient_id)"
-                " WHERE state = ? AND due_at <= ? AND patient_id IN ("
-                "   SELECT id FROM patients WHERE status != ?)",
-                (CheckinState.CANCELLED, now_ts, _PENDING, now_ts, PatientStatus.ACTIVE),
+                " WHERE state = 'pending' AND due_at <= ? AND EXISTS ("
+                "   SELECT 1 FROM patients p WHERE p.id = checkins.patient_id AND p.status != ?)",
+                (CheckinState.CANCELLED, now_ts, now_ts, PatientStatus.ACTIVE),
             )
             not_sent = await conn.execute(
                 "UPDATE checkins SET state = ?, closed_at = ?, close_reason = ?"
-                " WHERE state = ? AND due_at <= ?",
-                (
-                    _MISSED,
-                    now_ts,
-                    CloseReason.NOT_SENT_IN_WINDOW,
-                    _PENDING,
-                    to_ts(now - send_window),
-                ),
+                " WHERE state = 'pending' AND due_at <= ?",
+                (_MISSED, now_ts, CloseReason.NOT_SENT_IN_WINDOW, to_ts(now - send_window)),
             )
             superseded = await conn.execute(
                 "UPDATE checkins SET state = ?, closed_at = ?, close_reason = ?"
-                " WHERE state = ? AND due_at <= ? AND EXISTS ("
+                " WHERE state = 'pending' AND due_at <= ? AND EXISTS ("
                 "   SELECT 1 FROM checkins newer WHERE newer.patient_id = checkins.patient_id"
-                "   AND newer.state = ? AND newer.due_at <= ?"
+                "   AND newer.state = 'pending' AND newer.due_at <= ?"
                 "   AND (newer.due_at > checkins.due_at"
                 "        OR (newer.due_at = checkins.due_at AND newer.id > checkins.id)))",
-                (_MISSED, now_ts, CloseReason.SUPERSEDED, _PENDING, now_ts, _PENDING, now_ts),
+                (_MISSED, now_ts, CloseReason.SUPERSEDED, now_ts, now_ts),
             )
             return HousekeepingCounts(
                 missed_unanswered=len(unanswered),
@@ -196,11 +185,11 @@ class CheckinRepository:
                 await conn.execute_fetchall(
                     "SELECT c.id, c.patient_id, p.chat_id, p.code FROM checkins c"
                     " JOIN patients p ON p.id = c.patient_id"
-                    " WHERE c.state = ? AND c.due_at <= ?"
+                    " WHERE c.state = 'pending' AND c.due_at <= ?"
                     " AND (c.next_attempt_at IS NULL OR c.next_attempt_at <= ?)"
                     " AND p.status = ? AND p.chat_id IS NOT NULL"
                     " ORDER BY c.due_at, c.id LIMIT ?",
-                    (_PENDING, now_ts, now_ts, PatientStatus.ACTIVE, limit),
+                    (now_ts, now_ts, PatientStatus.ACTIVE, limit),
                 )
             )
             if not rows:
@@ -293,8 +282,8 @@ class CheckinRepository:
         """At start-up, flag sends cut short by a stop or crash as uncertain; never resend."""
         rows = await self._db.write_one(
             "UPDATE checkins SET delivery = ?, last_error = ?"
-            " WHERE state = ? AND delivery = ? RETURNING id",
-            (Delivery.UNCERTAIN, DeliveryProblem.PROCESS_STOPPED, _SENT, Delivery.UNCONFIRMED),
+            " WHERE state = 'sent' AND delivery = ? RETURNING id",
+            (Delivery.UNCERTAIN, DeliveryProblem.PROCESS_STOPPED, Delivery.UNCONFIRMED),
         )
         return len(rows)
 
@@ -312,7 +301,7 @@ class CheckinRepository:
                     "INSERT INTO checkins (patient_id, kind, due_at, state, attempts, sent_at,"
                     " delivery, created_update_id) SELECT ?, ?, ?, ?, 1, ?, ?, ?"
                     " WHERE NOT EXISTS (SELECT 1 FROM checkins"
-                    " WHERE patient_id = ? AND state = ?)"
+                    " WHERE patient_id = ? AND state = 'sent')"
                     " ON CONFLICT (created_update_id) DO NOTHING"
                     f" RETURNING {RETURNING}",
                     (
@@ -324,7 +313,6 @@ class CheckinRepository:
                         Delivery.UNCONFIRMED,
                         update_id,
                         patient_id,
-                        _SENT,
                     ),
                 )
             )
@@ -351,7 +339,7 @@ async def _close_open_before_claim(
         await conn.execute_fetchall(
             "UPDATE checkins SET state = ?, closed_at = ?, close_reason = CASE"
             "   WHEN kind = ? THEN ? WHEN delivery = ? THEN ? ELSE ? END"
-            f" WHERE state = ? AND patient_id IN ({patient_marks})"
+            f" WHERE state = 'sent' AND patient_id IN ({patient_marks})"
             f" AND id NOT IN ({marks}) RETURNING patient_id",
             (
                 _MISSED,
@@ -361,7 +349,6 @@ async def _close_open_before_claim(
                 Delivery.UNCERTAIN,
                 CloseReason.UNANSWERED_UNCERTAIN,
                 CloseReason.NO_ANSWER_BEFORE_NEXT,
-                _SENT,
                 *patient_ids,
                 *ids,
             ),
@@ -388,18 +375,9 @@ async def _reopen_superseded(conn: aiosqlite.Connection, checkin_id: int) -> Non
         " FROM checkins AS new"
         " WHERE new.id = ? AND new.state = ? AND new.delivery = ? AND new.kind = ?"
         " AND old.patient_id = new.patient_id AND old.id != new.id"
-        " AND old.state = ? AND old.closed_at = new.sent_at"
+        " AND old.state = 'missed' AND old.closed_at = new.sent_at"
         " AND old.close_reason IN (?, ?)"
         " AND NOT EXISTS (SELECT 1 FROM checkins other WHERE other.patient_id = new.patient_id"
-        "   AND other.state = ? AND other.id != new.id)",
-        (
-            _SENT,
-            checkin_id,
-            _SENT,
-            Delivery.UNCONFIRMED,
-            CheckinKind.PLANNED,
-            _MISSED,
-            *_REOPENABLE,
-            _SENT,
-        ),
+        "   AND other.state = 'sent' AND other.id != new.id)",
+        (_SENT, checkin_id, _SENT, Delivery.UNCONFIRMED, CheckinKind.PLANNED, *_REOPENABLE),
     )
