@@ -121,7 +121,8 @@ class PrivacyRepository:
         """Delete check-in data finished before cutoff; return how many rows went.
 
         Closed check-ins (their notes go with them), notes, answered or escalated safety
-        questions, finished questionnaires and explainers the patient asked for. Nothing
+        questions, finished questionnaires, explainers the patient asked for, and the text of
+        alerts resolved before cutoff (the alerts themselves stay). Nothing
         still open, pending or in progress, and no alert, episode or infusion. The current
         course (from the patient's latest infusion on) is kept whole, because the detector,
         the chart and the summaries compare with its start; so is each questionnaire's
@@ -165,6 +166,13 @@ class PrivacyRepository:
             await conn.execute(
                 "DELETE FROM explainer_deliveries WHERE sent = 1 AND how = ? AND at < ?",
                 (PushKind.REQUESTED, ts),
+            )
+            # A resolved alert's text can quote the patient's words: it goes, the alert (its
+            # kind and times, for /stats and the record) stays.
+            await conn.execute(
+                "UPDATE alerts SET text = '' WHERE resolved_at IS NOT NULL AND resolved_at < ?"
+                " AND text != ''",
+                (ts,),
             )
             return conn.total_changes - before
 

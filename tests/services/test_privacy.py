@@ -424,3 +424,27 @@ async def test_pushed_explainers_are_remembered_so_none_is_pushed_twice(
         retry_at=clock.now() + timedelta(hours=1),
     )
     assert again is None
+
+
+async def test_resolved_alert_texts_go_with_the_retention(
+    domain: Domain, clock: ManualClock
+) -> None:
+    patient = await full_record(domain)
+    alerts = alert_service(domain.storage, domain.clock)
+    old = await alerts.store_crisis(
+        patient, words="I can't go on", text="URGENT words", follow_up_text="x", update_id=960
+    )
+    still_open = await alerts.store_crisis(
+        patient, words="still here", text="URGENT open", follow_up_text="y", update_id=961
+    )
+    assert old is not None
+    assert still_open is not None
+    await domain.storage.alerts.resolve(old.id, staff_id=STAFF_ID, now=clock.now())
+    service = privacy(domain, retention_days=30)
+    clock.advance(timedelta(days=31))
+
+    await service.purge()
+
+    texts = {a.id: a.text for a in await domain.storage.alerts.for_patient(patient.id)}
+    assert texts[old.id] == ""
+    assert texts[still_open.id] != ""
