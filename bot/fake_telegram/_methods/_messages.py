@@ -72,19 +72,7 @@ async def _send_message(ctx: Context, call: Call) -> JSONDict:
     message["text"] = plain
     if entities:
         message["entities"] = entities
-    sent = SentMessage(
-        message_id=message["message_id"],
-        chat_id=chat.id,
-        text=plain,
-        reply_markup=markup,
-        date=message["date"],
-        method=call.method,
-        entities=entities,
-        params=params,
-        raw=message,
-    )
-    ctx.world.record_sent(sent)
-    return message
+    return _record(ctx, call, message, text=plain, markup=markup, entities=entities)
 
 
 def _photo_source(world: World, call: Call) -> tuple[bytes | None, StoredFile | None]:
@@ -123,20 +111,7 @@ async def _send_photo(ctx: Context, call: Call) -> JSONDict:
         message["caption"] = text
         if entities:
             message["caption_entities"] = entities
-    sent = SentMessage(
-        message_id=message["message_id"],
-        chat_id=chat.id,
-        text=text,
-        reply_markup=markup,
-        date=message["date"],
-        method=call.method,
-        photo=data,
-        entities=entities,
-        params=params,
-        raw=message,
-    )
-    ctx.world.record_sent(sent)
-    return message
+    return _record(ctx, call, message, text=text, markup=markup, entities=entities, photo=data)
 
 
 def _uploaded_mime_type(upload: Upload) -> str | None:
@@ -199,20 +174,9 @@ async def _send_document(ctx: Context, call: Call) -> JSONDict:
         message["caption"] = text
         if entities:
             message["caption_entities"] = entities
-    sent = SentMessage(
-        message_id=message["message_id"],
-        chat_id=chat.id,
-        text=text,
-        reply_markup=markup,
-        date=message["date"],
-        method=call.method,
-        document=source.data,
-        entities=entities,
-        params=params,
-        raw=message,
+    return _record(
+        ctx, call, message, text=text, markup=markup, entities=entities, document=source.data
     )
-    ctx.world.record_sent(sent)
-    return message
 
 
 async def _send_chat_action(ctx: Context, call: Call) -> bool:
@@ -306,3 +270,33 @@ MESSAGE_METHODS: dict[str, Handler] = {
     "editMessageReplyMarkup": _edit_message_reply_markup,
     "deleteMessage": _delete_message,
 }
+
+
+def _record(
+    ctx: Context,
+    call: Call,
+    message: JSONDict,
+    *,
+    text: str | None,
+    markup: JSONDict | None,
+    entities: list[JSONDict],
+    photo: bytes | None = None,
+    document: bytes | None = None,
+) -> JSONDict:
+    """Keep a sent message in the world (what tests read back) and return it."""
+    ctx.world.record_sent(
+        SentMessage(
+            message_id=message["message_id"],
+            chat_id=message["chat"]["id"],
+            text=text,
+            reply_markup=markup,
+            date=message["date"],
+            method=call.method,
+            photo=photo,
+            document=document,
+            entities=entities,
+            params=call.params,
+            raw=message,
+        )
+    )
+    return message
