@@ -16,7 +16,7 @@ from ._time import from_ts, opt_from_ts, to_ts
 
 QUESTIONNAIRE_COLUMNS = (
     "id, patient_id, chat_id, instrument, origin, status, answers, started_at, updated_at,"
-    " expires_at, completed_at, total, band, safety_alerted"
+    " expires_at, completed_at, total, band, safety_alerted, safety_told"
 )
 
 Answers = tuple[int | None, ...]
@@ -63,6 +63,7 @@ def questionnaire_response(row: aiosqlite.Row) -> QuestionnaireResponse:
         total=row["total"],
         band=row["band"],
         safety_alerted=bool(row["safety_alerted"]),
+        safety_told=row["safety_told"],
     )
 
 
@@ -171,12 +172,12 @@ class QuestionnaireRepository:
         )
         return questionnaire_response(rows[0]) if rows else None
 
-    async def flag_safety(self, response_id: int) -> bool:
-        """Record that the safety item took the urgent path; False if it had already."""
+    async def flag_safety(self, response_id: int, value: int) -> bool:
+        """Record that the staff were told of a safety-item answer; False if not higher."""
         rows = await self._db.write_one(
-            "UPDATE questionnaire_responses SET safety_alerted = 1 WHERE id = ?"
-            " AND safety_alerted = 0 RETURNING id",
-            (response_id,),
+            "UPDATE questionnaire_responses SET safety_alerted = 1, safety_told = ?"
+            " WHERE id = ? AND coalesce(safety_told, 0) < ? RETURNING id",
+            (value, response_id, value),
         )
         return bool(rows)
 

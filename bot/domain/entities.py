@@ -366,6 +366,8 @@ class QuestionnaireResponse:
     total: int | None
     band: str | None
     safety_alerted: bool
+    # The highest safety-item answer the staff were told of (None: none yet).
+    safety_told: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -206,6 +206,12 @@ class Wording(Protocol):
         """Return the staff's URGENT alert for a safety item answered above its threshold."""
         ...
 
+    def questionnaire_safety_worse(
+        self, patient: Patient, questionnaire: Questionnaire, index: int, value: int
+    ) -> str:
+        """Return the staff's follow-up: the safety item answered worse than first told."""
+        ...
+
     def questionnaire_explanation(self, finding: QuestionnaireFinding) -> str:
         """Return the one-line account of a decline seen in PHQ-9 totals."""
         ...

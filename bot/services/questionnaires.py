@@ -289,14 +289,24 @@ class QuestionnaireService:
         if response is None or patient is None or response.patient_id != patient.id:
             return
         questionnaire = self._questionnaires.get(response.instrument)
-        if questionnaire is None or response.safety_alerted:
+        if questionnaire is None:
             return
         try:
             if not questionnaire.safety_flag(index, value):
                 return
         except AnswerError:
             return
-        await self._urgent(patient, response, questionnaire, index, value)
+        if not response.safety_alerted:
+            await self._urgent(patient, response, questionnaire, index, value)
+        elif value > (response.safety_told or 0):
+            # Worse than what the staff were told (a new answer after Back): they hear it.
+            log.warning("safety.questionnaire_item_worse code=%s", patient.code)
+            await self._outbox.send(
+                None,
+                self._wording.questionnaire_safety_worse(patient, questionnaire, index, value),
+                Urgency.STAFF_ABOUT_PATIENT,
+            )
+            await self._storage.questionnaires.flag_safety(response.id, value)
 
     async def _urgent(
         self,
@@ -325,7 +335,7 @@ class QuestionnaireService:
                 None, self._wording.not_stored(text), Urgency.STAFF_ABOUT_PATIENT
             )
         try:
-            await self._storage.questionnaires.flag_safety(response.id)
+            await self._storage.questionnaires.flag_safety(response.id, value)
         except Exception:
             # Unmarked, a further press may tell the staff again: a duplicate, not a loss.
             log.exception("safety.questionnaire_flag_failed code=%s", patient.code)

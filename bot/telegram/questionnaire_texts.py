@@ -164,6 +164,17 @@ def safety_alert(patient: Patient, questionnaire: Questionnaire, index: int, val
     )
 
 
+def safety_worse(patient: Patient, questionnaire: Questionnaire, index: int, value: int) -> str:
+    """Return the staff's follow-up when the safety item is answered worse than first told."""
+    item = questionnaire.items[index]
+    label = next(option.label for option in item.options if option.score == value)
+    return (
+        f"\U0001f6a8 {patient.code} \u00b7 {questionnaire.title} item {index + 1} now answered"
+        f" \u201c{label}\u201d, worse than first told. The alert already sent about it"
+        " stands: please act on that one."
+    )
+
+
 def finding_explanation(finding: QuestionnaireFinding, tz: ZoneInfo) -> str:
     """Return the one-line account of a PHQ-9 finding, kept with its episode."""
     since = day_label(finding.since, tz)

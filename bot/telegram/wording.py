@@ -132,6 +132,12 @@ class TelegramWording:
         """Return the staff's URGENT alert for a safety item answered above its threshold."""
         return questionnaire_texts.safety_alert(patient, questionnaire, index, value)
 
+    def questionnaire_safety_worse(
+        self, patient: Patient, questionnaire: Questionnaire, index: int, value: int
+    ) -> str:
+        """Return the staff's follow-up: the safety item answered worse than first told."""
+        return questionnaire_texts.safety_worse(patient, questionnaire, index, value)
+
     def questionnaire_explanation(self, finding: QuestionnaireFinding) -> str:
         """Return the one-line account of a decline seen in PHQ-9 totals."""
         return questionnaire_texts.finding_explanation(finding, self._timezone)

@@ -457,10 +457,17 @@ async def test_item_9_above_zero_takes_the_urgent_path_at_once(bot: InProcessBot
     back = await bot.press(kim, first, first.button(qt.BACK))
     assert back.sent == []
     assert "question 9 of 9" in first.text
+    # Worse than first told: no second URGENT alert or reply, but the staff hear it once.
     again = await bot.press(kim, first, first.button("Nearly every day"))
-    assert again.sent == []
-    assert urgent(again, bot) == []
+    [worse] = again.sent
+    assert worse.chat_id == bot.staff_group.id
+    assert code in worse.text
+    assert "Nearly every day" in worse.text
+    assert "worse than first told" in worse.text
+    assert urgent(again, bot) == []  # a follow-up, not another URGENT alert
     assert len(await bot.svc.storage.alerts.for_patient(patient.id)) == 1
+    back = await bot.press(kim, first, first.button(qt.BACK))
+    assert (await bot.press(kim, first, first.button("Nearly every day"))).sent == []
     await bot.press(kim, first, first.button(qt.SKIP))
     assert "total is 5 of 27: mild symptoms" in first.text
     [done] = await bot.svc.storage.questionnaires.completed(patient.id)

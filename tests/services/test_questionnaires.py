@@ -321,6 +321,14 @@ async def test_item_nine_again_after_back_is_not_a_second_alert(
     await asking.answer(back, 3)
     assert len(await asking.urgent_alerts(patient.id)) == 1
     assert len(asking.messenger.to(USER)) == 1
+    # Worse than first told: the staff hear it once, as a follow-up.
+    [worse] = asking.messenger.staff()
+    assert patient.code in worse
+    assert "Nearly every day" in worse
+    again = await asking.service.back(user_id=USER, response_id=step.response.id, index=9)
+    await asking.answer(again, 2)
+    await asking.service.back(user_id=USER, response_id=step.response.id, index=9)
+    assert len(asking.messenger.staff()) == 1
 
 
 async def test_item_nine_not_at_all_is_not_urgent(asking: Asking, domain: Domain) -> None:
