@@ -117,6 +117,19 @@ class PrivacyRepository:
             )
         return patient_from_row(found[0])
 
+    async def forget_deleted_alerts(self) -> int:
+        """Clear the text of resolved alerts about patients who deleted their data.
+
+        A safety alert outlives the deletion until someone has dealt with it; once it is
+        resolved, its words (it can quote the patient) go like the rest of their data.
+        """
+        rows = await self._db.write_one(
+            "UPDATE alerts SET text = '' WHERE resolved_at IS NOT NULL AND text != ''"
+            " AND patient_id IN (SELECT id FROM patients WHERE deleted_at IS NOT NULL)"
+            " RETURNING id",
+        )
+        return len(rows)
+
     async def purge_older_than(self, cutoff: datetime) -> int:
         """Delete check-in data finished before cutoff; return how many rows went.
 

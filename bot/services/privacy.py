@@ -94,9 +94,15 @@ class PrivacyService:
         return DeleteOutcome.DELETED
 
     async def purge(self) -> int:
-        """Delete finished check-in data older than the retention, at most once a day."""
+        """Delete finished check-in data older than the retention, at most once a day.
+
+        Every pass also clears the words of resolved alerts about deleted patients.
+        """
+        forgotten = await self._storage.privacy.forget_deleted_alerts()
+        if forgotten:
+            log.info("privacy.alert_texts_cleared count=%d", forgotten)
         if self._retention is None:
-            return 0
+            return forgotten
         now = self._clock.now()
         if self._last_purge is not None and now - self._last_purge < PURGE_EVERY:
             return 0

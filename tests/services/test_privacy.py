@@ -448,3 +448,25 @@ async def test_resolved_alert_texts_go_with_the_retention(
     texts = {a.id: a.text for a in await domain.storage.alerts.for_patient(patient.id)}
     assert texts[old.id] == ""
     assert texts[still_open.id] != ""
+
+
+async def test_a_kept_alert_loses_its_words_once_resolved(domain: Domain) -> None:
+    patient = await full_record(domain)
+    alerts = alert_service(domain.storage, domain.clock)
+    urgent = await alerts.store_crisis(
+        patient, words="I can't go on", text="URGENT words", follow_up_text="x", update_id=970
+    )
+    assert urgent is not None
+    service = privacy(domain)
+    await service.delete(user_id=USER, patient_id=patient.id)
+    await service.purge()
+    kept = await domain.storage.alerts.get(urgent.id)
+    assert kept is not None
+    assert kept.text == "URGENT words"  # not dealt with yet: it must still say what happened
+
+    await domain.storage.alerts.resolve(urgent.id, staff_id=STAFF_ID, now=domain.clock.now())
+    assert await service.purge() >= 1
+
+    cleared = await domain.storage.alerts.get(urgent.id)
+    assert cleared is not None
+    assert cleared.text == ""
