@@ -47,7 +47,7 @@ def alert_of(row: aiosqlite.Row) -> Alert:
     )
 
 
-async def _insert_alert(
+async def insert_alert(
     conn: aiosqlite.Connection,
     *,
     patient_id: int,
@@ -127,7 +127,7 @@ class AlertRepository:
             )
             if not rows:
                 return None
-            alert_id = await _insert_alert(
+            alert_id = await insert_alert(
                 conn, patient_id=patient_id, episode_id=rows[0]["id"], alert=alert, now=now
             )
         return None if alert_id is None else await self.get(alert_id)
@@ -156,7 +156,7 @@ class AlertRepository:
                 )
                 if existing:
                     return None
-            alert_id = await _insert_alert(
+            alert_id = await insert_alert(
                 conn, patient_id=patient_id, episode_id=episode_id, alert=alert, now=now
             )
         return None if alert_id is None else await self.get(alert_id)
@@ -196,7 +196,7 @@ class AlertRepository:
                     (patient_id, first.kind),
                 )
             )
-            alert_id = await _insert_alert(
+            alert_id = await insert_alert(
                 conn,
                 patient_id=patient_id,
                 episode_id=None,

@@ -13,8 +13,9 @@ from bot.domain.codes import (
     PushKind,
     QuestionnaireStatus,
 )
-from bot.domain.entities import Patient
+from bot.domain.entities import NewAlert, Patient
 
+from ._alerts import insert_alert
 from ._database import Database
 from ._patients import PATIENT_COLUMNS, cancel_open_checkins, patient_from_row
 from ._time import to_ts
@@ -64,7 +65,12 @@ class PrivacyRepository:
         self._db = db
 
     async def erase(
-        self, patient_id: int, *, now: datetime, keep_clinical: bool
+        self,
+        patient_id: int,
+        *,
+        now: datetime,
+        keep_clinical: bool,
+        notice: NewAlert | None = None,
     ) -> Patient | None:
         """Delete a patient's data and identity in one transaction; None if already gone.
 
@@ -104,6 +110,10 @@ class PrivacyRepository:
                     (PatientStatus.STOPPED, to_ts(now), to_ts(now), patient_id),
                 )
             )
+            if notice is not None:
+                await insert_alert(
+                    conn, patient_id=patient_id, episode_id=None, alert=notice, now=now
+                )
             await conn.execute(
                 "INSERT INTO audit_log (at, actor, action, patient_id, detail)"
                 " VALUES (?, ?, ?, ?, ?)",

@@ -9,6 +9,7 @@ tells the staff chat once, by code. The person is a stranger to the bot from the
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -82,15 +83,19 @@ class PrivacyService:
         # A safety question still waiting for an answer becomes an alert someone must
         # acknowledge now: the person is about to become unreachable through the bot.
         await self._questions.escalate_open(patient.id)
+        now = self._clock.now()
         deleted = await self._storage.privacy.erase(
-            patient.id, now=self._clock.now(), keep_clinical=self._keep_clinical
+            patient.id,
+            now=now,
+            keep_clinical=self._keep_clinical,
+            notice=self._silence.deletion_notice(replace(patient, label=None), now),
         )
         if deleted is None:
             return DeleteOutcome.NOT_A_PATIENT
         log.info(
             "patient.deleted code=%s clinical_kept=%s", deleted.code, int(self._keep_clinical)
         )
-        await self._silence.deleted(deleted)
+        self._silence.deletion_stored()
         return DeleteOutcome.DELETED
 
     async def purge(self) -> int:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from bot.domain.clock import Clock
 from bot.domain.codes import AlertKind, PatientStatus
-from bot.domain.entities import Patient
+from bot.domain.entities import NewAlert, Patient
 from bot.services.alerts import AlertService
 from bot.services.ports import Wording
 from storage import Storage
@@ -44,9 +44,25 @@ class SilenceService:
         """The patient stopped all messages."""
         await self._tell(patient, AlertKind.STOPPED, since=patient.status_changed_at)
 
-    async def deleted(self, patient: Patient) -> None:
-        """The patient deleted their data: follow-up for them has ended."""
-        await self._tell(patient, AlertKind.DELETED, since=patient.deleted_at)
+    def deletion_notice(self, patient: Patient, now: datetime) -> NewAlert:
+        """Return the staff's one notice that a patient deleted their data, by code only.
+
+        It is stored in the deletion's own transaction, so the deletion cannot happen
+        without the staff being told.
+        """
+        text = self._wording.silence(
+            patient, AlertKind.DELETED, last_answer=None, away_since=None, was=None, now=now
+        )
+        return NewAlert(
+            kind=AlertKind.DELETED,
+            text=text,
+            remind_after=None,
+            event_key=f"{AlertKind.DELETED.value}:{patient.id}:{int(now.timestamp())}",
+        )
+
+    def deletion_stored(self) -> None:
+        """Send the deletion notice now that it is stored (in the background)."""
+        self._alerts.deliver_soon()
 
     async def unreachable(self, patient_id: int) -> None:
         """The patient blocked the bot (or their chat is gone)."""
