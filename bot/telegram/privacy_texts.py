@@ -32,8 +32,10 @@ def delete_confirm(*, keep_clinical: bool) -> str:
         f"This deletes what I keep about you:\n{deleted}\n\n"
         "All check-ins and messages stop, and your care team is told, by your patient code"
         " only, that you deleted your data. Only a note that a deletion happened, and when,"
-        " is kept. Messages already in this chat stay in your Telegram app; you can delete"
-        " them there.\n\n"
+        " is kept. If you recently told us something that worried us for your safety, the"
+        " care team still sees that message until they have followed it up, then it goes"
+        " too. Messages already in this chat stay in your Telegram app; you can delete them"
+        " there.\n\n"
         "This cannot be undone. To keep a copy, send /mydata first.\n\n"
         "Do you want to delete your data?"
     )
