@@ -12,7 +12,7 @@ from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, CommandHa
 from bot.domain.crisis import Assessment, Layer
 from bot.services.privacy import DeleteOutcome
 from bot.telegram import keyboards, privacy_texts
-from bot.telegram.questionnaire_texts import parse_press
+from bot.telegram.questionnaire_texts import is_safety_answer, parse_press
 from handlers.context import Context, Handler, from_button, from_message
 
 log = logging.getLogger(__name__)
@@ -106,9 +106,7 @@ def _is_safety_signal(data: str) -> bool:
     question = keyboards.parse_question(data)
     if question is not None:
         return question.yes
-    press = parse_press(data)
-    # Item index 8 exists only in the PHQ-9 (the GAD-7 has seven items): its safety item.
-    return press is not None and press.action == "answer" and press.index == 8 and press.value > 0
+    return is_safety_answer(parse_press(data))
 
 
 PRIVACY_HANDLERS: list[Handler] = [

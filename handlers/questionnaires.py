@@ -9,6 +9,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.domain.codes import PatientStatus
+from bot.domain.crisis import Assessment, Layer
 from bot.services.questionnaires import Step, StepKind
 from bot.telegram import questionnaire_texts as qt
 from bot.telegram import texts
@@ -75,9 +76,26 @@ async def questionnaire_pressed(update: Update, context: Context) -> None:
         return
     service = context.services.questionnaires
     if press.action == "answer":
-        step = await service.answer(
-            user_id=user_id, response_id=press.response_id, index=press.index, value=press.value
-        )
+        try:
+            step = await service.answer(
+                user_id=user_id,
+                response_id=press.response_id,
+                index=press.index,
+                value=press.value,
+            )
+        except Exception:
+            if qt.is_safety_answer(press):
+                # The record could not be read or written: PHQ-9 item 9 above zero still
+                # gets the crisis resources and reaches a human (the urgent path copes
+                # without the database).
+                await context.services.safety.escalate(
+                    user_id=user_id,
+                    chat_id=user_id,
+                    text=qt.SAFETY_PRESS_UNREADABLE,
+                    assessment=Assessment(layer=Layer.URGENT, category="safety-answer"),
+                    update_id=update.update_id,
+                )
+            raise
     elif press.action == "back":
         step = await service.back(
             user_id=user_id, response_id=press.response_id, index=press.index

@@ -72,6 +72,15 @@ def parse_press(data: str) -> QuestionnairePress | None:
     return None
 
 
+def is_safety_answer(press: QuestionnairePress | None) -> bool:
+    """Tell whether a press answers PHQ-9 item 9 above "Not at all", from its data alone.
+
+    Item index 8 exists only in the PHQ-9 (the GAD-7 has seven items): its safety item. For
+    when nothing else can be read (no record, or the database failing).
+    """
+    return press is not None and press.action == "answer" and press.index == 8 and press.value > 0
+
+
 def item_keyboard(
     response: QuestionnaireResponse, questionnaire: Questionnaire
 ) -> InlineKeyboardMarkup:
@@ -147,6 +156,10 @@ EXPIRED = (
 )
 NOT_ENROLLED = "Questionnaires are for patients in follow-up with the clinic."
 UNKNOWN = "This button no longer works. You can start a questionnaire with /phq9 or /gad7."
+SAFETY_PRESS_UNREADABLE = (
+    "answered PHQ-9 item 9 (thoughts of being better off dead or of self-harm) above \u201cNot"
+    " at all\u201d while the questionnaire could not be stored"
+)
 OTHER_OPEN = "You have a questionnaire in progress; let\u2019s finish that one first."
 
 

@@ -954,3 +954,22 @@ async def test_a_patient_back_after_blocking_the_bot_is_welcomed_and_asked(
     assert replies[0].text == texts.WELCOME_BACK
     assert "PHQ-9 \u00b7 question 1 of 9" in replies[-1].text
     assert (await patient_of(bot, una)).status is PatientStatus.ACTIVE
+
+
+async def test_item_9_reaches_a_human_when_the_questionnaire_cannot_be_read(
+    bot: InProcessBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vic = bot.user("Vic")
+    await bot.enrol(vic)
+    first = await ask(bot, vic)
+    await answer_items(bot, vic, first, [1] * 8)
+
+    async def broken(response_id: int) -> None:
+        raise RuntimeError("disk I/O error")
+
+    monkeypatch.setattr(bot.svc.storage.questionnaires, "get", broken)
+    pressed = await bot.process(bot.updates.press(vic, first, option(first, 2)))
+    monkeypatch.undo()
+
+    assert any(m.text == crisis_reply(bot) for m in pressed.to(vic.id))
+    assert urgent(pressed, bot)
