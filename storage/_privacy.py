@@ -114,17 +114,7 @@ class PrivacyRepository:
                 await insert_alert(
                     conn, patient_id=patient_id, episode_id=None, alert=notice, now=now
                 )
-            await conn.execute(
-                "INSERT INTO audit_log (at, actor, action, patient_id, detail)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (
-                    to_ts(now),
-                    PATIENT_ACTOR,
-                    AuditAction.DELETE_DATA,
-                    patient_id,
-                    CLINICAL_KEPT if keep_clinical else CLINICAL_DELETED,
-                ),
-            )
+            await _audit_deletion(conn, patient_id, now, keep_clinical)
         return patient_from_row(found[0])
 
     async def forget_deleted_alerts(self) -> int:
@@ -198,6 +188,22 @@ class PrivacyRepository:
                 (ts,),
             )
             return conn.total_changes - before
+
+
+async def _audit_deletion(
+    conn: aiosqlite.Connection, patient_id: int, now: datetime, keep_clinical: bool
+) -> None:
+    """The one entry a deletion leaves: that it happened, when, and what the clinic kept."""
+    await conn.execute(
+        "INSERT INTO audit_log (at, actor, action, patient_id, detail) VALUES (?, ?, ?, ?, ?)",
+        (
+            to_ts(now),
+            PATIENT_ACTOR,
+            AuditAction.DELETE_DATA,
+            patient_id,
+            CLINICAL_KEPT if keep_clinical else CLINICAL_DELETED,
+        ),
+    )
 
 
 async def _keep_clinical(conn: aiosqlite.Connection, patient_id: int, now: datetime) -> None:
