@@ -165,7 +165,10 @@ async def test_updates_fetched_but_not_handled_when_killed_are_handled_once_afte
         help_update = server.send_message(ann, "/help")
         # Telegram was told they arrived: the next getUpdates moved the offset past them.
         await server.wait_for(lambda: not server.pending_updates or None, timeout=30)
-        await server.wait_for(lambda: len(server.calls_to("getUpdates")) >= 3 or None, timeout=30)
+        await server.wait_for(lambda: len(server.calls_to("getUpdates")) >= 2 or None, timeout=30)
+        # Killed as soon as all three are stored and being handled, well inside the urgent
+        # client's 10 s timeout on the hanging crisis reply.
+        await server.wait_for(lambda: _pending(db) >= 3 or None, timeout=30)
     finally:
         proc.kill()
         await proc.wait()
@@ -196,7 +199,11 @@ async def test_updates_fetched_but_not_handled_when_killed_are_handled_once_afte
         proc.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(proc.communicate(), timeout=STARTUP_TIMEOUT)
     assert [states[update_id] for update_id in ids] == ["done"] * 3
-    assert len([m for m in server.messages(ben) if "988" in (m.text or "")]) == 1
+    # Handled once (the inbox and one URGENT alert say so). The crisis reply may reach Ben
+    # twice: if its hanging first attempt timed out before the kill, it was kept for a retry
+    # (urgent messages are sent at least once), and the handling after the restart replies
+    # again. Never zero.
+    assert 1 <= len([m for m in server.messages(ben) if "988" in (m.text or "")]) <= 2
     assert len([m for m in server.messages(staff_group) if "URGENT" in (m.text or "")]) == 1
     assert len(server.messages(ann)) == 2  # one reply to "hello", one to /help
     log = stderr.decode()
@@ -403,3 +410,13 @@ async def test_setup_mode_tells_the_ids_with_only_a_token(
     assert "send /whoami" in out.decode()
     assert "Traceback" not in err.decode()
     assert os.listdir(tmp_path) == []  # no database: setup mode keeps nothing
+
+
+def _pending(db: Path) -> int:
+    """Count the updates the bot stored as received and not yet handled."""
+    try:
+        with closing(sqlite3.connect(db)) as conn:
+            row = conn.execute("SELECT count(*) FROM inbox WHERE state = 'pending'").fetchone()
+    except sqlite3.Error:
+        return 0
+    return int(row[0]) if row else 0
