@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.domain.adaptive import AdaptiveConfig
 from bot.domain.detection import DetectorConfig
@@ -14,6 +15,7 @@ from bot.domain.errors import ContentError
 from bot.domain.explainers import ExplainerLibrary
 from bot.domain.questionnaire_plan import QuestionnairePlan
 
+_T = TypeVar("_T")
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 MAX_DAY = 366
 
@@ -127,59 +129,59 @@ def _time_choices(checkins: dict[str, Any], source: str) -> tuple[time, ...]:
     )
 
 
-def _detection(data: dict[str, Any], source: str) -> DetectorConfig:
-    table = data.get("detection", {})
+def _optional_table(data: dict[str, Any], key: str, source: str) -> dict[str, Any]:
+    table = data.get(key, {})
     if not isinstance(table, dict):
-        raise ProtocolError(f"{source}: [detection] must be a table")
+        raise ProtocolError(f"{source}: [{key}] must be a table")
+    return table
+
+
+def _parsed(
+    data: dict[str, Any], key: str, source: str, parse: Callable[[dict[str, Any]], _T]
+) -> _T:
+    """Parse an optional table with its config's from_mapping, naming the file in errors."""
+    table = _optional_table(data, key, source)
     try:
-        return DetectorConfig.from_mapping(table)
+        return parse(table)
     except ValueError as err:
-        raise ProtocolError(f"{source}: [detection] {err}") from None
+        # The detector's messages do not name their table; the others do.
+        where = f"[{key}] " if key == "detection" else ""
+        raise ProtocolError(f"{source}: {where}{err}") from None
+
+
+def _single(
+    data: dict[str, Any], key: str, name: str, source: str, *, default: int, high: int
+) -> int:
+    """Read a table with one whole-number setting (1 to high), or its default."""
+    table = _optional_table(data, key, source)
+    unknown = set(table) - {name}
+    if unknown:
+        raise ProtocolError(f"{source}: [{key}] unknown key(s) {', '.join(sorted(unknown))}")
+    if name not in table:
+        return default
+    return _int(table, name, f"{source}: [{key}]", 1, high)
+
+
+def _detection(data: dict[str, Any], source: str) -> DetectorConfig:
+    return _parsed(data, "detection", source, DetectorConfig.from_mapping)
 
 
 def _pause_alert_after(data: dict[str, Any], source: str) -> timedelta:
-    table = data.get("silence", {})
-    if not isinstance(table, dict):
-        raise ProtocolError(f"{source}: [silence] must be a table")
-    unknown = set(table) - {"pause_alert_days"}
-    if unknown:
-        raise ProtocolError(f"{source}: [silence] unknown key(s) {', '.join(sorted(unknown))}")
-    if "pause_alert_days" not in table:
-        return timedelta(days=7)
-    return timedelta(days=_int(table, "pause_alert_days", f"{source}: [silence]", 1, 90))
+    days = _single(data, "silence", "pause_alert_days", source, default=7, high=90)
+    return timedelta(days=days)
 
 
 def _urgent_escalate_after(data: dict[str, Any], source: str) -> timedelta:
-    table = data.get("alerts", {})
-    if not isinstance(table, dict):
-        raise ProtocolError(f"{source}: [alerts] must be a table")
-    unknown = set(table) - {"urgent_escalate_minutes"}
-    if unknown:
-        raise ProtocolError(f"{source}: [alerts] unknown key(s) {', '.join(sorted(unknown))}")
-    if "urgent_escalate_minutes" not in table:
-        return timedelta(minutes=15)
-    where = f"{source}: [alerts]"
-    return timedelta(minutes=_int(table, "urgent_escalate_minutes", where, 1, 240))
+    minutes = _single(data, "alerts", "urgent_escalate_minutes", source, default=15, high=240)
+    return timedelta(minutes=minutes)
 
 
 def _adaptive(data: dict[str, Any], source: str) -> AdaptiveConfig:
-    table = data.get("adaptive", {})
-    if not isinstance(table, dict):
-        raise ProtocolError(f"{source}: [adaptive] must be a table")
-    try:
-        return AdaptiveConfig.from_mapping(table)
-    except ValueError as err:
-        raise ProtocolError(f"{source}: {err}") from None
+    return _parsed(data, "adaptive", source, AdaptiveConfig.from_mapping)
 
 
 def _questionnaires(data: dict[str, Any], source: str) -> QuestionnairePlan:
-    table = data.get("questionnaires", {})
-    if not isinstance(table, dict):
-        raise ProtocolError(f"{source}: [questionnaires] must be a table")
-    try:
-        return QuestionnairePlan.from_mapping(table)
-    except ValueError as err:
-        raise ProtocolError(f"{source}: {err}") from None
+    return _parsed(data, "questionnaires", source, QuestionnairePlan.from_mapping)
 
 
 def _windows(dispatch: dict[str, Any], source: str) -> tuple[timedelta, timedelta]:
@@ -196,9 +198,7 @@ def _windows(dispatch: dict[str, Any], source: str) -> tuple[timedelta, timedelt
 
 
 def _explainer_schedule(data: dict[str, Any], source: str) -> tuple[tuple[int, str], ...]:
-    table = data.get("explainers", {})
-    if not isinstance(table, dict):
-        raise ProtocolError(f"{source}: [explainers] must be a table")
+    table = _optional_table(data, "explainers", source)
     entries = table.get("schedule", [])
     if not isinstance(entries, list):
         raise ProtocolError(f"{source}: [explainers] schedule must be a list")
