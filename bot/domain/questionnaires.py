@@ -68,6 +68,10 @@ class Item:
         """Return the scores of the options, in the order they are offered."""
         return tuple(option.score for option in self.options)
 
+    def label_of(self, score: int) -> str | None:
+        """Return the label of the option scored `score`, or None if there is none."""
+        return next((option.label for option in self.options if option.score == score), None)
+
 
 @dataclass(frozen=True, slots=True)
 class Band:

@@ -141,41 +141,35 @@ class AlertService:
         update_id: int | None,
     ) -> Alert | None:
         """Store the patient's words and an urgent crisis alert; None for a repeated update."""
-        every = int(URGENT_REPEAT.total_seconds())
         alert = await self._storage.alerts.record_crisis(
             patient_id=patient.id,
             note_checkin_id=patient.awaiting_note_checkin_id,
             text=clean_text(words)[:NOTE_LIMIT],
             update_id=update_id,
             now=self._clock.now(),
-            first=NewAlert(
-                kind=AlertKind.CRISIS,
-                text=text,
-                urgent=True,
-                remind_after=every,
-                remind_every=every,
-                escalate_after=self._escalate_after,
-            ),
+            first=self._urgent(text),
             follow_up=NewAlert(kind=AlertKind.CRISIS, text=follow_up_text, urgent=True),
         )
         if alert is not None:
             log.warning("alert.urgent code=%s kind=crisis alert=%d", patient.code, alert.id)
         return alert
 
+    def _urgent(self, text: str) -> NewAlert:
+        """An URGENT crisis alert: repeated until acknowledged, escalated to the on-call."""
+        every = int(URGENT_REPEAT.total_seconds())
+        return NewAlert(
+            kind=AlertKind.CRISIS,
+            text=text,
+            urgent=True,
+            remind_after=every,
+            remind_every=every,
+            escalate_after=self._escalate_after,
+        )
+
     async def raise_urgent(self, patient: Patient, *, text: str) -> Alert:
         """Store an URGENT alert repeated until acknowledged, and send it at once."""
-        every = int(URGENT_REPEAT.total_seconds())
         alert = await self._storage.alerts.add(
-            patient_id=patient.id,
-            alert=NewAlert(
-                kind=AlertKind.CRISIS,
-                text=text,
-                urgent=True,
-                remind_after=every,
-                remind_every=every,
-                escalate_after=self._escalate_after,
-            ),
-            now=self._clock.now(),
+            patient_id=patient.id, alert=self._urgent(text), now=self._clock.now()
         )
         if alert is None:
             raise RuntimeError("an alert outside an episode is always stored")

@@ -197,7 +197,7 @@ def _questionnaire_rows(
     yield ("questionnaire", ref, time, total, detail, "")
     for index, value in enumerate(response.answers):
         item = _item(questionnaire, index)
-        label = None if item is None or value is None else _label(item, value)
+        label = None if item is None or value is None else item.label_of(value)
         parts = (("question", None if item is None else item.text), ("answer", label))
         detail = _detail(("item", str(index + 1)), *parts) + ("; skipped" if value is None else "")
         answer = "" if value is None else str(value)
@@ -208,10 +208,6 @@ def _item(questionnaire: Questionnaire | None, index: int) -> Item | None:
     if questionnaire is None or index >= len(questionnaire.items):
         return None
     return questionnaire.items[index]
-
-
-def _label(item: Item, value: int) -> str | None:
-    return next((option.label for option in item.options if option.score == value), None)
 
 
 def fhir_bundle(
@@ -311,7 +307,7 @@ def _answer_item(instrument: str, item: Item | None, index: int, value: int) -> 
     """Return one answered item: the option as a coding with its score, or just the score."""
     if item is None:
         return {"linkId": f"{instrument}-{index + 1}", "answer": [{"valueInteger": value}]}
-    label = _label(item, value)
+    label = item.label_of(value)
     coding: Json = {
         "extension": [{"url": _ORDINAL, "valueDecimal": value}],
         "system": LOINC

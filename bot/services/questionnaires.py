@@ -163,24 +163,25 @@ class QuestionnaireService:
         administration, a stopped patient, an old copy of the item): the patient said it,
         so a human hears it.
         """
-        await self._safety_first(user_id, response_id, index, value)
-        found = await self._mine(user_id, response_id)
+        patient, response = await self._fetch(user_id, response_id)
+        await self._safety_first(patient, response, index, value)
+        found = self._answerable(patient, response)
         if isinstance(found, Step):
             return found
-        _patient, response, questionnaire = found
-        progress = Progress(questionnaire, response.answers)
+        _patient, current, questionnaire = found
+        progress = Progress(questionnaire, current.answers)
         if progress.index != index:
-            return self._ask(response, resumed=True)
+            return self._ask(current, resumed=True)
         try:
             questionnaire.check(index, value)
         except AnswerError:
-            return self._ask(response, resumed=True)
+            return self._ask(current, resumed=True)
         after = progress.answer(value)
         following = after.next_item
         if following is not None and following.optional and not any(after.answered().values()):
             # "If you checked off any problems...": nothing was, so it is not asked.
             after = after.skip()
-        return await self._store(response, questionnaire, after)
+        return await self._store(current, questionnaire, after)
 
     async def skip(self, *, user_id: int, response_id: int, index: int) -> Step:
         """Skip item `index`, which must be optional (the PHQ-9's functional question)."""
@@ -219,9 +220,21 @@ class QuestionnaireService:
     async def _mine(
         self, user_id: int, response_id: int
     ) -> Step | tuple[Patient, QuestionnaireResponse, Questionnaire]:
+        return self._answerable(*await self._fetch(user_id, response_id))
+
+    async def _fetch(
+        self, user_id: int, response_id: int
+    ) -> tuple[Patient | None, QuestionnaireResponse | None]:
+        """Expire what is due, then read the presser and the administration (once)."""
         await self.expire_due()
         response = await self._storage.questionnaires.get(response_id)
         patient = await self._storage.patients.by_user(user_id)
+        return patient, response
+
+    def _answerable(
+        self, patient: Patient | None, response: QuestionnaireResponse | None
+    ) -> Step | tuple[Patient, QuestionnaireResponse, Questionnaire]:
+        """Return what a press may act on, or the step that says why it may not."""
         if response is None or patient is None or response.patient_id != patient.id:
             return Step(StepKind.UNKNOWN)
         questionnaire = self._questionnaires.get(response.instrument)
@@ -283,9 +296,13 @@ class QuestionnaireService:
             return Step(StepKind.EXPIRED, current, questionnaire)
         return self._ask(current, resumed=True)
 
-    async def _safety_first(self, user_id: int, response_id: int, index: int, value: int) -> None:
-        response = await self._storage.questionnaires.get(response_id)
-        patient = await self._storage.patients.by_user(user_id)
+    async def _safety_first(
+        self,
+        patient: Patient | None,
+        response: QuestionnaireResponse | None,
+        index: int,
+        value: int,
+    ) -> None:
         if response is None or patient is None or response.patient_id != patient.id:
             return
         questionnaire = self._questionnaires.get(response.instrument)

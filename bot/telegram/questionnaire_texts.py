@@ -166,7 +166,7 @@ OTHER_OPEN = "You have a questionnaire in progress; let\u2019s finish that one f
 def safety_alert(patient: Patient, questionnaire: Questionnaire, index: int, value: int) -> str:
     """Return the staff's URGENT alert for a safety item answered above zero."""
     item = questionnaire.items[index]
-    label = next(option.label for option in item.options if option.score == value)
+    label = item.label_of(value) or str(value)
     return (
         f"\U0001f6a8 URGENT \u00b7 {patient.code} \u00b7 {questionnaire.title} item"
         f" {index + 1} answered \u201c{label}\u201d\n"
@@ -180,7 +180,7 @@ def safety_alert(patient: Patient, questionnaire: Questionnaire, index: int, val
 def safety_worse(patient: Patient, questionnaire: Questionnaire, index: int, value: int) -> str:
     """Return the staff's follow-up when the safety item is answered worse than first told."""
     item = questionnaire.items[index]
-    label = next(option.label for option in item.options if option.score == value)
+    label = item.label_of(value) or str(value)
     return (
         f"\U0001f6a8 {patient.code} \u00b7 {questionnaire.title} item {index + 1} now answered"
         f" \u201c{label}\u201d, worse than first told. The alert already sent about it"
