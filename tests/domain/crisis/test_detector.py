@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import timeit
 
 import pytest
 
@@ -102,20 +101,7 @@ def test_the_combined_scanner_fires_exactly_where_a_category_does(
     assert disagree == []
 
 
-# Speed and purity ------------------------------------------------------------------------
-
-
-def test_a_4096_character_text_is_checked_in_well_under_a_millisecond(
-    detector: CrisisDetector, examples: dict[str, list[str]]
-) -> None:
-    quiet = [text for text in examples["negative"] if detector.check(text) is None]
-    text = ". ".join(quiet * 4)[:4096]
-    assert len(text) == 4096
-    assert detector.check(text) is None
-
-    seconds = min(timeit.repeat(lambda: detector.check(text), number=20, repeat=5)) / 20
-
-    assert seconds < 0.001
+# Pathological input and purity (speed: benchmarks/bench_crisis_speed.py) -----------------
 
 
 @pytest.mark.parametrize(
@@ -123,10 +109,10 @@ def test_a_4096_character_text_is_checked_in_well_under_a_millisecond(
     ["*" * 4096, "a*" * 2048, "a" * 4094 + " *", "want to " * 512, "not " * 1024, "1a" * 2048],
     ids=["stars", "censored-run", "letters-then-star", "want-to", "not", "leet"],
 )
-def test_pathological_texts_stay_fast(detector: CrisisDetector, text: str) -> None:
-    seconds = min(timeit.repeat(lambda: detector.check(text[:4096]), number=3, repeat=3)) / 3
-
-    assert seconds < 0.005
+def test_pathological_texts_are_checked_without_firing(
+    detector: CrisisDetector, text: str
+) -> None:
+    assert detector.check(text[:4096]) is None
 
 
 def test_check_logs_nothing(detector: CrisisDetector, caplog: pytest.LogCaptureFixture) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import timeit
 
 import pytest
 
@@ -243,21 +242,7 @@ def test_the_old_check_still_works_beside_the_net(net: CrisisNet) -> None:
     assert signal.category == "passive-death-wish"
 
 
-# Speed and purity ------------------------------------------------------------------------
-
-
-def test_a_message_is_assessed_in_well_under_a_millisecond(net: CrisisNet) -> None:
-    texts = ["mood 6 today, slept ok and walked the dog", "this commute is killing me"]
-    seconds = min(timeit.repeat(lambda: [net.assess(t) for t in texts], number=50, repeat=3))
-
-    assert seconds / 100 < 0.001
-
-
-def test_a_4096_character_text_stays_fast(net: CrisisNet) -> None:
-    text = ("mood 6 today, slept ok, 🙂 walked the dog and had lunch. " * 80)[:4096]
-    seconds = min(timeit.repeat(lambda: net.assess(text), number=3, repeat=3)) / 3
-
-    assert seconds < 0.02
+# Purity (speed: benchmarks/bench_crisis_speed.py) ----------------------------------------
 
 
 def test_assess_logs_nothing(net: CrisisNet, caplog: pytest.LogCaptureFixture) -> None:
