@@ -3,6 +3,7 @@ and a small classifier, with context that moves a hit down a layer but never to 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 
 from bot.domain.crisis._assessment import NOTHING, Assessment, Hit, Layer
@@ -103,6 +104,12 @@ class CrisisNet:
             ]
         message = self._context.message(prepared, names)
         return self._verdict(hits, message, prepared, names)
+
+    def with_thresholds(self, review_at: float, concern_at: float) -> CrisisNet:
+        """Return the same net with other classifier thresholds (for choosing them)."""
+        twin = copy.copy(self)
+        twin._thresholds = (review_at, concern_at)
+        return twin
 
     def prepare(self, text: str) -> tuple[str, tuple[str, ...]]:
         """Return text normalised, typos fixed and idioms dropped, and its emoji names."""
