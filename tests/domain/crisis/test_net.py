@@ -102,13 +102,18 @@ def test_bare_preparation_is_read_by_a_human_but_does_not_interrupt(net: CrisisN
         "cut myself shaving",
         "is nausea normal after the infusion?",
         "my phone died so i missed the check in",
-        "i drank a whole bottle of wine lol",
         "",
         "💀 lol",
     ],
 )
 def test_everyday_figurative_and_negated_messages_are_nothing(net: CrisisNet, text: str) -> None:
     assert net.assess(text) == Assessment(layer=Layer.NONE)
+
+
+def test_a_heavy_drink_may_reach_a_human_but_never_interrupts(net: CrisisNet) -> None:
+    # A whole bottle from someone in treatment for depression is worth a nurse's glance;
+    # it is not a reason to send the crisis reply or the direct question.
+    assert net.assess("i drank a whole bottle of wine lol").layer <= Layer.REVIEW
 
 
 def test_the_most_severe_hit_decides(net: CrisisNet) -> None:
