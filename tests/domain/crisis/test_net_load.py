@@ -48,7 +48,7 @@ BROKEN = [
         RULES.replace('examples = ["🔪🩸"]', 'examples = ["🙂"]'),
         "does not fire on '🙂'",
     ),
-    ("threshold", RULES.replace("review = 0.70", "review = 2.0"), "[model] review"),
+    ("threshold", RULES.replace("review = 0.80", "review = 2.0"), "[model] review"),
     (
         "context regex",
         RULES.replace("present = ' (?:now|", "present = ' (?:now|("),

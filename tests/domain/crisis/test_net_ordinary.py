@@ -1,6 +1,8 @@
 """Ordinary messages that the rule families of 2026-12-01 once flagged: a reviewer wrote them
 to provoke those rules (doses in mg, sunburn, sports, sign-offs, medicines taken as
-prescribed in five languages). None may interrupt the patient now."""
+prescribed in five languages). None may interrupt the patient now. Two more that the
+rules no longer flag, "Figured out how." and "I've taken the whole week off work", are left
+out: since the second retraining the classifier asks about them (README, crisis section)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,6 @@ from bot.domain.crisis import CrisisNet, Layer
     [
         "Doctor upped my sertraline, I took 100 mg this morning",
         "I ate 20 of them lol, the dumplings were amazing",
-        "I've taken the whole week off work",
         "Ate the whole box of chocolates, no regrets",
         "Took handfuls of photos at the beach",
         "Took them an hour ago",
@@ -27,7 +28,6 @@ from bot.domain.crisis import CrisisNet, Layer
         "The rope snapped while we were towing the car",
         "My belt broke.",
         "You'll find me in the car, I'm waiting outside",
-        "Figured out how.",
         "Wrote down the steps.",
         "What way is the quickest from the motorway?",
         "Yes Thursday at 2, that's when",
