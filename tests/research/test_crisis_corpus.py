@@ -49,7 +49,9 @@ def test_every_kind_is_represented(path: Path) -> None:
     assert kinds == {kind for group in KINDS.values() for kind in group}
 
 
-@pytest.mark.parametrize("name", ["dev", "heldout", "fresh", "fresh2", "fresh3", "fresh4", "ordinary"])
+@pytest.mark.parametrize(
+    "name", ["dev", "heldout", "fresh", "fresh2", "fresh3", "fresh4", "ordinary"]
+)
 def test_no_text_is_shared_between_train_and_a_judging_set(name: str) -> None:
     train = {key(message.text) for message in read_corpus(TRAIN)}
     judged = {key(message.text) for message in read_corpus(DATA / f"crisis_{name}.toml")}
