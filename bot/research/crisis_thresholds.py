@@ -1,6 +1,8 @@
 """Choosing where the crisis net's classifier starts to speak, on the training set alone.
 
-The training set is cut into five stratified folds. For each fold a classifier is trained on
+The training set is cut into five stratified folds, messages that read the same once
+normalised kept in one fold ("im on the bridge now", "i am on the bridge now"). For each
+fold a classifier is trained on
 the other four (bot/research/crisis_train.py) and the shipped rules with that classifier judge
 the fold; the verdicts are pooled and scored for each review threshold, the concern threshold
 held fixed. The rules were written on the training set, so the pooled figures flatter them:
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold
 
 from bot.domain.crisis import CrisisNet
 from bot.research.crisis_corpus import LabelledMessage, read_corpus, shipped_net
@@ -59,10 +61,11 @@ def sweep(
 ) -> list[Row]:
     """Return the pooled out-of-fold figures for each review threshold of the grid."""
     labels = [1 if message.positive else 0 for message in messages]
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)
     bare = shipped_net(with_model=False)
+    groups = [" ".join(bare.features(message.text)) for message in messages]
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=SEED)
     judged: list[tuple[CrisisNet, list[LabelledMessage]]] = []
-    for fit_rows, test_rows in splitter.split(list(range(len(messages))), labels):
+    for fit_rows, test_rows in splitter.split(list(range(len(messages))), labels, groups):
         model = train([messages[i] for i in fit_rows], bare)
         judged.append((net_with_model(model), [messages[i] for i in test_rows]))
     rows = []

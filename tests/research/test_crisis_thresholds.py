@@ -6,8 +6,12 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-from bot.domain.crisis import Layer
-from bot.research.crisis_corpus import read_corpus, shipped_net
+from collections.abc import Sequence
+from typing import Any
+
+from bot.domain.crisis import Assessment, CrisisNet, Layer
+from bot.research import crisis_thresholds
+from bot.research.crisis_corpus import LabelledMessage, read_corpus, shipped_net
 from bot.research.crisis_thresholds import sweep
 from bot.research.crisis_train import DEFAULT_TRAIN
 
@@ -35,3 +39,41 @@ def test_other_thresholds_change_only_the_classifier_layer() -> None:
     assert eager.assess(text).layer == Layer.CONCERN
     assert eager.assess("i want to kill myself").layer == Layer.URGENT
     assert net.assess(text).layer == Layer.NONE
+
+
+def test_every_message_is_judged_once_by_a_model_that_never_saw_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    messages = read_corpus(DEFAULT_TRAIN)[::25]
+    fitted: list[set[str]] = []
+    judged: list[str] = []
+    real_train = crisis_thresholds.train
+
+    def recording_train(fit: Sequence[LabelledMessage], net: CrisisNet) -> dict[str, Any]:
+        fitted.append({message.text for message in fit})
+        return real_train(fit, net)
+
+    class RecordingNet:
+        def __init__(self, inner: CrisisNet, seen: set[str]) -> None:
+            self._inner, self._seen = inner, seen
+
+        def with_thresholds(self, review_at: float, concern_at: float) -> RecordingNet:
+            return RecordingNet(self._inner.with_thresholds(review_at, concern_at), self._seen)
+
+        def assess(self, text: str) -> Assessment:
+            assert text not in self._seen
+            judged.append(text)
+            return self._inner.assess(text)
+
+    real_net = crisis_thresholds.net_with_model
+    monkeypatch.setattr(crisis_thresholds, "train", recording_train)
+    monkeypatch.setattr(
+        crisis_thresholds,
+        "net_with_model",
+        lambda model: RecordingNet(real_net(model), fitted[-1]),
+    )
+
+    sweep(messages, folds=3, grid=(0.5,))
+
+    assert len(fitted) == 3
+    assert sorted(judged) == sorted(message.text for message in messages)

@@ -20,10 +20,11 @@ from bot.domain.crisis._negation import NegationRules
 from bot.domain.crisis._netload import NetRules, parse_net
 
 _NO_NEGATION = NegationRules(frozenset(), frozenset(), 0, frozenset())
-# Below this many words the classifier stays silent: on a word or two its unit-length
-# TF-IDF vector rests on one or two features and its probability swings to the extremes
-# ("hello there" scored 0.97). Short messages are judged by the rules alone.
-_MODEL_MIN_WORDS = 3
+# Below this many words and emoji the classifier stays silent: on one or two its
+# unit-length TF-IDF vector rests on a feature or two and its probability swings to the
+# extremes (a model of 2026-12-01 scored "hello there" 0.97). Shorter messages are judged
+# by the rules and the emoji rules alone.
+_MODEL_MIN_TOKENS = 3
 
 
 class CrisisNet:
@@ -159,8 +160,8 @@ class CrisisNet:
         probability = 0.0
         # The classifier never raises a verdict past CONCERN, nor past context's REVIEW:
         # it only matters where no rule fired.
-        words = sum(1 for word in prepared.split() if word != ".")
-        if self._model is not None and not hits and words >= _MODEL_MIN_WORDS:
+        tokens = sum(1 for word in prepared.split() if word != ".") + len(names)
+        if self._model is not None and not hits and tokens >= _MODEL_MIN_TOKENS:
             probability = self._model.probability(features(prepared, names))
         model_layer = self._model_layer(probability)
         if model_layer > Layer.NONE:

@@ -1,19 +1,45 @@
 """Ordinary messages that the rule families of 2026-12-01 once flagged: a reviewer wrote them
 to provoke those rules (doses in mg, sunburn, sports, sign-offs, medicines taken as
-prescribed in five languages). None may interrupt the patient now. Two more that the
-rules no longer flag, "Figured out how." and "I've taken the whole week off work", are left
-out: since the second retraining the classifier asks about them (README, crisis section)."""
+prescribed in five languages). The rules alone may not interrupt the patient on any of them
+(the classifier, retrained since, asks about a few: see the README's crisis section)."""
 
 from __future__ import annotations
 
 import pytest
 
 from bot.domain.crisis import CrisisNet, Layer
+from bot.research.crisis_corpus import shipped_net
+
+# The rules alone: these messages test how far the rules were narrowed, and must not pass
+# or fail on a retrained classifier's last decimal.
+RULES = shipped_net(with_model=False)
 
 
 @pytest.mark.parametrize(
     "text",
     [
+        "Figured out how.",
+        "I've taken the whole week off work",
+        "Odd on my way home after the infusion",
+        "took 12 of my friends out for dinner",
+        "its done. took them to the vet",
+        "my nose is bleeding a lot",
+        "i tried it last night and it was delicious",
+        "my dad found me in the garage fixing the bike",
+        "they kept me on a long hold on the phone",
+        "haven't eaten since lunch, i deserve a big dinner",
+        "the marks on my arm are from the cannula",
+        "the nurse took a lot of blood",
+        "got a cut on my arm",
+        "back to the cutting board",
+        "Burnt again. forgot the sunscreen",
+        "yes, going through with it. see you thursday for the infusion",
+        "won't be needing any more sessions. thanks!",
+        "i know where and when. see you at 2",
+        "the hose is in the garage",
+        "Ya me tomé todas mis pastillas de la mañana",
+        "J'ai pris tous mes médicaments aujourd'hui",
+        "penso spesso alla morte di mio padre",
         "Doctor upped my sertraline, I took 100 mg this morning",
         "I ate 20 of them lol, the dumplings were amazing",
         "Ate the whole box of chocolates, no regrets",
@@ -73,8 +99,8 @@ from bot.domain.crisis import CrisisNet, Layer
         "see you there",
     ],
 )
-def test_an_ordinary_message_does_not_interrupt(net: CrisisNet, text: str) -> None:
-    assert net.assess(text).layer < Layer.CONCERN
+def test_an_ordinary_message_does_not_interrupt(text: str) -> None:
+    assert RULES.assess(text).layer < Layer.CONCERN
 
 
 @pytest.mark.parametrize(
