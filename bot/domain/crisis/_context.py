@@ -3,7 +3,10 @@
 About someone else, a film or a book, history the patient says is long over, a "no" to a
 screening question, an obvious joke about something trivial, a question about treatment:
 each caps a hit at REVIEW (a human reads it, the patient is not interrupted). A retraction
-after the phrase ("..., no i am not") moves it down one layer.
+after the phrase ("..., no i am not") moves it down one layer. An urgent phrase that says
+nothing of what or when ("i will do it", "i have a plan", "goodbye everyone": the [context]
+`bare` list, matched against the whole phrase) is a CONCERN: the patient is asked directly
+and staff are told, instead of the crisis reply going out for a questionnaire or a goodbye.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ class ContextRules:
     asking: re.Pattern[str]
     topic_frame: re.Pattern[str]
     topic_noun: re.Pattern[str]
+    bare: re.Pattern[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +98,9 @@ class Context:
         else:
             caps = self._caps(hit, message)
         layer = hit.layer
-        if caps:
+        if layer == Layer.URGENT and self._rules.bare.fullmatch(hit.matched) is not None:
+            layer, caps = Layer.CONCERN, (*caps, "bare")
+        if caps and caps != ("bare",):
             layer = min(layer, Layer.REVIEW)
         tail = message.prepared[max(0, hit.end) :]
         if self._rules.retraction.search(tail) is not None:

@@ -38,6 +38,7 @@ _REGEXES = (
     "asking",
     "topic_frame",
     "topic_noun",
+    "bare",
 )
 
 
@@ -210,6 +211,7 @@ def _context(table: dict[str, Any], macros: Mapping[str, str], where: str) -> Co
         asking=regexes["asking"],
         topic_frame=regexes["topic_frame"],
         topic_noun=regexes["topic_noun"],
+        bare=regexes["bare"],
     )
 
 

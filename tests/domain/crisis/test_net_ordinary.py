@@ -121,3 +121,32 @@ def test_the_new_families_are_urgent(net: CrisisNet, text: str, acted: bool) -> 
 
     assert assessment.layer == Layer.URGENT
     assert assessment.acted is acted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i'll do it, sorry i forgot the questionnaire",
+        "I'll do it. Sorry for the late reply!",
+        "Goodbye everyone, see you Thursday",
+        "This is my last message for today, off to bed",
+    ],
+)
+def test_a_bare_phrase_is_asked_about_not_answered_with_the_crisis_reply(text: str) -> None:
+    assessment = RULES.assess(text)
+
+    assert assessment.layer == Layer.CONCERN
+    assert "bare" in assessment.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "im going to do it tonight",
+        "i will do it when the kids are asleep",
+        "i want to die. i will do it",
+        "I am on the bridge now. I am going to do it",
+    ],
+)
+def test_a_phrase_with_a_when_or_a_crisis_word_stays_urgent(text: str) -> None:
+    assert RULES.assess(text).layer == Layer.URGENT
