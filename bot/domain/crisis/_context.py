@@ -7,6 +7,9 @@ after the phrase ("..., no i am not") moves it down one layer. An urgent phrase 
 nothing of what or when ("i will do it", "i have a plan", "goodbye everyone": the [context]
 `bare` list, matched against the whole phrase) is a CONCERN: the patient is asked directly
 and staff are told, instead of the crisis reply going out for a questionnaire or a goodbye.
+Two things context never does: read a burden or a goodbye as about someone else because it
+names them (the `self_families`), or treat a question about a lethal dose as a question
+about treatment (the `lethal` regex).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from dataclasses import dataclass
 from bot.domain.crisis._assessment import Hit, Layer
 
 _WINDOW = 14
+# Someone else as the object of a burden ("better off without him").
+_OBJECTS = frozenset({"him", "them", "himself", "herself", "themselves"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +38,7 @@ class ContextRules:
     media: frozenset[str]
     speech: frozenset[str]
     my_self: frozenset[str]
+    self_families: frozenset[str]
     history: re.Pattern[str]
     relapse: re.Pattern[str]
     present: re.Pattern[str]
@@ -46,6 +52,7 @@ class ContextRules:
     topic_frame: re.Pattern[str]
     topic_noun: re.Pattern[str]
     bare: re.Pattern[str]
+    lethal: re.Pattern[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +133,11 @@ class Context:
         prepared = message.prepared
         reasons: list[str] = []
         subject = self._subject(hit, prepared)
-        if subject in ("other-person", "media"):
+        # A burden or a goodbye names the people it is about ("they'd be better off"); that
+        # does not make it someone else's.
+        if subject == "media" or (
+            subject == "other-person" and not self._own_burden(hit, prepared)
+        ):
             reasons.append(subject)
         elif hit.topic and self._topic(hit, prepared, subject):
             reasons.append("topic")
@@ -138,9 +149,27 @@ class Context:
             message.laughing and hit.layer == Layer.CONCERN
         ):
             reasons.append("humour")
-        if message.asking or (message.question and subject != "self"):
+        asked = message.asking or (message.question and subject != "self")
+        if asked and self._rules.lethal.search(f" {hit.matched} ") is None:
             reasons.append("question")
         return tuple(reasons)
+
+    def _own_burden(self, hit: Hit, prepared: str) -> bool:
+        """Return whether a burden or goodbye names others only as its audience ("they'd be
+        better off"), not as the one it is about ("better off without him")."""
+        if hit.category not in self._rules.self_families:
+            return False
+        clause = prepared[hit.start : max(hit.end, 0)].split()
+        for word in prepared[max(hit.end, 0) :].split():
+            if word == ".":
+                break
+            clause.append(word)
+        # "her" is an object only at the end ("without her"), not before a noun ("her voice").
+        last = len(clause) - 1
+        return not any(
+            word in _OBJECTS or (word == "her" and index == last)
+            for index, word in enumerate(clause)
+        )
 
     def _screening_answer(self, hit: Hit, prepared: str) -> bool:
         """Return whether the hit names a screening item answered no ("self harm? no").

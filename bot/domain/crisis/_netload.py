@@ -24,7 +24,15 @@ _SECTIONS = frozenset(
 _RULE_KEYS = frozenset({"family", "layer", "acted", "pattern", "examples", "note"})
 _LANGUAGE_KEYS = frozenset({"lang", "layer", "category", "pattern", "examples", "note"})
 _EMOJI_RULE_KEYS = frozenset({"name", "needs", "layer", "max_words", "examples", "note"})
-_WORD_SETS = ("first_person", "implicit_self", "third_person", "media", "speech", "my_self")
+_WORD_SETS = (
+    "first_person",
+    "implicit_self",
+    "third_person",
+    "media",
+    "speech",
+    "my_self",
+    "self_families",
+)
 _REGEXES = (
     "history",
     "relapse",
@@ -39,6 +47,7 @@ _REGEXES = (
     "topic_frame",
     "topic_noun",
     "bare",
+    "lethal",
 )
 
 
@@ -199,6 +208,7 @@ def _context(table: dict[str, Any], macros: Mapping[str, str], where: str) -> Co
         media=words["media"],
         speech=words["speech"],
         my_self=words["my_self"],
+        self_families=words["self_families"],
         history=regexes["history"],
         relapse=regexes["relapse"],
         present=regexes["present"],
@@ -212,6 +222,7 @@ def _context(table: dict[str, Any], macros: Mapping[str, str], where: str) -> Co
         topic_frame=regexes["topic_frame"],
         topic_noun=regexes["topic_noun"],
         bare=regexes["bare"],
+        lethal=regexes["lethal"],
     )
 
 
