@@ -94,13 +94,15 @@ def _message(entry: object, where: str) -> LabelledMessage:
     return LabelledMessage(text=text, label=label, kind=kind)
 
 
-def shipped_net(*, with_model: bool = True) -> CrisisNet:
-    """Return the net built from the files shipped in bot/data (optionally without model)."""
+def shipped_net(*, with_model: bool = True, model: str | None = None) -> CrisisNet:
+    """Return the net built from the files shipped in bot/data: with the shipped classifier,
+    with none (with_model=False), or with another one given as its JSON text (model)."""
     data = resources.files("bot").joinpath("data")
-    model = data.joinpath("models", "crisis_classifier.json") if with_model else None
+    if model is None and with_model:
+        model = data.joinpath("models", "crisis_classifier.json").read_text(encoding="utf-8")
     return CrisisNet.from_texts(
         patterns=data.joinpath("crisis_patterns.toml").read_text(encoding="utf-8"),
         rules=data.joinpath("crisis_net.toml").read_text(encoding="utf-8"),
-        model=None if model is None else model.read_text(encoding="utf-8"),
+        model=model,
         source="bot/data",
     )

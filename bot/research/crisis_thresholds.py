@@ -18,7 +18,6 @@ import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from sklearn.model_selection import StratifiedGroupKFold
@@ -43,13 +42,7 @@ class Row:
 
 def net_with_model(model: dict[str, object]) -> CrisisNet:
     """Return the shipped rules with another classifier (as written by crisis_train.train)."""
-    data = resources.files("bot").joinpath("data")
-    return CrisisNet.from_texts(
-        patterns=data.joinpath("crisis_patterns.toml").read_text(encoding="utf-8"),
-        rules=data.joinpath("crisis_net.toml").read_text(encoding="utf-8"),
-        model=json.dumps(model),
-        source="bot/data",
-    )
+    return shipped_net(model=json.dumps(model))
 
 
 def sweep(

@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from bot.domain.crisis._assessment import Hit, Layer
 
 _WINDOW = 14
-# Someone else as the object of a burden ("better off without him").
-_OBJECTS = frozenset({"him", "them", "himself", "herself", "themselves"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +37,7 @@ class ContextRules:
     speech: frozenset[str]
     my_self: frozenset[str]
     self_families: frozenset[str]
+    objects: frozenset[str]
     history: re.Pattern[str]
     relapse: re.Pattern[str]
     present: re.Pattern[str]
@@ -167,7 +166,7 @@ class Context:
         # "her" is an object only at the end ("without her"), not before a noun ("her voice").
         last = len(clause) - 1
         return not any(
-            word in _OBJECTS or (word == "her" and index == last)
+            word in self._rules.objects or (word == "her" and index == last)
             for index, word in enumerate(clause)
         )
 

@@ -32,6 +32,7 @@ _WORD_SETS = (
     "speech",
     "my_self",
     "self_families",
+    "objects",
 )
 _REGEXES = (
     "history",
@@ -209,6 +210,7 @@ def _context(table: dict[str, Any], macros: Mapping[str, str], where: str) -> Co
         speech=words["speech"],
         my_self=words["my_self"],
         self_families=words["self_families"],
+        objects=words["objects"],
         history=regexes["history"],
         relapse=regexes["relapse"],
         present=regexes["present"],

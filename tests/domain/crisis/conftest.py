@@ -29,3 +29,9 @@ def examples() -> dict[str, list[str]]:
 @pytest.fixture(scope="module")
 def net() -> CrisisNet:
     return shipped_net()
+
+
+@pytest.fixture(scope="module")
+def rules_net() -> CrisisNet:
+    """The shipped rules without the classifier: for tests of the rules and context alone."""
+    return shipped_net(with_model=False)

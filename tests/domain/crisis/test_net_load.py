@@ -8,7 +8,6 @@ from importlib import resources
 import pytest
 
 from bot.domain.crisis import CrisisNet, CrisisPatternError, Layer
-from bot.research.crisis_corpus import shipped_net
 
 DATA = resources.files("bot").joinpath("data")
 RULES = DATA.joinpath("crisis_net.toml").read_text(encoding="utf-8")
@@ -69,16 +68,17 @@ def test_a_broken_rules_file_is_refused(what: str, text: str, error: str) -> Non
     assert error in str(info.value)
 
 
-def test_every_shipped_example_reaches_its_layer_once_context_has_spoken() -> None:
+def test_every_shipped_example_reaches_its_layer_once_context_has_spoken(
+    rules_net: CrisisNet,
+) -> None:
     rules = tomllib.loads(
         resources.files("bot").joinpath("data", "crisis_net.toml").read_text(encoding="utf-8")
     )
-    net = shipped_net(with_model=False)
     short: list[tuple[str, str, str]] = []
     for entry in [*rules["rule"], *rules["language"]]:
         declared = Layer.named(entry.get("layer", "concern"))
         for example in entry["examples"]:
-            reached = net.assess(example).layer
+            reached = rules_net.assess(example).layer
             if reached < declared:
                 short.append((example, str(declared), str(reached)))
 

@@ -8,11 +8,9 @@ from __future__ import annotations
 import pytest
 
 from bot.domain.crisis import CrisisNet, Layer
-from bot.research.crisis_corpus import shipped_net
 
-# The rules alone: these messages test how far the rules were narrowed, and must not pass
-# or fail on a retrained classifier's last decimal.
-RULES = shipped_net(with_model=False)
+# The first three tests use the rules alone (rules_net): they test how far the rules were
+# narrowed, and must not pass or fail on a retrained classifier's last decimal.
 
 
 @pytest.mark.parametrize(
@@ -99,8 +97,8 @@ RULES = shipped_net(with_model=False)
         "see you there",
     ],
 )
-def test_an_ordinary_message_does_not_interrupt(text: str) -> None:
-    assert RULES.assess(text).layer < Layer.CONCERN
+def test_an_ordinary_message_does_not_interrupt(rules_net: CrisisNet, text: str) -> None:
+    assert rules_net.assess(text).layer < Layer.CONCERN
 
 
 @pytest.mark.parametrize(
@@ -132,8 +130,10 @@ def test_the_new_families_are_urgent(net: CrisisNet, text: str, acted: bool) -> 
         "This is my last message for today, off to bed",
     ],
 )
-def test_a_bare_phrase_is_asked_about_not_answered_with_the_crisis_reply(text: str) -> None:
-    assessment = RULES.assess(text)
+def test_a_bare_phrase_is_asked_about_not_answered_with_the_crisis_reply(
+    rules_net: CrisisNet, text: str
+) -> None:
+    assessment = rules_net.assess(text)
 
     assert assessment.layer == Layer.CONCERN
     assert "bare" in assessment.reasons
@@ -148,5 +148,7 @@ def test_a_bare_phrase_is_asked_about_not_answered_with_the_crisis_reply(text: s
         "I am on the bridge now. I am going to do it",
     ],
 )
-def test_a_phrase_with_a_when_or_a_crisis_word_stays_urgent(text: str) -> None:
-    assert RULES.assess(text).layer == Layer.URGENT
+def test_a_phrase_with_a_when_or_a_crisis_word_stays_urgent(
+    rules_net: CrisisNet, text: str
+) -> None:
+    assert rules_net.assess(text).layer == Layer.URGENT
