@@ -1,4 +1,5 @@
-"""Afterglow's storage: SQLite through aiosqlite. The only package that speaks SQL.
+"""Afterglow's storage: SQLite (aiosqlite) or PostgreSQL (SQLAlchemy, asyncpg). The only
+package that speaks SQL.
 
 Repositories return the entities of `bot.domain.entities`.
 """
@@ -7,7 +8,7 @@ from ._alerts import AlertRepository
 from ._answers import AnswerRepository
 from ._checkins import CheckinRepository
 from ._clinic import ClinicRepository
-from ._database import Database, SchemaError, latest_schema_version
+from ._database import Database, Row, SchemaError, Transaction, latest_schema_version
 from ._episodes import EpisodeRepository
 from ._escalations import EscalationRepository
 from ._explainers import ExplainerDeliveryRepository
@@ -16,12 +17,14 @@ from ._infusions import InfusionRepository
 from ._maintenance import DatabaseReport, backup_database, inspect_database
 from ._outbox import OutboxRepository
 from ._patients import CodeTakenError, PatientRepository
+from ._postgres import DatabaseUrlError, PostgresDatabase, is_postgres_url, postgres_url
 from ._privacy import PrivacyRepository
 from ._questionnaires import QuestionnaireRepository
 from ._questions import QuestionRepository
 from ._records import RecordRepository
 from ._roster import NameTakenError, RosterRepository
 from ._silence import SilenceRepository
+from ._sqlite import SqliteDatabase
 from ._stats import StatsRepository
 from ._store import Storage, open_storage
 
@@ -33,6 +36,7 @@ __all__ = [
     "CodeTakenError",
     "Database",
     "DatabaseReport",
+    "DatabaseUrlError",
     "EpisodeRepository",
     "EscalationRepository",
     "ExplainerDeliveryRepository",
@@ -41,17 +45,23 @@ __all__ = [
     "NameTakenError",
     "OutboxRepository",
     "PatientRepository",
+    "PostgresDatabase",
     "PrivacyRepository",
     "QuestionRepository",
     "QuestionnaireRepository",
     "RecordRepository",
     "RosterRepository",
+    "Row",
     "SchemaError",
     "SilenceRepository",
+    "SqliteDatabase",
     "StatsRepository",
     "Storage",
+    "Transaction",
     "backup_database",
     "inspect_database",
+    "is_postgres_url",
     "latest_schema_version",
     "open_storage",
+    "postgres_url",
 ]

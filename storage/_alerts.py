@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from bot.domain.codes import AlertKind, DeliveryProblem, EpisodeEndReason, EpisodeKind
 from bot.domain.entities import Alert, NewAlert
 
-from ._database import Database
+from ._database import Database, Row, Transaction
 from ._time import from_ts, opt_from_ts, to_ts
 
 ALERT_COLUMNS = (
@@ -21,7 +19,7 @@ ALERT_COLUMNS = (
 ALERTS_FROM = "alerts a JOIN patients p ON p.id = a.patient_id"
 
 
-def alert_of(row: aiosqlite.Row) -> Alert:
+def alert_of(row: Row) -> Alert:
     return Alert(
         id=row["id"],
         patient_id=row["patient_id"],
@@ -48,7 +46,7 @@ def alert_of(row: aiosqlite.Row) -> Alert:
 
 
 async def insert_alert(
-    conn: aiosqlite.Connection,
+    conn: Transaction,
     *,
     patient_id: int,
     episode_id: int | None,
@@ -59,7 +57,7 @@ async def insert_alert(
     remind_at = None if alert.remind_after is None else to_ts(now) + alert.remind_after
     escalate_at = None if alert.escalate_after is None else to_ts(now) + alert.escalate_after
     rows = list(
-        await conn.execute_fetchall(
+        await conn.fetch_all(
             "INSERT INTO alerts (patient_id, episode_id, kind, urgent, text, with_chart,"
             " created_at, next_attempt_at, remind_at, remind_every, event_key, escalate_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -83,9 +81,7 @@ async def insert_alert(
     return int(rows[0]["id"]) if rows else None
 
 
-async def record_carrier(
-    conn: aiosqlite.Connection, alert_id: int, chat_id: int, message_id: int
-) -> None:
+async def record_carrier(conn: Transaction, alert_id: int, chat_id: int, message_id: int) -> None:
     await conn.execute(
         "INSERT INTO alert_messages (chat_id, message_id, alert_id) VALUES (?, ?, ?)"
         " ON CONFLICT (chat_id, message_id) DO UPDATE SET alert_id = excluded.alert_id",
@@ -117,7 +113,7 @@ class AlertRepository:
         detected = now if detected_at is None else detected_at
         async with self._db.write() as conn:
             rows = list(
-                await conn.execute_fetchall(
+                await conn.fetch_all(
                     "INSERT INTO episodes (patient_id, kind, since, detected_at, explanation)"
                     " VALUES (?, ?, ?, ?, ?)"
                     " ON CONFLICT (patient_id, kind) WHERE ended_at IS NULL DO NOTHING"
@@ -148,9 +144,9 @@ class AlertRepository:
         async with self._db.write() as conn:
             if once_per_episode:
                 existing = list(
-                    await conn.execute_fetchall(
+                    await conn.fetch_all(
                         "SELECT 1 FROM alerts"
-                        " WHERE patient_id = ? AND kind = ? AND episode_id IS ?",
+                        " WHERE patient_id = ? AND kind = ? AND episode_id IS NOT DISTINCT FROM ?",
                         (patient_id, alert.kind, episode_id),
                     )
                 )
@@ -180,7 +176,7 @@ class AlertRepository:
         """
         async with self._db.write() as conn:
             note = list(
-                await conn.execute_fetchall(
+                await conn.fetch_all(
                     "INSERT INTO notes (patient_id, checkin_id, text, created_at, update_id)"
                     " VALUES (?, ?, ?, ?, ?) ON CONFLICT (update_id) DO NOTHING RETURNING id",
                     (patient_id, note_checkin_id, text, to_ts(now), update_id),
@@ -189,7 +185,7 @@ class AlertRepository:
             if not note:
                 return None
             open_alert = list(
-                await conn.execute_fetchall(
+                await conn.fetch_all(
                     "SELECT 1 FROM alerts WHERE patient_id = ? AND kind = ? AND urgent = 1"
                     " AND remind_every IS NOT NULL"
                     " AND acknowledged_at IS NULL AND resolved_at IS NULL",
@@ -311,7 +307,7 @@ class AlertRepository:
         """End the alert's episode by staff decision; None if it was already resolved."""
         async with self._db.write() as conn:
             rows = list(
-                await conn.execute_fetchall(
+                await conn.fetch_all(
                     "UPDATE alerts SET resolved_at = ?, remind_at = NULL,"
                     " acknowledged_at = coalesce(acknowledged_at, ?),"
                     " acknowledged_by = coalesce(acknowledged_by, ?)"
@@ -338,7 +334,7 @@ class AlertRepository:
         """End every open episode and alert of a patient; return how many episodes ended."""
         async with self._db.write() as conn:
             ended = list(
-                await conn.execute_fetchall(
+                await conn.fetch_all(
                     "UPDATE episodes SET ended_at = ?, end_reason = ?,"
                     " ended_by = ? WHERE patient_id = ? AND ended_at IS NULL RETURNING id",
                     (to_ts(now), EpisodeEndReason.RESOLVED_BY_STAFF, staff_id, patient_id),

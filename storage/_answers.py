@@ -144,9 +144,9 @@ class AnswerRepository:
             *_MISSES,
         )
         rows = await self._db.fetch_all(
-            f"SELECT at, score, id FROM ({closed} ORDER BY at DESC, id DESC LIMIT ?)"
+            f"SELECT at, score, id FROM ({closed} ORDER BY at DESC, id DESC LIMIT ?) AS latest"
             f" UNION SELECT at, score, id FROM ({closed} AND state = ?"
-            "  ORDER BY at, id LIMIT ?)"
+            "  ORDER BY at, id LIMIT ?) AS earliest"
             " ORDER BY at, id",
             (*params, limit, *params, _ANSWERED, first_answers),
         )

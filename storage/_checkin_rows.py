@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import aiosqlite
-
 from bot.domain.codes import CheckinKind, CheckinState, CloseReason, Delivery, DeliveryProblem
 from bot.domain.entities import Checkin
 
+from ._database import Row
 from ._time import from_ts, opt_from_ts
 
 CHECKIN_COLUMNS = (
@@ -17,7 +16,7 @@ CHECKIN_COLUMNS = (
 RETURNING = CHECKIN_COLUMNS.replace("c.", "")
 
 
-def checkin_from_row(row: aiosqlite.Row) -> Checkin:
+def checkin_from_row(row: Row) -> Checkin:
     """Build a Checkin from a row selected with CHECKIN_COLUMNS (or RETURNING)."""
     return Checkin(
         id=row["id"],

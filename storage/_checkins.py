@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from bot.domain.codes import (
     CheckinKind,
     CheckinState,
@@ -17,7 +15,7 @@ from bot.domain.codes import (
 from bot.domain.entities import Checkin, DueCheckin, HousekeepingCounts
 
 from ._checkin_rows import CHECKIN_COLUMNS, RETURNING, checkin_from_row
-from ._database import Database
+from ._database import Database, Transaction
 from ._time import from_ts, to_ts
 
 _PENDING = CheckinState.PENDING.value
@@ -126,7 +124,7 @@ class CheckinRepository:
         now_ts = to_ts(now)
         async with self._db.write() as conn:
             unanswered = list(
-                await conn.execute_fetchall(
+                await conn.fetch_all(
                     "UPDATE checkins SET state = ?, closed_at = ?,"
                     " close_reason = CASE WHEN delivery = ? THEN ? ELSE ? END"
                     " WHERE state = 'sent' AND due_at <= ? RETURNING patient_id",
@@ -166,9 +164,9 @@ class CheckinRepository:
             )
             return HousekeepingCounts(
                 missed_unanswered=len(unanswered),
-                missed_not_sent=not_sent.rowcount,
-                missed_superseded=superseded.rowcount,
-                cancelled=cancelled.rowcount,
+                missed_not_sent=not_sent,
+                missed_superseded=superseded,
+                cancelled=cancelled,
                 patients_with_misses=frozenset(row["patient_id"] for row in unanswered),
             )
 
@@ -182,7 +180,7 @@ class CheckinRepository:
         now_ts = to_ts(now)
         async with self._db.write() as conn:
             rows = list(
-                await conn.execute_fetchall(
+                await conn.fetch_all(
                     "SELECT c.id, c.patient_id, p.chat_id, p.code FROM checkins c"
                     " JOIN patients p ON p.id = c.patient_id"
                     " WHERE c.state = 'pending' AND c.due_at <= ?"
@@ -199,7 +197,7 @@ class CheckinRepository:
             closed_for = await _close_open_before_claim(conn, now_ts, ids, patient_ids)
             marks = ",".join("?" for _ in ids)
             claimed = list(
-                await conn.execute_fetchall(
+                await conn.fetch_all(
                     "UPDATE checkins AS c SET state = ?, delivery = ?,"
                     " sent_at = ?, attempts = attempts + 1, last_error = NULL"
                     f" WHERE c.id IN ({marks}) AND c.state = ?"
@@ -297,7 +295,7 @@ class CheckinRepository:
         """
         async with self._db.write() as conn:
             rows = list(
-                await conn.execute_fetchall(
+                await conn.fetch_all(
                     "INSERT INTO checkins (patient_id, kind, due_at, state, attempts, sent_at,"
                     " delivery, created_update_id) SELECT ?, ?, ?, ?, 1, ?, ?, ?"
                     " WHERE NOT EXISTS (SELECT 1 FROM checkins"
@@ -327,7 +325,7 @@ class CheckinRepository:
 
 
 async def _close_open_before_claim(
-    conn: aiosqlite.Connection, now_ts: int, ids: list[int], patient_ids: list[int]
+    conn: Transaction, now_ts: int, ids: list[int], patient_ids: list[int]
 ) -> set[int]:
     """Close the open check-ins of patients about to get a new one; return those patients.
 
@@ -336,7 +334,7 @@ async def _close_open_before_claim(
     marks = ",".join("?" for _ in ids)
     patient_marks = ",".join("?" for _ in patient_ids)
     superseded = list(
-        await conn.execute_fetchall(
+        await conn.fetch_all(
             "UPDATE checkins SET state = ?, closed_at = ?, close_reason = CASE"
             "   WHEN kind = ? THEN ? WHEN delivery = ? THEN ? ELSE ? END"
             f" WHERE state = 'sent' AND patient_id IN ({patient_marks})"
@@ -362,7 +360,7 @@ async def _close_open_before_claim(
     return {row["patient_id"] for row in superseded}
 
 
-async def _reopen_superseded(conn: aiosqlite.Connection, checkin_id: int) -> None:
+async def _reopen_superseded(conn: Transaction, checkin_id: int) -> None:
     """Reopen what claiming this (still unconfirmed) check-in closed as superseded.
 
     Claiming closes the patient's open check-in at the claim's `sent_at`; when the new one

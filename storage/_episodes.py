@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from bot.domain.codes import EpisodeEndReason, EpisodeKind
 from bot.domain.entities import EpisodeRecord
 
-from ._database import Database
+from ._database import Database, Row
 from ._time import from_ts, opt_from_ts, to_ts
 
 _EPISODE_COLUMNS = "id, patient_id, kind, since, detected_at, explanation, ended_at, end_reason"
 
 
-def _episode(row: aiosqlite.Row) -> EpisodeRecord:
+def _episode(row: Row) -> EpisodeRecord:
     return EpisodeRecord(
         id=row["id"],
         patient_id=row["patient_id"],
@@ -38,7 +36,7 @@ class EpisodeRepository:
         """End an open episode; its alerts stop reminding. False if it had ended."""
         async with self._db.write() as conn:
             ended = list(
-                await conn.execute_fetchall(
+                await conn.fetch_all(
                     "UPDATE episodes SET ended_at = ?, end_reason = ?"
                     " WHERE id = ? AND ended_at IS NULL RETURNING id",
                     (to_ts(now), reason, episode_id),

@@ -27,7 +27,7 @@ class InboxRepository:
         if not batch:
             return
         async with self._db.write() as conn:
-            await conn.executemany(
+            await conn.execute_many(
                 "INSERT INTO inbox (update_id, chat_key, received_at, payload, urgent)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (update_id) DO NOTHING",
                 [

@@ -5,18 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-import aiosqlite
-
 from bot.domain.codes import CheckinKind, CheckinState, CloseReason, EpisodeEndReason
 from bot.domain.entities import Infusion, PlannedCheckin
 
-from ._database import Database
+from ._database import Database, Row, Transaction
 from ._time import from_ts, to_ts
 
 INFUSION_COLUMNS = "id, patient_id, given_at, recorded_at, recorded_by"
 
 
-def infusion_from_row(row: aiosqlite.Row) -> Infusion:
+def infusion_from_row(row: Row) -> Infusion:
     return Infusion(
         id=row["id"],
         patient_id=row["patient_id"],
@@ -52,13 +50,13 @@ class InfusionRepository:
         """
         async with self._db.write() as conn:
             if update_id is not None:
-                seen = await conn.execute_fetchall(
+                seen = await conn.fetch_all(
                     "SELECT 1 FROM infusions WHERE update_id = ?", (update_id,)
                 )
                 if list(seen):
                     return None
             later = list(
-                await conn.execute_fetchall(
+                await conn.fetch_all(
                     f"SELECT {INFUSION_COLUMNS} FROM infusions WHERE patient_id = ?"
                     " AND given_at > ? ORDER BY given_at DESC, id DESC LIMIT 1",
                     (patient_id, to_ts(given_at)),
@@ -67,7 +65,7 @@ class InfusionRepository:
             if not later:
                 await _end_the_previous_course(conn, patient_id, now)
             rows = list(
-                await conn.execute_fetchall(
+                await conn.fetch_all(
                     "INSERT INTO infusions (patient_id, given_at, recorded_at, recorded_by,"
                     f" update_id) VALUES (?, ?, ?, ?, ?) RETURNING {INFUSION_COLUMNS}",
                     (patient_id, to_ts(given_at), to_ts(now), recorded_by, update_id),
@@ -76,7 +74,7 @@ class InfusionRepository:
             infusion = infusion_from_row(rows[0])
             if later:
                 return infusion, infusion_from_row(later[0])
-            await conn.executemany(
+            await conn.execute_many(
                 "INSERT INTO checkins (patient_id, infusion_id, kind, day, due_at, state)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 [
@@ -112,9 +110,7 @@ class InfusionRepository:
         return None if row is None else infusion_from_row(row)
 
 
-async def _end_the_previous_course(
-    conn: aiosqlite.Connection, patient_id: int, now: datetime
-) -> None:
+async def _end_the_previous_course(conn: Transaction, patient_id: int, now: datetime) -> None:
     """A new infusion starts a new course: open episodes end, the pending plan is cancelled."""
     await conn.execute(
         "UPDATE episodes SET ended_at = ?, end_reason = ?"

@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-import aiosqlite
-
 from bot.domain.codes import CheckinState, CloseReason, PatientStatus, RedeemOutcome
 from bot.domain.entities import Patient, PatientOverview, Redemption, TextContext
 from bot.domain.errors import AfterglowError
 
-from ._database import Database
+from ._database import Database, Row, Transaction
 from ._time import from_ts, opt_from_ts, to_ts
 
 PATIENT_COLUMNS = (
@@ -25,7 +23,7 @@ class CodeTakenError(AfterglowError):
     """The generated patient code already exists; generate another."""
 
 
-def patient_from_row(row: aiosqlite.Row) -> Patient:
+def patient_from_row(row: Row) -> Patient:
     """Build a Patient from a row selected with PATIENT_COLUMNS."""
     return Patient(
         id=row["id"],
@@ -45,8 +43,8 @@ def patient_from_row(row: aiosqlite.Row) -> Patient:
     )
 
 
-async def _one(conn: aiosqlite.Connection, sql: str, params: Sequence[object]) -> Patient | None:
-    rows = list(await conn.execute_fetchall(sql, params))
+async def _one(conn: Transaction, sql: str, params: Sequence[object]) -> Patient | None:
+    rows = list(await conn.fetch_all(sql, params))
     return patient_from_row(rows[0]) if rows else None
 
 
@@ -77,7 +75,7 @@ class PatientRepository:
         """Create a patient with an invitation; None if this update already created one."""
         async with self._db.write() as conn:
             taken = list(
-                await conn.execute_fetchall(
+                await conn.fetch_all(
                     "SELECT code = ? AS same_code FROM patients"
                     " WHERE code = ? OR (created_update_id IS NOT NULL AND created_update_id = ?)",
                     (code, code, update_id),
@@ -115,7 +113,7 @@ class PatientRepository:
             # anyone else bound to a record keeps it.
             if existing is not None and existing.status is not PatientStatus.STOPPED:
                 own = list(
-                    await conn.execute_fetchall(
+                    await conn.fetch_all(
                         "SELECT 1 FROM invites WHERE token_hash = ? AND patient_id = ?",
                         (token_hash, existing.id),
                     )
@@ -123,7 +121,7 @@ class PatientRepository:
                 outcome = RedeemOutcome.OWN_LINK if own else RedeemOutcome.ALREADY_ENROLLED
                 return Redemption(outcome, existing)
             rows = list(
-                await conn.execute_fetchall(
+                await conn.fetch_all(
                     "SELECT i.id, i.patient_id, i.expires_at, i.used_at, p.status"
                     " FROM invites i JOIN patients p ON p.id = i.patient_id"
                     " WHERE i.token_hash = ?",
@@ -248,13 +246,11 @@ class PatientRepository:
             await conn.execute(
                 "UPDATE patients SET checkin_time = ? WHERE id = ?", (checkin_time, patient_id)
             )
-            before = conn.total_changes
-            await conn.executemany(
+            return await conn.execute_many(
                 "UPDATE checkins SET due_at = ?, next_attempt_at = NULL"
                 " WHERE id = ? AND patient_id = ? AND state = 'pending'",
                 [(to_ts(due_at), checkin_id, patient_id) for checkin_id, due_at in changes],
             )
-            return conn.total_changes - before
 
     async def set_awaiting_note(self, patient_id: int, checkin_id: int | None) -> None:
         """Remember (or forget) which answered check-in the next free text annotates."""
@@ -291,7 +287,7 @@ class PatientRepository:
         ]
 
 
-async def cancel_open_checkins(conn: aiosqlite.Connection, patient_id: int, now: datetime) -> None:
+async def cancel_open_checkins(conn: Transaction, patient_id: int, now: datetime) -> None:
     """Cancel a patient's pending and sent check-ins: follow-up for them has ended."""
     await conn.execute(
         "UPDATE checkins SET state = ?, close_reason = ?, closed_at = ?"

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from bot.domain.codes import (
     AuditAction,
     CheckinState,
@@ -16,7 +14,7 @@ from bot.domain.codes import (
 from bot.domain.entities import NewAlert, Patient
 
 from ._alerts import insert_alert
-from ._database import Database
+from ._database import Database, Transaction
 from ._patients import PATIENT_COLUMNS, cancel_open_checkins, patient_from_row
 from ._time import to_ts
 
@@ -56,6 +54,12 @@ _COURSE_START = (
     "coalesce((SELECT max(i.given_at) FROM infusions i"
     " WHERE i.patient_id = {table}.patient_id), 9223372036854775807)"
 )
+# Check-ins closed before a cutoff and before the patient's current course.
+_FINISHED_CHECKINS = (
+    f"SELECT id FROM checkins WHERE state IN ({','.join('?' for _ in _CLOSED)})"
+    " AND coalesce(closed_at, answered_at, due_at) < ?"
+    f" AND due_at < {_COURSE_START.format(table='checkins')}"
+)
 
 
 class PrivacyRepository:
@@ -81,7 +85,7 @@ class PrivacyRepository:
         """
         async with self._db.write() as conn:
             rows = list(
-                await conn.execute_fetchall(
+                await conn.fetch_all(
                     "SELECT chat_id FROM patients WHERE id = ? AND deleted_at IS NULL",
                     (patient_id,),
                 )
@@ -103,7 +107,7 @@ class PrivacyRepository:
                     "UPDATE audit_log SET detail = NULL WHERE patient_id = ?", (patient_id,)
                 )
             found = list(
-                await conn.execute_fetchall(
+                await conn.fetch_all(
                     "UPDATE patients SET status = ?, telegram_user_id = NULL, chat_id = NULL,"
                     " label = NULL, awaiting_note_checkin_id = NULL, status_changed_at = ?,"
                     f" deleted_at = ? WHERE id = ? RETURNING {PATIENT_COLUMNS}",
@@ -145,25 +149,25 @@ class PrivacyRepository:
         """
         ts = to_ts(cutoff)
         async with self._db.write() as conn:
-            before = conn.total_changes
-            closed = ",".join("?" for _ in _CLOSED)
-            await conn.execute(
-                f"DELETE FROM checkins WHERE state IN ({closed})"
-                " AND coalesce(closed_at, answered_at, due_at) < ?"
-                f" AND due_at < {_COURSE_START.format(table='checkins')}",
-                (*_CLOSED, ts),
+            # Their notes first, by name, so the count does not depend on the backend
+            # counting what a cascade deletes.
+            gone = await conn.execute(
+                f"DELETE FROM notes WHERE checkin_id IN ({_FINISHED_CHECKINS})", (*_CLOSED, ts)
             )
-            await conn.execute(
+            gone += await conn.execute(
+                f"DELETE FROM checkins WHERE id IN ({_FINISHED_CHECKINS})", (*_CLOSED, ts)
+            )
+            gone += await conn.execute(
                 "DELETE FROM notes WHERE created_at < ?"
                 f" AND created_at < {_COURSE_START.format(table='notes')}",
                 (ts,),
             )
-            await conn.execute(
+            gone += await conn.execute(
                 "DELETE FROM safety_questions WHERE asked_at < ?"
                 " AND (answer IS NOT NULL OR escalated_at IS NOT NULL)",
                 (ts,),
             )
-            await conn.execute(
+            gone += await conn.execute(
                 "DELETE FROM questionnaire_responses WHERE status IN (?, ?)"
                 " AND coalesce(completed_at, updated_at) < ?"
                 " AND coalesce(completed_at, updated_at) <"
@@ -176,22 +180,22 @@ class PrivacyRepository:
                 " WHERE p.id = questionnaire_responses.patient_id) != 'stopped')",
                 (*_FINISHED, ts),
             )
-            await conn.execute(
+            gone += await conn.execute(
                 "DELETE FROM explainer_deliveries WHERE sent = 1 AND how = ? AND at < ?",
                 (PushKind.REQUESTED, ts),
             )
             # A resolved alert's text can quote the patient's words: it goes, the alert (its
             # kind and times, for /stats and the record) stays.
-            await conn.execute(
+            gone += await conn.execute(
                 "UPDATE alerts SET text = '' WHERE resolved_at IS NOT NULL AND resolved_at < ?"
                 " AND text != ''",
                 (ts,),
             )
-            return conn.total_changes - before
+            return gone
 
 
 async def _audit_deletion(
-    conn: aiosqlite.Connection, patient_id: int, now: datetime, keep_clinical: bool
+    conn: Transaction, patient_id: int, now: datetime, keep_clinical: bool
 ) -> None:
     """The one entry a deletion leaves: that it happened, when, and what the clinic kept."""
     await conn.execute(
@@ -206,7 +210,7 @@ async def _audit_deletion(
     )
 
 
-async def _keep_clinical(conn: aiosqlite.Connection, patient_id: int, now: datetime) -> None:
+async def _keep_clinical(conn: Transaction, patient_id: int, now: datetime) -> None:
     """Keep infusions and numbers under the code; end everything still open or pending."""
     await cancel_open_checkins(conn, patient_id, now)
     # Message ids only mean something in the chat that is being forgotten.
@@ -221,7 +225,7 @@ async def _keep_clinical(conn: aiosqlite.Connection, patient_id: int, now: datet
     )
 
 
-async def _forget_chat(conn: aiosqlite.Connection, chat_id: int | None) -> None:
+async def _forget_chat(conn: Transaction, chat_id: int | None) -> None:
     """Drop the handled updates and the queued urgent messages of the patient's chat.
 
     An update still being handled (this very button press) stays until the inbox's own

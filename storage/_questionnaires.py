@@ -6,12 +6,10 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from bot.domain.codes import QuestionnaireOrigin, QuestionnaireStatus
 from bot.domain.entities import QuestionnaireCandidate, QuestionnaireResponse
 
-from ._database import Database
+from ._database import Database, Row
 from ._time import from_ts, opt_from_ts, to_ts
 
 QUESTIONNAIRE_COLUMNS = (
@@ -46,7 +44,7 @@ def decode_answers(text: str, response_id: int) -> Answers:
     return tuple(values)
 
 
-def questionnaire_response(row: aiosqlite.Row) -> QuestionnaireResponse:
+def questionnaire_response(row: Row) -> QuestionnaireResponse:
     """Return the entity for a questionnaire_responses row (all of `QUESTIONNAIRE_COLUMNS`)."""
     return QuestionnaireResponse(
         id=row["id"],
@@ -212,7 +210,7 @@ class QuestionnaireRepository:
         """Return a patient's completed administrations, oldest first."""
         rows = await self._db.fetch_all(
             f"SELECT {QUESTIONNAIRE_COLUMNS} FROM questionnaire_responses WHERE patient_id = ?"
-            " AND status = 'completed' AND (? IS NULL OR instrument = ?)"
+            " AND status = 'completed' AND (CAST(? AS TEXT) IS NULL OR instrument = ?)"
             " ORDER BY completed_at, id",
             (patient_id, instrument, instrument),
         )
@@ -265,7 +263,7 @@ class QuestionnaireRepository:
         return [_candidate(row) for row in rows]
 
 
-def _candidate(row: aiosqlite.Row) -> QuestionnaireCandidate:
+def _candidate(row: Row) -> QuestionnaireCandidate:
     return QuestionnaireCandidate(
         patient_id=row["id"],
         chat_id=row["chat_id"],

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from bot.domain.codes import QuestionAnswer, QuestionReason
 from bot.domain.entities import SafetyQuestion
 
-from ._database import Database
+from ._database import Database, Row
 from ._time import from_ts, opt_from_ts, to_ts
 
 QUESTION_COLUMNS = (
@@ -18,7 +16,7 @@ QUESTION_COLUMNS = (
 )
 
 
-def question_from_row(row: aiosqlite.Row) -> SafetyQuestion:
+def question_from_row(row: Row) -> SafetyQuestion:
     """Return the entity for a safety_questions row (all of QUESTION_COLUMNS)."""
     return SafetyQuestion(
         id=row["id"],

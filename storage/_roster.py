@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from bot.domain.entities import StaffMember
 from bot.domain.errors import AfterglowError
 
-from ._database import Database
+from ._database import Database, Row
 from ._time import from_ts, opt_from_ts, to_ts
 
 _COLUMNS = "id, name, telegram_user_id, on_call, expires_at, joined_at, removed_at"
 
 
-def _member(row: aiosqlite.Row) -> StaffMember:
+def _member(row: Row) -> StaffMember:
     return StaffMember(
         id=row["id"],
         name=row["name"],
@@ -50,7 +48,7 @@ class RosterRepository:
         """Add a member waiting to open their link; None if this update added one already."""
         async with self._db.write() as conn:
             taken = list(
-                await conn.execute_fetchall(
+                await conn.fetch_all(
                     "SELECT created_update_id = ? AS same FROM staff_members"
                     " WHERE (lower(name) = lower(?) AND removed_at IS NULL)"
                     " OR (created_update_id IS NOT NULL AND created_update_id = ?)",
@@ -62,7 +60,7 @@ class RosterRepository:
             if taken:
                 raise NameTakenError(name)
             rows = list(
-                await conn.execute_fetchall(
+                await conn.fetch_all(
                     "INSERT INTO staff_members (name, token_hash, expires_at, added_by, added_at,"
                     f" created_update_id) VALUES (?, ?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
                     (name, token_hash, to_ts(expires_at), added_by, to_ts(now), update_id),

@@ -19,12 +19,14 @@ from ._inbox import InboxRepository
 from ._infusions import InfusionRepository
 from ._outbox import OutboxRepository
 from ._patients import PatientRepository
+from ._postgres import PostgresDatabase, is_postgres_url
 from ._privacy import PrivacyRepository
 from ._questionnaires import QuestionnaireRepository
 from ._questions import QuestionRepository
 from ._records import RecordRepository
 from ._roster import RosterRepository
 from ._silence import SilenceRepository
+from ._sqlite import SqliteDatabase
 from ._stats import StatsRepository
 
 
@@ -53,10 +55,19 @@ class Storage:
     privacy: PrivacyRepository
 
     @classmethod
-    async def open(cls, path: Path) -> Storage:
-        """Open (creating and migrating if needed) the database at path."""
-        db = Database(path)
+    async def open(cls, location: Path | str) -> Storage:
+        """Open (creating and migrating if needed) a SQLite file or a postgresql:// URL."""
+        db: Database
+        if isinstance(location, str) and is_postgres_url(location):
+            db = PostgresDatabase(location)
+        else:
+            db = SqliteDatabase(Path(location))
         await db.open()
+        return cls.over(db)
+
+    @classmethod
+    def over(cls, db: Database) -> Storage:
+        """Return the repositories over an open database."""
         return cls(
             database=db,
             patients=PatientRepository(db),
@@ -85,9 +96,9 @@ class Storage:
 
 
 @asynccontextmanager
-async def open_storage(path: Path) -> AsyncIterator[Storage]:
+async def open_storage(location: Path | str) -> AsyncIterator[Storage]:
     """Open storage for the duration of a block."""
-    storage = await Storage.open(path)
+    storage = await Storage.open(location)
     try:
         yield storage
     finally:

@@ -1,4 +1,4 @@
-"""Shared fixtures: a manual clock, a real SQLite file in a temp folder, the services."""
+"""Shared fixtures: a manual clock, a real database (SQLite file or PostgreSQL), the services."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from bot.services.ports import StaffSender
 from bot.services.silence import SilenceService
 from bot.telegram.wording import TelegramWording
 from storage import Storage
+from tests.postgres import fresh_database
 
 # python-telegram-bot's opt-in to timedelta periods; without it RetryAfter warns.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -47,13 +48,27 @@ def protocol() -> Protocol:
 
 
 @pytest.fixture
-async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
-    """Open a fresh database file."""
-    opened = await Storage.open(tmp_path / "afterglow.db")
-    try:
-        yield opened
-    finally:
-        await opened.close()
+def backend() -> str:
+    """The database the `storage` fixture opens; tests/storage and tests/services run both."""
+    return "sqlite"
+
+
+@pytest.fixture
+async def storage(backend: str, tmp_path: Path) -> AsyncIterator[Storage]:
+    """Open a fresh database: a SQLite file, or a PostgreSQL database of the test's own."""
+    if backend == "sqlite":
+        opened = await Storage.open(tmp_path / "afterglow.db")
+        try:
+            yield opened
+        finally:
+            await opened.close()
+        return
+    async with fresh_database() as url:
+        opened = await Storage.open(url)
+        try:
+            yield opened
+        finally:
+            await opened.close()
 
 
 class NoStaff:

@@ -41,6 +41,8 @@ FORBIDDEN: dict[str, set[str]] = {
         "aiohttp",
         "aiosqlite",
         "sqlite3",
+        "sqlalchemy",
+        "asyncpg",
         "matplotlib",
         "asyncio",
         "os",
@@ -50,9 +52,18 @@ FORBIDDEN: dict[str, set[str]] = {
         "logging",
     },
     "storage": {"telegram", "httpx", "aiohttp", "matplotlib"},
-    "services": {"telegram", "httpx", "aiohttp", "aiosqlite", "sqlite3", "matplotlib"},
-    "telegram": {"aiosqlite", "sqlite3"},
-    "handlers": {"aiosqlite", "sqlite3", "httpx", "matplotlib"},
+    "services": {
+        "telegram",
+        "httpx",
+        "aiohttp",
+        "aiosqlite",
+        "sqlite3",
+        "sqlalchemy",
+        "asyncpg",
+        "matplotlib",
+    },
+    "telegram": {"aiosqlite", "sqlite3", "sqlalchemy", "asyncpg"},
+    "handlers": {"aiosqlite", "sqlite3", "sqlalchemy", "asyncpg", "httpx", "matplotlib"},
 }
 TOOLS = {"demo", "research", "fake_telegram"}
 MAX_MODULE_LINES = 410

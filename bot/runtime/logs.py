@@ -142,7 +142,7 @@ def configure_logging(
     root.handlers[:] = [handler]
     root.setLevel(level)
     # httpx logs every request URL at INFO, and the URL contains the bot token.
-    for name in ("httpx", "httpcore", "apscheduler", "aiosqlite"):
+    for name in ("httpx", "httpcore", "apscheduler", "aiosqlite", "sqlalchemy", "asyncpg"):
         logging.getLogger(name).setLevel(logging.WARNING)
     # python-telegram-bot logs request parameters (message text) at DEBUG.
     logging.getLogger("telegram").setLevel(max(level, logging.INFO))

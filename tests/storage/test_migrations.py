@@ -16,7 +16,7 @@ from bot.domain.codes import (
     EpisodeEndReason,
 )
 from storage import Storage, latest_schema_version
-from storage._database import _migrations
+from storage._database import migrations
 
 T0 = 1_772_000_000  # whole seconds, as the database stores times
 
@@ -28,7 +28,8 @@ def database_at(path: Path, version: int) -> None:
             "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
             " applied_at TEXT NOT NULL DEFAULT (datetime('now')))"
         )
-        for number, name, sql in _migrations()[:version]:
+        for step in migrations()[:version]:
+            number, name, sql = step.version, step.name, step.sql
             conn.executescript(sql)
             conn.execute(
                 "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (number, name)

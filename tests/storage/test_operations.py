@@ -6,8 +6,16 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from storage import Storage, open_storage
 from tests.conftest import STAFF_ID, Domain
+
+
+@pytest.fixture
+def backend() -> str:
+    """SQLite's online backup and integrity check: these run on SQLite only."""
+    return "sqlite"
 
 
 async def test_backup_while_writing_is_consistent(domain: Domain, tmp_path: Path) -> None:

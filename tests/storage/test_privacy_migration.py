@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from storage import Storage
-from storage._database import _migrations
+from storage._database import migrations
 from tests.storage.test_migrations import T0, database_at
 
-DATA_RIGHTS = next(number for number, name, _ in _migrations() if name == "data_rights")
+DATA_RIGHTS = next(step.version for step in migrations() if step.name == "data_rights")
 
 
 async def test_consent_before_versions_is_legacy_and_pending_consent_is_none(

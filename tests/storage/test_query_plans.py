@@ -25,6 +25,13 @@ from bot.domain.codes import PatientStatus
 from bot.domain.entities import Patient
 from tests.conftest import STAFF_ID, Domain
 
+
+@pytest.fixture
+def backend() -> str:
+    """SQLite's query plans: these run on SQLite only."""
+    return "sqlite"
+
+
 # The tables whose size grows with the patients and their history.
 BIG = {"checkins", "patients", "alerts", "questionnaire_responses", "inbox", "infusions"}
 # A SCAN is allowed only of these (the whole plan line after "SCAN "), each bounded whatever

@@ -39,7 +39,7 @@ async def add_questionnaire(
     """Store one administration with plain SQL (no repository writes them yet)."""
     async with storage.database.write() as conn:
         rows = list(
-            await conn.execute_fetchall(
+            await conn.fetch_all(
                 "INSERT INTO questionnaire_responses (patient_id, chat_id, instrument, origin,"
                 " status, answers, started_at, updated_at, expires_at, completed_at, total, band)"
                 " VALUES (?, ?, ?, 'baseline', ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",

@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy.exc
 
 from bot.domain.codes import AnswerOutcome, CheckinState, PatientStatus, RedeemOutcome
 from bot.services.enrolment import hash_token
@@ -20,6 +21,7 @@ from storage import SchemaError, Storage, latest_schema_version
 from tests.conftest import STAFF_ID, Domain, no_ack
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])
 async def test_migrations_are_recorded_and_pragmas_set(storage: Storage) -> None:
     path = storage.database.path
     with sqlite3.connect(path) as conn:
@@ -60,7 +62,7 @@ async def test_foreign_keys_are_enforced(storage: Storage) -> None:
                 " VALUES (424242, 0, 0, 1)"
             )
 
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises((sqlite3.IntegrityError, sqlalchemy.exc.IntegrityError)):
         await orphan()
 
 
@@ -112,6 +114,7 @@ async def test_a_write_cancelled_anywhere_leaves_later_writes_committed(
         await reopened.close()
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])
 async def test_a_transaction_that_already_ended_does_not_hide_the_error(
     storage: Storage,
 ) -> None:
@@ -128,6 +131,7 @@ async def test_a_transaction_that_already_ended_does_not_hide_the_error(
     assert await storage.clinic.value("after") == "1"
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])
 async def test_only_the_token_hash_is_stored(domain: Domain) -> None:
     invitation = await domain.enrolment.invite(staff_id=STAFF_ID, label="room 4", update_id=1)
     assert invitation is not None

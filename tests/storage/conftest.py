@@ -1,0 +1,13 @@
+"""The storage tests run on both backends: SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each test here runs once per backend."""
+    return str(request.param)
