@@ -17,7 +17,15 @@ from ._infusions import InfusionRepository
 from ._maintenance import DatabaseReport, backup_database, inspect_database
 from ._outbox import OutboxRepository
 from ._patients import CodeTakenError, PatientRepository
-from ._postgres import DatabaseUrlError, PostgresDatabase, is_postgres_url, postgres_url
+from ._postgres import (
+    LEADER_LOCK,
+    DatabaseUrlError,
+    LeaderLock,
+    PostgresDatabase,
+    inspect_postgres,
+    is_postgres_url,
+    postgres_url,
+)
 from ._privacy import PrivacyRepository
 from ._questionnaires import QuestionnaireRepository
 from ._questions import QuestionRepository
@@ -29,6 +37,7 @@ from ._stats import StatsRepository
 from ._store import Storage, open_storage
 
 __all__ = [
+    "LEADER_LOCK",
     "AlertRepository",
     "AnswerRepository",
     "CheckinRepository",
@@ -42,6 +51,7 @@ __all__ = [
     "ExplainerDeliveryRepository",
     "InboxRepository",
     "InfusionRepository",
+    "LeaderLock",
     "NameTakenError",
     "OutboxRepository",
     "PatientRepository",
@@ -60,6 +70,7 @@ __all__ = [
     "Transaction",
     "backup_database",
     "inspect_database",
+    "inspect_postgres",
     "is_postgres_url",
     "latest_schema_version",
     "open_storage",

@@ -9,6 +9,9 @@ any transaction, each statement on its own snapshot, as on SQLite's reader conne
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import re
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -17,20 +20,38 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.elements import TextClause
 
-from ._database import Database, Row, SchemaError, Transaction, migrations, postgres_migrations
+from bot.domain.errors import AfterglowError
 
-# Advisory lock keys (one 64-bit space per database): every write, and schema migration.
+from ._clinic import HEARTBEAT_KEY
+from ._database import (
+    Database,
+    Row,
+    SchemaError,
+    Transaction,
+    latest_schema_version,
+    migrations,
+    postgres_migrations,
+)
+from ._maintenance import DatabaseReport
+from ._time import from_ts
+
+log = logging.getLogger(__name__)
+
+# Advisory lock keys (one 64-bit space per database): every write, schema migration, and
+# the single-instance work (long polling, start-up recovery, periodic maintenance).
 WRITE_LOCK = 0x41665477_00000001
 MIGRATION_LOCK = 0x41665477_00000002
+LEADER_LOCK = 0x41665477_00000003
 
 _SCHEMES = ("postgresql", "postgres", "postgresql+asyncpg")
 
 
-class DatabaseUrlError(SchemaError):
+class DatabaseUrlError(AfterglowError):
     """AFTERGLOW_DATABASE_URL is not a PostgreSQL URL this build can use."""
 
 
@@ -38,14 +59,17 @@ def postgres_url(raw: str) -> URL:
     """Return the SQLAlchemy URL (asyncpg driver) for a postgresql:// address."""
     try:
         url = make_url(raw)
-    except ArgumentError:
-        raise DatabaseUrlError("the database URL is not a URL") from None
+    except (ArgumentError, ValueError):
+        # Neither message is repeated: both can quote the URL, password and all.
+        raise DatabaseUrlError(
+            "is not a URL of the form postgresql://user:password@host:port/database"
+        ) from None
     if url.drivername not in _SCHEMES:
         raise DatabaseUrlError(
-            f"the database URL must start with postgresql://, not {url.drivername}://"
+            f"must start with postgresql://, not {url.drivername}://"
         )
     if not url.database:
-        raise DatabaseUrlError("the database URL names no database")
+        raise DatabaseUrlError("names no database (postgresql://host/DATABASE)")
     return url.set(drivername="postgresql+asyncpg")
 
 
@@ -232,3 +256,115 @@ class PostgresDatabase(Database):
         if self._engine is None:
             raise RuntimeError("database is not open")
         return self._engine
+
+
+async def inspect_postgres(url: str) -> DatabaseReport:
+    """Look at a PostgreSQL database without changing it, as `inspect_database` does a file.
+
+    PostgreSQL keeps its own pages sound (checksums, WAL): "integrity" here says the server
+    answered a read of the schema, not that a page scan was made.
+    """
+    latest = latest_schema_version()
+    engine = create_async_engine(postgres_url(url), poolclass=NullPool)
+    try:
+        async with engine.connect() as conn:
+            known = await conn.execute(text("SELECT to_regclass('schema_migrations')"))
+            if known.scalar_one() is None:
+                return DatabaseReport(True, 0, latest, "ok", 0)
+            version = int(
+                (
+                    await conn.execute(
+                        text("SELECT coalesce(max(version), 0) FROM schema_migrations")
+                    )
+                ).scalar_one()
+            )
+            patients = int(
+                (await conn.execute(text("SELECT count(*) FROM patients"))).scalar_one()
+            )
+            beat = await conn.execute(
+                text("SELECT value FROM clinic_values WHERE key = :k"), {"k": HEARTBEAT_KEY}
+            )
+            value = beat.scalar_one_or_none()
+    except (OSError, SQLAlchemyError) as err:
+        return DatabaseReport(True, 0, latest, f"unreachable ({type(err).__name__})", 0)
+    finally:
+        await engine.dispose()
+    heartbeat = from_ts(int(value)) if value is not None and str(value).isdigit() else None
+    return DatabaseReport(True, version, latest, "ok", patients, heartbeat)
+
+
+class LeaderLock:
+    """A session advisory lock on a connection of its own: held while this process lives.
+
+    PostgreSQL releases it when the holder's connection ends, a killed process included,
+    so a standby waiting in `acquire` takes over within one poll. `lost` is set if the
+    connection drops while holding it: the holder must stop its single-instance work.
+    """
+
+    def __init__(self, url: str | URL, key: int = LEADER_LOCK, *, poll: float = 1.0) -> None:
+        self._url = postgres_url(url) if isinstance(url, str) else url
+        self._key = key
+        self._poll = poll
+        self._engine: AsyncEngine | None = None
+        self._conn: AsyncConnection | None = None
+        self._watch: asyncio.Task[None] | None = None
+        self.lost = asyncio.Event()
+
+    @property
+    def held(self) -> bool:
+        """Whether this process holds the lock now."""
+        return self._conn is not None and not self.lost.is_set()
+
+    async def try_acquire(self) -> bool:
+        """Take the lock if it is free; never waits."""
+        if self.held:
+            return True
+        await self.release()
+        engine = create_async_engine(self._url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+        try:
+            conn = await engine.connect()
+            found = await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key})
+            got = bool(found.scalar_one())
+        except BaseException:
+            await engine.dispose()
+            raise
+        if not got:
+            await conn.close()
+            await engine.dispose()
+            return False
+        self._engine, self._conn = engine, conn
+        self.lost.clear()
+        self._watch = asyncio.create_task(self._keep_watch(conn))
+        return True
+
+    async def acquire(self) -> None:
+        """Wait until the lock is ours."""
+        while True:
+            if await self.try_acquire():
+                return
+            await asyncio.sleep(self._poll)
+
+    async def _keep_watch(self, conn: AsyncConnection) -> None:
+        while True:
+            await asyncio.sleep(self._poll)
+            try:
+                await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=self._poll * 5)
+            except (OSError, SQLAlchemyError, TimeoutError):
+                log.error("leader.lock_lost")
+                self.lost.set()
+                return
+
+    async def release(self) -> None:
+        """Give the lock back (closing its connection); safe to call twice."""
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await watch
+        conn, self._conn = self._conn, None
+        engine, self._engine = self._engine, None
+        if conn is not None:
+            with contextlib.suppress(OSError, SQLAlchemyError):
+                await conn.close()
+        if engine is not None:
+            await engine.dispose()

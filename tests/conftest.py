@@ -25,7 +25,7 @@ from bot.services.ports import StaffSender
 from bot.services.silence import SilenceService
 from bot.telegram.wording import TelegramWording
 from storage import Storage
-from tests.postgres import fresh_database
+from tests.postgres import BACKENDS, fresh_database
 
 # python-telegram-bot's opt-in to timedelta periods; without it RetryAfter warns.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -45,6 +45,22 @@ def clock() -> ManualClock:
 def protocol() -> Protocol:
     """Return the shipped protocol."""
     return load_protocol()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A module marked `both_backends` runs each of its tests on SQLite and on PostgreSQL.
+
+    A test that names its own `backend` values keeps them.
+    """
+    if not metafunc.definition.get_closest_marker("both_backends"):
+        return
+    own = {
+        name.strip()
+        for mark in metafunc.definition.iter_markers("parametrize")
+        for name in (mark.args[0].split(",") if isinstance(mark.args[0], str) else mark.args[0])
+    }
+    if "backend" in metafunc.fixturenames and "backend" not in own:
+        metafunc.parametrize("backend", BACKENDS)
 
 
 @pytest.fixture

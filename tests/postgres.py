@@ -18,6 +18,9 @@ from sqlalchemy.engine import make_url
 
 from storage import PostgresDatabase
 
+# The backends a test parametrised with `backend` runs on.
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
 _SHARED = "afterglow_tests"
 _shared_ready = False
 # Every table the migrations make, emptied before each test that shares the database.

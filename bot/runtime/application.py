@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 
 from telegram import Bot, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from telegram.error import TelegramError
@@ -49,7 +51,7 @@ from handlers import (
     setup_handlers,
     staff_handlers,
 )
-from storage import Storage
+from storage import LeaderLock, Storage
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +137,11 @@ class _Lifecycle:
         self._limiter = limiter
         self._dispatch_interval = dispatch_interval
         self._announce = announce
-        self._lock = InstanceLock(settings.db_path)
+        # One instance runs at a time: on SQLite a file lock refuses a second; on PostgreSQL a
+        # second waits as a standby and takes over when the running one stops or dies.
+        self._lock = None if settings.database_url else InstanceLock(settings.db_path)
+        self._leader = LeaderLock(settings.database_url) if settings.database_url else None
+        self._step_down: asyncio.Task[None] | None = None
         self._urgent = UrgentWorker()
 
     def _outside(self, app: AfterglowApp, clinic: Clinic) -> Outside:
@@ -151,12 +157,35 @@ class _Lifecycle:
             permits=self._limiter,
         )
 
+    async def _take_the_lead(self, app: AfterglowApp) -> None:
+        """Take the file lock, or wait (as a standby) for PostgreSQL's leader lock."""
+        if self._lock is not None:
+            self._lock.acquire()
+            return
+        assert self._leader is not None
+        if not await self._leader.try_acquire():
+            log.info("bot.standby")
+            await self._leader.acquire()
+        log.info("bot.leading")
+        self._step_down = asyncio.create_task(self._stop_if_lost(self._leader))
+
+    @staticmethod
+    async def _stop_if_lost(leader: LeaderLock) -> None:
+        """Stop if the leader lock's connection drops: a standby may be taking over.
+
+        As if told to stop (SIGTERM): polling and the webhook server both stop gracefully,
+        and whatever supervises the process starts it again, as a standby.
+        """
+        await leader.lost.wait()
+        log.error("bot.leader_lock_lost")
+        signal.raise_signal(signal.SIGTERM)
+
     async def post_init(self, app: AfterglowApp) -> None:
         """Take the instance lock, open the database, wire the services, start the job."""
-        self._lock.acquire()
+        await self._take_the_lead(app)
         await self._urgent_bot.initialize()
         clinic = clinic_of(self._settings)
-        storage = await Storage.open(self._settings.db_path)
+        storage = await Storage.open(self._settings.database)
         svc = build_services(
             storage,
             self._clock,
@@ -217,7 +246,12 @@ class _Lifecycle:
             await svc.alerts.drain()
             await svc.storage.close()
         await self._urgent_bot.shutdown()
-        self._lock.release()
+        if self._step_down is not None:
+            self._step_down.cancel()
+        if self._leader is not None:
+            await self._leader.release()
+        if self._lock is not None:
+            self._lock.release()
         log.info("bot.stopped")
 
 

@@ -6,6 +6,7 @@ is older than three of its intervals: a bot that is hung, or not running, is unh
 
 from __future__ import annotations
 
+import asyncio
 import textwrap
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from bot.runtime.content import (
 )
 from bot.runtime.settings import ConfigError, Settings, load_settings
 from bot.telegram import texts
-from storage import DatabaseReport, inspect_database
+from storage import DatabaseReport, inspect_database, inspect_postgres
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1
@@ -45,7 +46,7 @@ def run_check(
         return EXIT_CONFIG
     echo(
         f"configuration: ok (staff chat {settings.staff_chat_id}, {len(settings.admin_ids)}"
-        f" staff, time zone {settings.timezone.key}, database {settings.db_path})"
+        f" staff, time zone {settings.timezone.key}, database {settings.database_shown})"
     )
     for line in crisis_lines(settings):
         echo(line)
@@ -53,7 +54,10 @@ def run_check(
     for line, ok in _content_checks(settings):
         echo(line)
         problems += 0 if ok else 1
-    report = inspect_database(settings.db_path)
+    if settings.database_url is None:
+        report = inspect_database(settings.db_path)
+    else:
+        report = asyncio.run(inspect_postgres(settings.database_url))
     line, ok = _database_line(report)
     echo(line)
     problems += 0 if ok else 1

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.errors import AfterglowError
 from bot.runtime.countries import US_CONTACTS, country_contacts, known_countries, outside_us
+from storage import DatabaseUrlError, postgres_url
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_CRISIS_LINE = US_CONTACTS.crisis_line
@@ -70,6 +71,21 @@ class Settings:
     # clinical record (infusions, scores) or keeps it under the pseudonymous code.
     retention_days: int | None = None
     delete_clinical_record: bool = True
+    # AFTERGLOW_DATABASE_URL: a postgresql:// URL (which may carry a password) instead of
+    # the SQLite file; several instances may then share it.
+    database_url: str | None = field(default=None, repr=False)
+
+    @property
+    def database(self) -> Path | str:
+        """Where the data lives: the PostgreSQL URL if one is set, else the SQLite file."""
+        return self.database_url if self.database_url is not None else self.db_path
+
+    @property
+    def database_shown(self) -> str:
+        """The database as it may be printed: a URL without its password, or the file."""
+        if self.database_url is None:
+            return str(self.db_path)
+        return postgres_url(self.database_url).render_as_string(hide_password=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +186,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     admin_ids = _admin_ids("AFTERGLOW_ADMIN_IDS", _required(env, "AFTERGLOW_ADMIN_IDS"))
     timezone = _timezone(env)
     db_path = _db_path(env)
+    database_url = _database_url(env)
     protocol_path = _optional_path(env, "AFTERGLOW_PROTOCOL", folder=False)
     crisis_line, emergency, contacts_from = _contacts(env, timezone)
     content_dir = _optional_path(env, "AFTERGLOW_CONTENT_DIR", folder=True)
@@ -189,10 +206,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         log_json=log_format == "json",
         content_dir=content_dir,
         contacts_from=contacts_from,
-        backup_dir=_backup_dir(env),
+        backup_dir=_backup_dir(env, postgres=database_url is not None),
         backup_keep=_backup_keep(env),
         retention_days=_retention_days(env),
         delete_clinical_record=_flag(env, "AFTERGLOW_DELETE_CLINICAL_RECORD", default=True),
+        database_url=database_url,
     )
 
 
@@ -214,6 +232,17 @@ def _db_path(env: Mapping[str, str]) -> Path:
     if not path.parent.exists():
         raise ConfigError("AFTERGLOW_DB", f"folder {str(path.parent)!r} does not exist")
     return path
+
+
+def _database_url(env: Mapping[str, str]) -> str | None:
+    raw = env.get("AFTERGLOW_DATABASE_URL", "").strip()
+    if not raw:
+        return None
+    try:
+        postgres_url(raw)
+    except DatabaseUrlError as err:
+        raise ConfigError("AFTERGLOW_DATABASE_URL", str(err)) from None
+    return raw
 
 
 def _optional_path(env: Mapping[str, str], name: str, *, folder: bool) -> Path | None:
@@ -288,10 +317,16 @@ def _refuse_us_defaults(timezone: ZoneInfo, *, line_given: bool, number_given: b
     )
 
 
-def _backup_dir(env: Mapping[str, str]) -> Path | None:
+def _backup_dir(env: Mapping[str, str], *, postgres: bool) -> Path | None:
     raw = env.get("AFTERGLOW_BACKUP_DIR", "").strip()
     if not raw:
         return None
+    if postgres:
+        raise ConfigError(
+            "AFTERGLOW_BACKUP_DIR",
+            "backs up the SQLite file; with AFTERGLOW_DATABASE_URL use PostgreSQL's own"
+            " backups (pg_dump, point-in-time recovery) and leave it unset",
+        )
     path = Path(raw)
     if path.exists() and not path.is_dir():
         raise ConfigError("AFTERGLOW_BACKUP_DIR", f"{raw!r} exists and is not a folder")

@@ -21,6 +21,7 @@ from bot.runtime.lifecycle import running
 from bot.runtime.settings import Settings
 from bot.services.container import Services
 from tests.conftest import START
+from tests.postgres import fresh_database
 
 TOKEN = "123456:TEST-fake-token-for-integration"
 BOT_USERNAME = "afterglow_test_bot"
@@ -42,6 +43,8 @@ class Harness:
     _stack: AsyncExitStack | None = None
     app: Application[Any, Any, Any, Any, Any, Any] | None = None
     extra_env: dict[str, Any] = field(default_factory=dict)
+    # A postgresql:// URL: the bot keeps its data there instead of in db_path.
+    database_url: str | None = None
 
     @property
     def settings(self) -> Settings:
@@ -52,6 +55,7 @@ class Harness:
             api_base_url=self.server.base_url,
             db_path=self.db_path,
             timezone=ZoneInfo("Europe/Berlin"),
+            database_url=self.database_url,
         )
 
     @property
@@ -145,7 +149,17 @@ class Harness:
 
 
 @pytest.fixture
-async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
+async def database_url(backend: str) -> AsyncIterator[str | None]:
+    """None for SQLite (the harness's file), or a PostgreSQL database for this test."""
+    if backend == "sqlite":
+        yield None
+        return
+    async with fresh_database() as url:
+        yield url
+
+
+@pytest.fixture
+async def harness(tmp_path: Path, database_url: str | None) -> AsyncIterator[Harness]:
     """Start a fake Telegram server and the bot against it; stop both afterwards."""
     async with FakeTelegramServer(token=TOKEN, bot_username=BOT_USERNAME) as server:
         staff = server.add_user(first_name="Nurse", username="nurse")
@@ -156,6 +170,7 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
             db_path=tmp_path / "afterglow.db",
             staff=staff,
             staff_group=group,
+            database_url=database_url,
         )
         try:
             await h.start()

@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
+
 from bot.domain.codes import AuditAction, EpisodeKind
 from bot.domain.entities import Alert
 from bot.fake_telegram import Fault, SentMessage
 from bot.telegram import staff_texts
 from tests.integration.conftest import Harness
+
+pytestmark = pytest.mark.both_backends
 
 
 async def raise_decline(h: Harness, code: str) -> Alert:

@@ -11,6 +11,8 @@ from bot.domain.codes import CheckinState, Delivery, InboxState, PatientStatus
 from bot.fake_telegram import Fault
 from tests.integration.conftest import Harness
 
+pytestmark = pytest.mark.both_backends
+
 
 async def due_prompt(h: Harness, code: str, index: int = 0):  # type: ignore[no-untyped-def]
     """Move the clock to a planned check-in and tick; return the prompt the patient got."""

@@ -18,6 +18,8 @@ from bot.services.safety import STRANGERS_MAX
 from tests.conftest import START
 from tests.integration.conftest import BOT_USERNAME, TOKEN, Harness
 
+pytestmark = pytest.mark.both_backends
+
 CRISIS = "honestly i just want to kill myself tonight"
 
 

@@ -15,6 +15,8 @@ from bot.runtime.settings import WebhookSettings
 from bot.runtime.webhook import MAX_BODY
 from tests.integration.conftest import Harness
 
+pytestmark = pytest.mark.both_backends
+
 SECRET = "s3cret-token_for-webhook-tests"
 
 
@@ -24,6 +26,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# On PostgreSQL a second bot waits as a standby instead (tests/integration/test_instances.py).
+@pytest.mark.parametrize("backend", ["sqlite"])
 async def test_webhook_requires_the_secret(harness: Harness) -> None:
     h = harness
     await h.stop()

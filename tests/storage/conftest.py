@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+from tests.postgres import BACKENDS
 
 
 @pytest.fixture(params=BACKENDS)
