@@ -186,7 +186,7 @@ class CheckinRepository:
                     " WHERE c.state = 'pending' AND c.due_at <= ?"
                     " AND (c.next_attempt_at IS NULL OR c.next_attempt_at <= ?)"
                     " AND p.status = ? AND p.chat_id IS NOT NULL"
-                    " ORDER BY c.due_at, c.id LIMIT ?",
+                    f" ORDER BY c.due_at, c.id LIMIT ?{self._db.skip_locked('c')}",
                     (now_ts, now_ts, PatientStatus.ACTIVE, limit),
                 )
             )

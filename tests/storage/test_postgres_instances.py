@@ -1,0 +1,197 @@
+"""Several instances on one PostgreSQL: disjoint claims, serialised writes, the leader lock."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.services.care import CareService
+from bot.services.silence import SilenceService
+from storage import LEADER_LOCK, LeaderLock, PostgresDatabase, Storage, latest_schema_version
+from tests.conftest import CLINIC_TZ, STAFF_ID, WORDING, Domain, alert_service
+from tests.postgres import admin_url, fresh_database
+
+# Keys of their own, so these tests never meet a running bot's lock.
+TEST_LOCK = LEADER_LOCK + 1000
+
+
+@pytest.fixture
+def backend() -> str:
+    """What only PostgreSQL offers: these run on PostgreSQL only."""
+    return "postgresql"
+
+
+@pytest.fixture
+async def second(domain: Domain) -> AsyncIterator[Storage]:
+    """A second instance's storage: its own pool on the same database."""
+    database = domain.storage.database
+    assert isinstance(database, PostgresDatabase)
+    other = PostgresDatabase(database.url)
+    await other.open()
+    try:
+        yield Storage.over(other)
+    finally:
+        await other.close()
+
+
+async def _due_ids(storage: Storage, domain: Domain) -> set[int]:
+    rows = await storage.database.fetch_all(
+        "SELECT c.id FROM checkins c JOIN patients p ON p.id = c.patient_id"
+        " WHERE c.state = 'pending' AND c.due_at <= ? AND p.status = 'active'",
+        (int(domain.clock.now().timestamp()),),
+    )
+    return {int(row[0]) for row in rows}
+
+
+async def test_two_dispatchers_never_claim_the_same_check_in(
+    domain: Domain, second: Storage
+) -> None:
+    patients = [await domain.enrol(500 + n, time="09:00") for n in range(12)]
+    for patient in patients:
+        await domain.care.record_infusion(args=[patient.code], staff_id=STAFF_ID, update_id=None)
+    claimed: list[int] = []
+    for days in (1, 3, 8, 15, 29):
+        domain.clock.advance(timedelta(days=days))
+        now = domain.clock.now()
+        expected = await _due_ids(domain.storage, domain)
+        this_round: list[int] = []
+        for _ in range(100):
+            first, other = await asyncio.gather(
+                domain.storage.checkins.claim_due(now, limit=3),
+                second.checkins.claim_due(now, limit=3),
+            )
+            if not first and not other:
+                break
+            this_round += [item.checkin.id for item in (*first, *other)]
+        assert len(this_round) == len(set(this_round)), "a check-in was claimed twice"
+        assert set(this_round) == expected
+        claimed += this_round
+    assert len(claimed) == len(set(claimed))
+    assert len(claimed) >= 12
+
+
+async def test_writes_from_two_instances_are_serialised(domain: Domain, second: Storage) -> None:
+    """Two instances recording the same patient's infusion at once leave one plan, not two."""
+    patient = await domain.enrol(600, time="09:00")
+    domain.clock.advance(timedelta(hours=1))
+    other_care = CareService(
+        second,
+        domain.clock,
+        protocol=domain.protocol,
+        timezone=CLINIC_TZ,
+        silence=SilenceService(
+            second,
+            domain.clock,
+            alerts=alert_service(second, domain.clock),
+            wording=WORDING,
+            pause_alert_after=domain.protocol.pause_alert_after,
+        ),
+    )
+    results = await asyncio.gather(
+        *(
+            care.record_infusion(args=[patient.code], staff_id=STAFF_ID, update_id=None)
+            for care in (domain.care, other_care, domain.care, other_care)
+        ),
+        return_exceptions=True,
+    )
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    pending = await domain.storage.checkins.pending_planned(patient.id)
+    days = [checkin.day for checkin, _ in pending]
+    assert len(days) == len(set(days)), "two plans for one infusion time"
+
+
+async def test_a_cancelled_write_leaves_the_lock_free_and_commits_nothing(
+    domain: Domain, second: Storage
+) -> None:
+    async def writer() -> None:
+        async with domain.storage.database.write() as conn:
+            await conn.execute("INSERT INTO clinic_values VALUES ('cancelled', '1')")
+            await asyncio.sleep(30)
+
+    task = asyncio.create_task(writer())
+    await asyncio.sleep(0.2)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # Both instances can write at once again: the advisory lock went with the transaction.
+    await asyncio.wait_for(second.clinic.set_value("after", "2"), timeout=10)
+    await asyncio.wait_for(domain.storage.clinic.set_value("also", "3"), timeout=10)
+    assert await second.clinic.value("cancelled") is None
+    assert await second.clinic.value("after") == "2"
+    assert await domain.storage.clinic.value("also") == "3"
+
+
+async def test_instances_starting_together_migrate_once() -> None:
+    async with fresh_database(migrated=False) as url:
+        databases = [PostgresDatabase(url) for _ in range(3)]
+        await asyncio.gather(*(database.open() for database in databases))
+        try:
+            rows = await databases[0].fetch_all(
+                "SELECT version, count(*) FROM schema_migrations GROUP BY version"
+            )
+            assert {int(row[0]): int(row[1]) for row in rows} == {
+                v: 1 for v in range(1, latest_schema_version() + 1)
+            }
+        finally:
+            await asyncio.gather(*(database.close() for database in databases))
+
+
+async def _holder_pid(key: int) -> int:
+    engine = create_async_engine(PostgresDatabase(admin_url()).url)
+    try:
+        async with engine.connect() as conn:
+            found = await conn.execute(
+                text(
+                    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                    " AND ((classid::bigint << 32) | objid::bigint) = :k"
+                ),
+                {"k": key},
+            )
+            return int(found.scalar_one())
+    finally:
+        await engine.dispose()
+
+
+async def _terminate(pid: int) -> None:
+    engine = create_async_engine(PostgresDatabase(admin_url()).url)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+    finally:
+        await engine.dispose()
+
+
+async def test_the_leader_lock_passes_to_a_standby_on_release_and_on_death() -> None:
+    async with fresh_database() as url:
+        leader = LeaderLock(url, TEST_LOCK, poll=0.05)
+        standby = LeaderLock(url, TEST_LOCK, poll=0.05)
+        third = LeaderLock(url, TEST_LOCK, poll=0.05)
+        try:
+            assert await leader.try_acquire()
+            assert not await standby.try_acquire()
+            waiting = asyncio.create_task(standby.acquire())
+            await asyncio.sleep(0.3)
+            assert not waiting.done(), "a standby took a lock that was held"
+            await leader.release()
+            await asyncio.wait_for(waiting, timeout=5)
+            assert standby.held
+            assert not leader.held
+
+            # The holder's connection dies (as when its process is killed): the lock is free
+            # for the next standby, and the old holder learns it lost it.
+            waiting = asyncio.create_task(third.acquire())
+            await asyncio.sleep(0.2)
+            assert not waiting.done()
+            await _terminate(await _holder_pid(TEST_LOCK))
+            await asyncio.wait_for(waiting, timeout=5)
+            await asyncio.wait_for(standby.lost.wait(), timeout=5)
+            assert third.held
+            assert not standby.held
+        finally:
+            for lock in (leader, standby, third):
+                await lock.release()
