@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import sys
@@ -136,6 +137,25 @@ def backup(args: argparse.Namespace) -> int:
     except AfterglowError as err:
         return _fail(f"backup failed: {err}", EXIT_FAILED)
     print(f"backed up {source} to {target} ({pages} pages)")
+    return 0
+
+
+def migrate_to_postgres(args: argparse.Namespace) -> int:
+    """Copy the SQLite database into an empty PostgreSQL database; verify the row counts."""
+    from storage import copy_to_postgres
+
+    env = environment(Path.cwd())
+    source = args.source or Path(env.get("AFTERGLOW_DB", "").strip() or "afterglow.db")
+    url = (args.url or env.get("AFTERGLOW_DATABASE_URL", "")).strip()
+    if not url:
+        return _fail("no PostgreSQL database: give --to URL or set AFTERGLOW_DATABASE_URL")
+    try:
+        report = asyncio.run(copy_to_postgres(source, url))
+    except AfterglowError as err:
+        return _fail(f"migration failed: {err}", EXIT_FAILED)
+    for table, rows in report.tables:
+        print(f"{table}: {rows} rows")
+    print(f"copied {report.rows} rows in {len(report.tables)} tables; row counts verified")
     return 0
 
 
@@ -303,6 +323,11 @@ def build_parser() -> argparse.ArgumentParser:
     backup_parser.add_argument("target", type=Path, help="file to write")
     backup_parser.add_argument("--force", action="store_true", help="overwrite the file")
     backup_parser.set_defaults(handler=backup)
+
+    migrate = commands.add_parser("migrate-to-postgres", help="copy SQLite into empty PostgreSQL")
+    migrate.add_argument("--from", dest="source", type=Path, help="SQLite file (AFTERGLOW_DB)")
+    migrate.add_argument("--to", dest="url", help="postgresql:// URL (AFTERGLOW_DATABASE_URL)")
+    migrate.set_defaults(handler=migrate_to_postgres)
 
     demo_parser = commands.add_parser(
         "demo", help="show the product working: no token, no network, about a minute"

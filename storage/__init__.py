@@ -8,6 +8,8 @@ from ._alerts import AlertRepository
 from ._answers import AnswerRepository
 from ._checkins import CheckinRepository
 from ._clinic import ClinicRepository
+from ._copy import CopyReport, copy_to_postgres
+from ._copy_source import CopyError
 from ._database import Database, Row, SchemaError, Transaction, latest_schema_version
 from ._episodes import EpisodeRepository
 from ._escalations import EscalationRepository
@@ -43,6 +45,8 @@ __all__ = [
     "CheckinRepository",
     "ClinicRepository",
     "CodeTakenError",
+    "CopyError",
+    "CopyReport",
     "Database",
     "DatabaseReport",
     "DatabaseUrlError",
@@ -69,6 +73,7 @@ __all__ = [
     "Storage",
     "Transaction",
     "backup_database",
+    "copy_to_postgres",
     "inspect_database",
     "inspect_postgres",
     "is_postgres_url",

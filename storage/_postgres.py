@@ -65,9 +65,7 @@ def postgres_url(raw: str) -> URL:
             "is not a URL of the form postgresql://user:password@host:port/database"
         ) from None
     if url.drivername not in _SCHEMES:
-        raise DatabaseUrlError(
-            f"must start with postgresql://, not {url.drivername}://"
-        )
+        raise DatabaseUrlError(f"must start with postgresql://, not {url.drivername}://")
     if not url.database:
         raise DatabaseUrlError("names no database (postgresql://host/DATABASE)")
     return url.set(drivername="postgresql+asyncpg")

@@ -7,6 +7,8 @@ AFTERGLOW_REQUIRE_POSTGRES=1 (as in CI), when they fail."""
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -21,7 +23,8 @@ from storage import PostgresDatabase
 # The backends a test parametrised with `backend` runs on.
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
-_SHARED = "afterglow_tests"
+# One per test process, so runs side by side on one cluster never meet.
+_SHARED = f"afterglow_tests_{os.getpid()}"
 _shared_ready = False
 # Every table the migrations make, emptied before each test that shares the database.
 _EMPTY_ALL = """
@@ -68,6 +71,7 @@ async def _shared_database() -> str:
     if not _shared_ready:
         await _admin(f"DROP DATABASE IF EXISTS {_SHARED} WITH (FORCE)")
         await _admin(f"CREATE DATABASE {_SHARED}")
+        atexit.register(_drop_shared)
         db = PostgresDatabase(url)
         await db.open()
         await db.close()
@@ -78,6 +82,11 @@ async def _shared_database() -> str:
     finally:
         await conn.close()
     return url
+
+
+def _drop_shared() -> None:
+    """At the end of the run, drop the shared database (its own event loop: pytest's is gone)."""
+    asyncio.run(_admin(f"DROP DATABASE IF EXISTS {_SHARED} WITH (FORCE)"))
 
 
 @asynccontextmanager
