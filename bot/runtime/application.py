@@ -19,7 +19,7 @@ from bot.runtime.instance import InstanceLock
 from bot.runtime.intake import Intake
 from bot.runtime.jobs import schedule_backups, schedule_dispatch, schedule_purge
 from bot.runtime.polling import AfterglowBot
-from bot.runtime.settings import Settings
+from bot.runtime.settings import DEFAULT_SEND_RATE, Settings
 from bot.runtime.startup import open_staff_chat
 from bot.runtime.updates import PerChatUpdateProcessor
 from bot.runtime.urgent import UrgentWorker
@@ -55,9 +55,7 @@ from storage import LeaderLock, Storage
 
 log = logging.getLogger(__name__)
 
-# Telegram allows about 30 messages per second overall. Under a strict one-second window a
-# send that arrives a little late bunches with the next one, so leave 5% for that jitter.
-SAFE_RATE = 28.5
+SAFE_RATE = DEFAULT_SEND_RATE
 
 
 def flood_limiter(per_second: float = SAFE_RATE) -> FloodLimiter:
@@ -262,7 +260,7 @@ def build_application(
     content: Content | None = None,
     dispatch_interval: float = 30.0,
     request_timeout: float = 10.0,
-    rate_limit_per_second: float = SAFE_RATE,
+    rate_limit_per_second: float | None = None,
     requests: Requests | None = None,
     announce: bool = False,
 ) -> AfterglowApp:
@@ -273,7 +271,9 @@ def build_application(
         protocol=settings.protocol_path, explainers=settings.content_dir
     )
     intake = Intake(the_clock, crisis=lambda words: loaded.net.assess(words).interrupts)
-    limiter = flood_limiter(rate_limit_per_second)
+    limiter = flood_limiter(
+        settings.send_rate if rate_limit_per_second is None else rate_limit_per_second
+    )
     # The staff chat, and its new id if the group became a supergroup.
     staff_chats = filters.Chat(chat_id=settings.staff_chat_id)
     # The owners, and the roster's joined members once the database is open.

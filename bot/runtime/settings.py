@@ -17,6 +17,11 @@ DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_CRISIS_LINE = US_CONTACTS.crisis_line
 DEFAULT_EMERGENCY_NUMBER = US_CONTACTS.emergency_number
 DEFAULT_BACKUP_KEEP = 7
+# Telegram allows about 30 messages a second overall. Under a strict one-second window a
+# send that arrives a little late bunches with the next one, so leave 5% for that jitter.
+DEFAULT_SEND_RATE = 28.5
+# A bot with Telegram's paid broadcasts enabled may send up to 1,000 a second.
+MAX_SEND_RATE = 1000.0
 MAX_BACKUP_KEEP = 365
 MIN_RETENTION_DAYS = 30
 MAX_RETENTION_DAYS = 36500
@@ -74,6 +79,8 @@ class Settings:
     # AFTERGLOW_DATABASE_URL: a postgresql:// URL (which may carry a password) instead of
     # the SQLite file; several instances may then share it.
     database_url: str | None = field(default=None, repr=False)
+    # Messages per second for check-ins and other bulk sending (AFTERGLOW_SEND_RATE).
+    send_rate: float = DEFAULT_SEND_RATE
 
     @property
     def database(self) -> Path | str:
@@ -211,6 +218,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         retention_days=_retention_days(env),
         delete_clinical_record=_flag(env, "AFTERGLOW_DELETE_CLINICAL_RECORD", default=True),
         database_url=database_url,
+        send_rate=_send_rate(env),
     )
 
 
@@ -232,6 +240,23 @@ def _db_path(env: Mapping[str, str]) -> Path:
     if not path.parent.exists():
         raise ConfigError("AFTERGLOW_DB", f"folder {str(path.parent)!r} does not exist")
     return path
+
+
+def _send_rate(env: Mapping[str, str]) -> float:
+    raw = env.get("AFTERGLOW_SEND_RATE", "").strip()
+    if not raw:
+        return DEFAULT_SEND_RATE
+    try:
+        rate = float(raw)
+    except ValueError:
+        rate = float("nan")
+    if not 1.0 <= rate <= MAX_SEND_RATE:
+        raise ConfigError(
+            "AFTERGLOW_SEND_RATE",
+            f"messages per second, 1 to {MAX_SEND_RATE:g} (above about 30 only with"
+            f" Telegram's paid broadcasts), got {raw!r}",
+        )
+    return rate
 
 
 def _database_url(env: Mapping[str, str]) -> str | None:

@@ -52,6 +52,16 @@ async def start_bot(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Proces
     )
 
 
+async def start_bot_logged(
+    env: dict[str, str], cwd: Path, log: Path
+) -> asyncio.subprocess.Process:
+    """Start `afterglow run` with its output going to a file (nothing to drain)."""
+    with log.open("wb") as out:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", env=env, cwd=cwd, stdout=out, stderr=out
+        )
+
+
 async def wait_polling(server: FakeTelegramServer) -> None:
     await server.wait_for(lambda: server.calls_to("getUpdates") or None, timeout=STARTUP_TIMEOUT)
 
