@@ -123,6 +123,8 @@ def _content_checks(settings: Settings) -> list[tuple[str, bool]]:
 def _database_line(report: DatabaseReport) -> tuple[str, bool]:
     if not report.exists:
         return "database: not created yet (it is created at first start)", True
+    if report.integrity.startswith("unreachable"):
+        return f"database: ERROR PostgreSQL {report.integrity}", False
     if report.integrity != "ok":
         return f"database: ERROR integrity check says {report.integrity!r}", False
     if report.schema_version > report.latest_version:
