@@ -271,9 +271,8 @@ def build_application(
         protocol=settings.protocol_path, explainers=settings.content_dir
     )
     intake = Intake(the_clock, crisis=lambda words: loaded.net.assess(words).interrupts)
-    limiter = flood_limiter(
-        settings.send_rate if rate_limit_per_second is None else rate_limit_per_second
-    )
+    rate = settings.send_rate if rate_limit_per_second is None else rate_limit_per_second
+    limiter = flood_limiter(rate)
     # The staff chat, and its new id if the group became a supergroup.
     staff_chats = filters.Chat(chat_id=settings.staff_chat_id)
     # The owners, and the roster's joined members once the database is open.
