@@ -5,7 +5,10 @@ messages per second overall, 1 per second per chat, 429 with retry_after beyond 
 bot sends through the same flood limiter as in production. Prints the sustained sending
 rate and how many 429s the server answered.
 
-Run: python benchmarks/bench_flood.py [--checkins 3000]
+With --cpu-load N, N CPU-bound processes (a busy loop each, at normal priority) run beside
+the measurement, as on a loaded host; they stop when it ends.
+
+Run: python benchmarks/bench_flood.py [--checkins 3000] [--cpu-load 1]
 """
 
 from __future__ import annotations
@@ -53,7 +56,13 @@ async def telegram_side(patients: int) -> None:
         print(f"{delivered} {server.flood_429_count}", flush=True)
 
 
-async def main(checkins: int, db: Path) -> None:
+def burn() -> None:
+    """A CPU-bound process: spin until killed (the measurement ends it)."""
+    while True:
+        pass
+
+
+async def main(checkins: int, db: Path, cpu_load: int) -> None:
     clock = ManualClock(datetime(2026, 3, 2, 7, 0, tzinfo=UTC))
     storage = await Storage.open(db)
     protocol = load_protocol()
@@ -96,15 +105,25 @@ async def main(checkins: int, db: Path) -> None:
             max_sends=checkins,
         )
         clock.set(datetime(2026, 3, 3, 5, 0, tzinfo=UTC))  # 06:00 in Berlin: all due at once
-        started = time.perf_counter()
-        report = await dispatcher.tick()
-        elapsed = time.perf_counter() - started
+        burners = [
+            await asyncio.create_subprocess_exec(sys.executable, __file__, "--burn")
+            for _ in range(cpu_load)
+        ]
+        try:
+            started = time.perf_counter()
+            report = await dispatcher.tick()
+            elapsed = time.perf_counter() - started
+        finally:
+            for burner in burners:
+                burner.kill()
+                await burner.wait()
     proc.stdin.write(b"\n")
     await proc.stdin.drain()
     delivered, too_many = (await proc.stdout.readline()).decode().split()
     await proc.wait()
     await storage.close()
     rate = report.sent / elapsed
+    print(f"{cpu_load} CPU-bound process(es) beside it, on {os.cpu_count()} cores")
     print(
         f"sent {report.sent} check-ins in {elapsed:.1f} s: {rate:.2f} messages/s sustained"
         f" ({rate / 30 * 100:.1f}% of Telegram's 30/s; limiter set to {SAFE_RATE:g}/s)"
@@ -118,10 +137,14 @@ async def main(checkins: int, db: Path) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkins", type=int, default=3000)
+    parser.add_argument("--cpu-load", type=int, default=0, choices=range(0, 9))
     parser.add_argument("--telegram-side", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--burn", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.burn:
+        burn()
     if args.telegram_side:
         asyncio.run(telegram_side(args.checkins))
         sys.exit(0)
     with tempfile.TemporaryDirectory() as folder:
-        asyncio.run(main(args.checkins, Path(folder) / "flood.db"))
+        asyncio.run(main(args.checkins, Path(folder) / "flood.db", args.cpu_load))

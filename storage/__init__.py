@@ -16,13 +16,13 @@ from ._escalations import EscalationRepository
 from ._explainers import ExplainerDeliveryRepository
 from ._inbox import InboxRepository
 from ._infusions import InfusionRepository
+from ._leader import LeaderLock
 from ._maintenance import DatabaseReport, backup_database, inspect_database
 from ._outbox import OutboxRepository
 from ._patients import CodeTakenError, PatientRepository
 from ._postgres import (
     LEADER_LOCK,
     DatabaseUrlError,
-    LeaderLock,
     PostgresDatabase,
     inspect_postgres,
     is_postgres_url,

@@ -13,10 +13,10 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
@@ -41,6 +41,7 @@ from ._maintenance import DatabaseReport
 from ._time import from_ts
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 # Advisory lock keys (one 64-bit space per database): every write, schema migration, and
 # the single-instance work (long polling, start-up recovery, periodic maintenance).
@@ -77,6 +78,8 @@ def is_postgres_url(raw: str) -> bool:
 
 
 _PLACEHOLDER = re.compile(r"\?")
+# How long close() lets work in flight finish before ending its connections.
+_CLOSE_GRACE = 5.0
 
 
 @lru_cache(maxsize=2048)
@@ -118,9 +121,25 @@ class _PgRow:
         return len(self._values)
 
 
+async def _finished(work: Awaitable[_T]) -> _T:
+    """Await driver work; if the caller is cancelled meanwhile, let the work finish first.
+
+    A statement cut off mid-exchange leaves its connection neither usable nor closed (it
+    lingers until the garbage collector finds it), so, as SQLite's writer does, the work
+    runs to its end and only then does the cancellation go on.
+    """
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await task
+        raise
+
+
 async def _run(conn: AsyncConnection, sql: str, params: Sequence[object]) -> list[Row]:
     statement, binds = _binds(sql, params)
-    result = await conn.execute(statement, binds)
+    result = await _finished(conn.execute(statement, binds))
     if not result.returns_rows:
         return []
     names = {name: i for i, name in enumerate(result.keys())}
@@ -133,7 +152,7 @@ class _PgTransaction:
 
     async def execute(self, sql: str, params: Sequence[object] = ()) -> int:
         statement, binds = _binds(sql, params)
-        result = await self._conn.execute(statement, binds)
+        result = await _finished(self._conn.execute(statement, binds))
         return max(result.rowcount, 0)
 
     async def execute_many(self, sql: str, rows: Iterable[Sequence[object]]) -> int:
@@ -157,13 +176,28 @@ class PostgresDatabase(Database):
         self._pool_size = pool_size
         self._engine: AsyncEngine | None = None
         self._reads: AsyncEngine | None = None
+        # Connections checked out now, and whether none is: close() waits for the work in
+        # flight (a background delivery, say) and ends what a vanished task left behind.
+        self._out: set[AsyncConnection] = set()
+        self._busy = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def __repr__(self) -> str:
         return f"PostgresDatabase({self.url.render_as_string(hide_password=True)!r})"
 
     async def open(self) -> None:
         engine = create_async_engine(
-            self.url, pool_size=self._pool_size, max_overflow=self._pool_size, pool_pre_ping=True
+            self.url,
+            pool_size=self._pool_size,
+            max_overflow=self._pool_size,
+            pool_pre_ping=True,
+            # asyncpg prepares every statement, and after five runs PostgreSQL may switch
+            # a statement to a generic plan, chosen without the values bound. For the
+            # dispatcher's "anything due?" that plan scanned every check-in (260 ms on
+            # 3.5 million rows instead of 0.9 ms, benchmarks/bench_postgres.py): plan each
+            # run for its values, as SQLite does.
+            connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan"}},
         )
         try:
             await self._migrate(engine)
@@ -174,10 +208,43 @@ class PostgresDatabase(Database):
         self._reads = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     async def close(self) -> None:
-        if self._engine is not None:
-            await self._engine.dispose()
-        self._engine = None
-        self._reads = None
+        # dispose() closes only the pool's idle connections. Work in flight gets a moment
+        # to finish, and a connection still held after it (by a task that will never
+        # resume) is ended here rather than left to the garbage collector. New work is
+        # refused from now on.
+        engine, self._engine, self._reads = self._engine, None, None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), timeout=_CLOSE_GRACE)
+        for conn in list(self._out):
+            with contextlib.suppress(Exception):
+                await conn.invalidate()
+        self._out.clear()
+        if engine is not None:
+            await engine.dispose()
+
+    async def _checkout(self, engine: AsyncEngine) -> AsyncConnection:
+        self._busy += 1
+        self._idle.clear()
+        conn = engine.connect()
+        try:
+            await _finished(conn.start())
+        except BaseException:
+            self._done()
+            raise
+        self._out.add(conn)
+        return conn
+
+    async def _checkin(self, conn: AsyncConnection) -> None:
+        try:
+            await _finished(conn.close())
+        finally:
+            self._out.discard(conn)
+            self._done()
+
+    def _done(self) -> None:
+        self._busy -= 1
+        if self._busy == 0:
+            self._idle.set()
 
     async def _migrate(self, engine: AsyncEngine) -> None:
         async with engine.begin() as conn:
@@ -232,20 +299,41 @@ class PostgresDatabase(Database):
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Transaction]:
         """Run a block as one transaction, after every other instance's write has ended."""
-        async with self._require().begin() as conn:
-            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITE_LOCK})
-            yield _PgTransaction(conn)
+        conn = await self._checkout(self._require())
+        try:
+            transaction = conn.begin()
+            await _finished(transaction.start())
+            try:
+                await _finished(
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITE_LOCK})
+                )
+                yield _PgTransaction(conn)
+            except BaseException:
+                await _finished(transaction.rollback())
+                raise
+            await _finished(transaction.commit())
+        finally:
+            await self._checkin(conn)
 
     async def write_one(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
+        return await _finished(self._write_one(sql, params))
+
+    async def _write_one(self, sql: str, params: Sequence[object]) -> list[Row]:
         async with self.write() as tx:
             return await tx.fetch_all(sql, params)
 
     async def fetch_all(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
+        return await _finished(self._read(sql, params))
+
+    async def _read(self, sql: str, params: Sequence[object]) -> list[Row]:
         reads = self._reads
         if reads is None:
             raise RuntimeError("database is not open")
-        async with reads.connect() as conn:
+        conn = await self._checkout(reads)
+        try:
             return await _run(conn, sql, params)
+        finally:
+            await self._checkin(conn)
 
     def skip_locked(self, alias: str) -> str:
         return f" FOR UPDATE OF {alias} SKIP LOCKED"
@@ -289,80 +377,3 @@ async def inspect_postgres(url: str) -> DatabaseReport:
         await engine.dispose()
     heartbeat = from_ts(int(value)) if value is not None and str(value).isdigit() else None
     return DatabaseReport(True, version, latest, "ok", patients, heartbeat)
-
-
-class LeaderLock:
-    """A session advisory lock on a connection of its own: held while this process lives.
-
-    PostgreSQL releases it when the holder's connection ends, a killed process included,
-    so a standby waiting in `acquire` takes over within one poll. `lost` is set if the
-    connection drops while holding it: the holder must stop its single-instance work.
-    """
-
-    def __init__(self, url: str | URL, key: int = LEADER_LOCK, *, poll: float = 1.0) -> None:
-        self._url = postgres_url(url) if isinstance(url, str) else url
-        self._key = key
-        self._poll = poll
-        self._engine: AsyncEngine | None = None
-        self._conn: AsyncConnection | None = None
-        self._watch: asyncio.Task[None] | None = None
-        self.lost = asyncio.Event()
-
-    @property
-    def held(self) -> bool:
-        """Whether this process holds the lock now."""
-        return self._conn is not None and not self.lost.is_set()
-
-    async def try_acquire(self) -> bool:
-        """Take the lock if it is free; never waits."""
-        if self.held:
-            return True
-        await self.release()
-        engine = create_async_engine(self._url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-        try:
-            conn = await engine.connect()
-            found = await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key})
-            got = bool(found.scalar_one())
-        except BaseException:
-            await engine.dispose()
-            raise
-        if not got:
-            await conn.close()
-            await engine.dispose()
-            return False
-        self._engine, self._conn = engine, conn
-        self.lost.clear()
-        self._watch = asyncio.create_task(self._keep_watch(conn))
-        return True
-
-    async def acquire(self) -> None:
-        """Wait until the lock is ours."""
-        while True:
-            if await self.try_acquire():
-                return
-            await asyncio.sleep(self._poll)
-
-    async def _keep_watch(self, conn: AsyncConnection) -> None:
-        while True:
-            await asyncio.sleep(self._poll)
-            try:
-                await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=self._poll * 5)
-            except (OSError, SQLAlchemyError, TimeoutError):
-                log.error("leader.lock_lost")
-                self.lost.set()
-                return
-
-    async def release(self) -> None:
-        """Give the lock back (closing its connection); safe to call twice."""
-        watch, self._watch = self._watch, None
-        if watch is not None:
-            watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await watch
-        conn, self._conn = self._conn, None
-        engine, self._engine = self._engine, None
-        if conn is not None:
-            with contextlib.suppress(OSError, SQLAlchemyError):
-                await conn.close()
-        if engine is not None:
-            await engine.dispose()

@@ -195,3 +195,12 @@ async def test_the_leader_lock_passes_to_a_standby_on_release_and_on_death() -> 
         finally:
             for lock in (leader, standby, third):
                 await lock.release()
+
+
+async def test_every_statement_is_planned_for_its_values(domain: Domain) -> None:
+    """No generic plans: one made without the values scanned every check-in when none was due."""
+    for _ in range(8):
+        await domain.storage.checkins.has_work(domain.clock.now(), timedelta(hours=24))
+    row = await domain.storage.database.fetch_one("SELECT current_setting('plan_cache_mode')")
+    assert row is not None
+    assert row[0] == "force_custom_plan"

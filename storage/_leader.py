@@ -1,0 +1,97 @@
+"""The leader lock: which of several instances on one PostgreSQL does the work."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from sqlalchemy import text
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from ._postgres import LEADER_LOCK, postgres_url
+
+log = logging.getLogger(__name__)
+
+
+class LeaderLock:
+    """A session advisory lock on a connection of its own: held while this process lives.
+
+    PostgreSQL releases it when the holder's connection ends, a killed process included,
+    so a standby waiting in `acquire` takes over within one poll. `lost` is set if the
+    connection drops while holding it: the holder must stop its single-instance work.
+    """
+
+    def __init__(self, url: str | URL, key: int = LEADER_LOCK, *, poll: float = 1.0) -> None:
+        self._url = postgres_url(url) if isinstance(url, str) else url
+        self._key = key
+        self._poll = poll
+        self._engine: AsyncEngine | None = None
+        self._conn: AsyncConnection | None = None
+        self._watch: asyncio.Task[None] | None = None
+        self.lost = asyncio.Event()
+
+    @property
+    def held(self) -> bool:
+        """Whether this process holds the lock now."""
+        return self._conn is not None and not self.lost.is_set()
+
+    async def try_acquire(self) -> bool:
+        """Take the lock if it is free; never waits."""
+        if self.held:
+            return True
+        await self.release()
+        engine = create_async_engine(self._url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+        try:
+            conn = await engine.connect()
+            found = await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key})
+            got = bool(found.scalar_one())
+        except BaseException:
+            await engine.dispose()
+            raise
+        if not got:
+            await conn.close()
+            await engine.dispose()
+            return False
+        self._engine, self._conn = engine, conn
+        self.lost.clear()
+        self._watch = asyncio.create_task(self._keep_watch(conn))
+        return True
+
+    async def acquire(self) -> None:
+        """Wait until the lock is ours."""
+        while True:
+            if await self.try_acquire():
+                return
+            await asyncio.sleep(self._poll)
+
+    async def _keep_watch(self, conn: AsyncConnection) -> None:
+        while True:
+            await asyncio.sleep(self._poll)
+            try:
+                await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=self._poll * 5)
+            except (OSError, SQLAlchemyError, TimeoutError):
+                log.error("leader.lock_lost")
+                self.lost.set()
+                return
+
+    async def release(self) -> None:
+        """Give the lock back (closing its connection); safe to call twice."""
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await watch
+        conn, self._conn = self._conn, None
+        engine, self._engine = self._engine, None
+        if conn is not None:
+            # Ends the session (and with it the lock) even if a statement was in progress.
+            with contextlib.suppress(Exception):
+                await conn.invalidate()
+            with contextlib.suppress(Exception):
+                await conn.close()
+        if engine is not None:
+            await engine.dispose()
