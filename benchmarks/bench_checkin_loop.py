@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
+import bench_history_cost as history
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
@@ -45,6 +46,7 @@ from bot.runtime.settings import Settings
 from bot.services.care import CareService
 from bot.services.dispatcher import Dispatcher
 from bot.services.enrolment import EnrolmentService
+from bot.services.silence import SilenceService
 from bot.telegram.senders import TelegramCheckinSender
 from storage import Storage
 
@@ -65,7 +67,14 @@ async def seed(storage: Storage, clock: ManualClock, patients: int) -> list[int]
     """Enrol patients and record an infusion for each; return their Telegram user ids."""
     protocol = load_protocol()
     enrolment = EnrolmentService(storage, clock, timezone=TZ, default_time="18:00")
-    care = CareService(storage, clock, protocol=protocol, timezone=TZ)
+    silence = SilenceService(
+        storage,
+        clock,
+        alerts=history.alert_service(storage, clock),
+        wording=history.WORDING,
+        pause_alert_after=protocol.pause_alert_after,
+    )
+    care = CareService(storage, clock, protocol=protocol, timezone=TZ, silence=silence)
     users = []
     for n in range(patients):
         user_id = FIRST_USER + n

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
+import bench_history_cost as history
 from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
@@ -35,6 +36,7 @@ from bot.runtime.content import load_protocol
 from bot.services.care import CareService
 from bot.services.dispatcher import Dispatcher
 from bot.services.enrolment import EnrolmentService
+from bot.services.silence import SilenceService
 from bot.telegram.senders import TelegramCheckinSender
 from storage import Storage
 
@@ -67,7 +69,14 @@ async def main(checkins: int, db: Path, cpu_load: int) -> None:
     storage = await Storage.open(db)
     protocol = load_protocol()
     enrolment = EnrolmentService(storage, clock, timezone=TZ, default_time="06:00")
-    care = CareService(storage, clock, protocol=protocol, timezone=TZ)
+    silence = SilenceService(
+        storage,
+        clock,
+        alerts=history.alert_service(storage, clock),
+        wording=history.WORDING,
+        pause_alert_after=protocol.pause_alert_after,
+    )
+    care = CareService(storage, clock, protocol=protocol, timezone=TZ, silence=silence)
     for n in range(checkins):
         user_id = FIRST_USER + n
         invitation = await enrolment.invite(staff_id=1, label=None, update_id=None)

@@ -1,8 +1,12 @@
 """The flood limiter every request of the flood-limited Bot goes through.
 
-Requests are spaced evenly under Telegram's overall limit (a one-second window never sees
-more than the rate), messages to a group at most 20 in any minute (Telegram's limit there),
-and a 429 holds everything for the time Telegram asks, then retries.
+Requests are spaced evenly under Telegram's overall limit, messages to a group at most 20
+in any minute (Telegram's limit there), and a 429 holds everything for the time Telegram
+asks, then retries. Spacing alone is not enough on a loaded host: a process that stalls
+past several slots wakes with all of them due at once, and that bunch lands in one of
+Telegram's one-second windows beside its own share. So each request also passes a gate
+that counts the requests that really went out in the last second, by the clock at the
+moment of sending, and lets at most the whole part of the rate through.
 
 A sender that must not hold a claim while it waits (the dispatcher: a check-in claimed and
 then queued here would be "uncertain" after a crash although it never left) takes a permit
@@ -70,6 +74,10 @@ class FloodLimiter(BaseRateLimiter[int]):
         self._groups: dict[int, _Window] = {}
         self._max_retries = max_retries
         self._hold_until = 0.0
+        # The last second's sends, by when they really went out (see the module docstring).
+        self._cap = max(1, int(per_second)) if per_second > 0 else 0
+        self._recent: deque[float] = deque()
+        self._gate = asyncio.Lock()
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -124,6 +132,7 @@ class FloodLimiter(BaseRateLimiter[int]):
                 await self._reserved_turn()
             else:
                 await self._turn(data.get("chat_id"))
+            await self._second_gate()
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as err:
@@ -157,6 +166,21 @@ class FloodLimiter(BaseRateLimiter[int]):
         remaining = slot - loop.time()
         if remaining > 0:
             await asyncio.sleep(remaining)
+
+    async def _second_gate(self) -> None:
+        """Wait while the last second already saw `cap` requests go out, then count this one."""
+        if not self._cap:
+            return
+        loop = asyncio.get_running_loop()
+        async with self._gate:
+            while True:
+                now = loop.time()
+                while self._recent and self._recent[0] <= now - 1.0:
+                    self._recent.popleft()
+                if len(self._recent) < self._cap:
+                    self._recent.append(now)
+                    return
+                await asyncio.sleep(self._recent[0] + 1.0 - now)
 
     async def _hold(self) -> None:
         remaining = self._hold_until - asyncio.get_running_loop().time()

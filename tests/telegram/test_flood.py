@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -99,3 +100,19 @@ async def test_too_many_429s_are_raised_to_the_sender() -> None:
     limiter = FloodLimiter(0, max_retries=1)
     with pytest.raises(RetryAfter):
         await send(limiter, Recorder(refusals=5), 1)
+
+
+async def test_a_process_that_stalls_does_not_burst_past_the_rate_after() -> None:
+    """Slots that fell due during a stall go out no faster than the rate in any second."""
+    limiter = FloodLimiter(10.0)
+    request = Recorder()
+    tasks = [asyncio.create_task(send(limiter, request, chat)) for chat in range(1, 31)]
+    await asyncio.sleep(0.05)
+    # The whole process stalls (a loaded host): six slots pass unserved.
+    time.sleep(0.6)  # noqa: ASYNC251 - blocking the loop is the point
+    await asyncio.gather(*tasks)
+
+    assert len(request.times) == 30
+    for start in request.times:
+        in_window = [t for t in request.times if start <= t < start + 1.0]
+        assert len(in_window) <= 10, f"{len(in_window)} requests within one second"
