@@ -43,10 +43,8 @@ from bot.runtime.application import build_application, services_of
 from bot.runtime.content import load_protocol
 from bot.runtime.lifecycle import running
 from bot.runtime.settings import Settings
-from bot.services.care import CareService
 from bot.services.dispatcher import Dispatcher
 from bot.services.enrolment import EnrolmentService
-from bot.services.silence import SilenceService
 from bot.telegram.senders import TelegramCheckinSender
 from storage import Storage
 
@@ -67,14 +65,7 @@ async def seed(storage: Storage, clock: ManualClock, patients: int) -> list[int]
     """Enrol patients and record an infusion for each; return their Telegram user ids."""
     protocol = load_protocol()
     enrolment = EnrolmentService(storage, clock, timezone=TZ, default_time="18:00")
-    silence = SilenceService(
-        storage,
-        clock,
-        alerts=history.alert_service(storage, clock),
-        wording=history.WORDING,
-        pause_alert_after=protocol.pause_alert_after,
-    )
-    care = CareService(storage, clock, protocol=protocol, timezone=TZ, silence=silence)
+    care = history.care_service(storage, clock, protocol)
     users = []
     for n in range(patients):
         user_id = FIRST_USER + n

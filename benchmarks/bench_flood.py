@@ -33,10 +33,8 @@ from bot.domain.clock import ManualClock
 from bot.fake_telegram import FakeTelegramServer
 from bot.runtime.application import SAFE_RATE, flood_limiter
 from bot.runtime.content import load_protocol
-from bot.services.care import CareService
 from bot.services.dispatcher import Dispatcher
 from bot.services.enrolment import EnrolmentService
-from bot.services.silence import SilenceService
 from bot.telegram.senders import TelegramCheckinSender
 from storage import Storage
 
@@ -69,14 +67,7 @@ async def main(checkins: int, db: Path, cpu_load: int) -> None:
     storage = await Storage.open(db)
     protocol = load_protocol()
     enrolment = EnrolmentService(storage, clock, timezone=TZ, default_time="06:00")
-    silence = SilenceService(
-        storage,
-        clock,
-        alerts=history.alert_service(storage, clock),
-        wording=history.WORDING,
-        pause_alert_after=protocol.pause_alert_after,
-    )
-    care = CareService(storage, clock, protocol=protocol, timezone=TZ, silence=silence)
+    care = history.care_service(storage, clock, protocol)
     for n in range(checkins):
         user_id = FIRST_USER + n
         invitation = await enrolment.invite(staff_id=1, label=None, update_id=None)

@@ -49,6 +49,7 @@ from bot.domain.clock import ManualClock
 from bot.domain.codes import PatientStatus, QuestionnaireOrigin
 from bot.domain.delivery import Delivered, SendOutcome
 from bot.domain.entities import Alert, SafetyContacts
+from bot.domain.protocol import Protocol
 from bot.runtime.content import load_protocol
 from bot.services.alerts import AlertService
 from bot.services.care import CareService
@@ -129,6 +130,18 @@ def alert_service(storage: Storage, clock: ManualClock) -> AlertService:
     )
 
 
+def care_service(storage: Storage, clock: ManualClock, protocol: Protocol) -> CareService:
+    """Return the care service as the bot wires it, over a staff chat that takes everything."""
+    silence = SilenceService(
+        storage,
+        clock,
+        alerts=alert_service(storage, clock),
+        wording=WORDING,
+        pause_alert_after=protocol.pause_alert_after,
+    )
+    return CareService(storage, clock, protocol=protocol, timezone=TZ, silence=silence)
+
+
 async def fast_writes(storage: Storage, on: bool) -> None:
     """Building only: skip fsync while seeding; measurements run with the shipped pragma."""
     await storage.database.write_one(f"PRAGMA synchronous = {'OFF' if on else 'FULL'}")
@@ -141,14 +154,7 @@ async def build(path: Path, patients: int) -> None:
     storage = await Storage.open(path)
     await fast_writes(storage, True)
     enrolment = EnrolmentService(storage, clock, timezone=TZ, default_time="18:00")
-    silence = SilenceService(
-        storage,
-        clock,
-        alerts=alert_service(storage, clock),
-        wording=WORDING,
-        pause_alert_after=protocol.pause_alert_after,
-    )
-    care = CareService(storage, clock, protocol=protocol, timezone=TZ, silence=silence)
+    care = care_service(storage, clock, protocol)
     try:
         await populate(storage, clock, enrolment, care, patients)
     finally:

@@ -70,10 +70,8 @@ from bot.domain.entities import Clinic, SafetyContacts
 from bot.fake_telegram import FakeTelegramServer
 from bot.runtime.application import flood_limiter
 from bot.runtime.content import Content, load_content, load_protocol
-from bot.services.care import CareService
 from bot.services.container import Outside, Services, StaffWatch, build_services
 from bot.services.enrolment import EnrolmentService
-from bot.services.silence import SilenceService
 from bot.telegram.charts import MoodCharts
 from bot.telegram.history_chart import HistoryCharts
 from bot.telegram.senders import (
@@ -128,14 +126,7 @@ async def build(path: Path, patients: int) -> None:
     storage = await Storage.open(path)
     await history.fast_writes(storage, True)
     enrolment = EnrolmentService(storage, clock, timezone=TZ, default_time="18:00")
-    silence = SilenceService(
-        storage,
-        clock,
-        alerts=history.alert_service(storage, clock),
-        wording=history.WORDING,
-        pause_alert_after=protocol.pause_alert_after,
-    )
-    care = CareService(storage, clock, protocol=protocol, timezone=TZ, silence=silence)
+    care = history.care_service(storage, clock, protocol)
     began = time.perf_counter()
     try:
         for n in range(patients):
