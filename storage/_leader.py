@@ -15,6 +15,7 @@ from sqlalchemy.pool import NullPool
 from ._postgres import LEADER_LOCK, postgres_url
 
 log = logging.getLogger(__name__)
+_RELEASE_WITHIN = 5.0
 
 
 class LeaderLock:
@@ -84,14 +85,16 @@ class LeaderLock:
         if watch is not None:
             watch.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await watch
+                await asyncio.wait_for(watch, timeout=_RELEASE_WITHIN)
         conn, self._conn = self._conn, None
         engine, self._engine = self._engine, None
+        # Each step is bounded: a connection the server already dropped must not hold up a
+        # shutdown. Ending the session (invalidate) ends the lock with it.
         if conn is not None:
-            # Ends the session (and with it the lock) even if a statement was in progress.
             with contextlib.suppress(Exception):
-                await conn.invalidate()
+                await asyncio.wait_for(conn.invalidate(), timeout=_RELEASE_WITHIN)
             with contextlib.suppress(Exception):
-                await conn.close()
+                await asyncio.wait_for(conn.close(), timeout=_RELEASE_WITHIN)
         if engine is not None:
-            await engine.dispose()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(engine.dispose(), timeout=_RELEASE_WITHIN)

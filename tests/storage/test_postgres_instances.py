@@ -172,29 +172,34 @@ async def test_the_leader_lock_passes_to_a_standby_on_release_and_on_death() -> 
         standby = LeaderLock(url, TEST_LOCK, poll=0.05)
         third = LeaderLock(url, TEST_LOCK, poll=0.05)
         try:
-            assert await leader.try_acquire()
-            assert not await standby.try_acquire()
-            waiting = asyncio.create_task(standby.acquire())
-            await asyncio.sleep(0.3)
-            assert not waiting.done(), "a standby took a lock that was held"
-            await leader.release()
-            await asyncio.wait_for(waiting, timeout=5)
-            assert standby.held
-            assert not leader.held
-
-            # The holder's connection dies (as when its process is killed): the lock is free
-            # for the next standby, and the old holder learns it lost it.
-            waiting = asyncio.create_task(third.acquire())
-            await asyncio.sleep(0.2)
-            assert not waiting.done()
-            await _terminate(await _holder_pid(TEST_LOCK))
-            await asyncio.wait_for(waiting, timeout=5)
-            await asyncio.wait_for(standby.lost.wait(), timeout=5)
-            assert third.held
-            assert not standby.held
+            async with asyncio.timeout(60):
+                await _hand_over(leader, standby, third)
         finally:
             for lock in (leader, standby, third):
                 await lock.release()
+
+
+async def _hand_over(leader: LeaderLock, standby: LeaderLock, third: LeaderLock) -> None:
+    assert await leader.try_acquire()
+    assert not await standby.try_acquire()
+    waiting = asyncio.create_task(standby.acquire())
+    await asyncio.sleep(0.3)
+    assert not waiting.done(), "a standby took a lock that was held"
+    await leader.release()
+    await asyncio.wait_for(waiting, timeout=5)
+    assert standby.held
+    assert not leader.held
+
+    # The holder's connection dies (as when its process is killed): the lock is free
+    # for the next standby, and the old holder learns it lost it.
+    waiting = asyncio.create_task(third.acquire())
+    await asyncio.sleep(0.2)
+    assert not waiting.done()
+    await _terminate(await _holder_pid(TEST_LOCK))
+    await asyncio.wait_for(waiting, timeout=5)
+    await asyncio.wait_for(standby.lost.wait(), timeout=5)
+    assert third.held
+    assert not standby.held
 
 
 async def test_every_statement_is_planned_for_its_values(domain: Domain) -> None:
