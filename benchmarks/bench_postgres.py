@@ -631,7 +631,6 @@ class Target:
     backend: str
     location: str = ""
     database: str | None = None
-    setting: str | None = None
     phases: dict[str, Any] | None = None
 
 
@@ -653,7 +652,7 @@ async def built_file(patients: int, keep: Path) -> tuple[Path, float | None]:
 
 
 async def copy_into(base: URL, target: Target, built: Path, settle: bool) -> None:
-    """Create the target's database, copy the file into it, settle it, apply its setting."""
+    """Create the target's database, copy the file into it, settle it."""
     assert target.database is not None
     name = target.database
     await admin(base, f'CREATE DATABASE "{name}"')
@@ -671,8 +670,6 @@ async def copy_into(base: URL, target: Target, built: Path, settle: bool) -> Non
         began = time.perf_counter()
         await admin(base.set(database=name), "VACUUM (ANALYZE)")
         phases["vacuum_analyze_s"] = time.perf_counter() - began
-    if target.setting is not None:
-        await admin(base, f'ALTER DATABASE "{name}" SET {target.setting}')
     target.phases = phases
 
 
@@ -766,7 +763,6 @@ async def main(patients: int, keep: Path, keep_db: bool, settle: bool) -> None:
                 if "vacuum_analyze_s" in phases
                 else "; measured as copied (no VACUUM/ANALYZE)"
             )
-            + (f"; ALTER DATABASE SET {target.setting}" if target.setting else "")
         )
         print(f"  statistics right after the copy: {phases['stats_after_copy']}")
         print(f"  statistics at the end: {phases['stats_at_end']}")
