@@ -16,6 +16,7 @@ from ._escalations import EscalationRepository
 from ._explainers import ExplainerDeliveryRepository
 from ._inbox import InboxRepository
 from ._infusions import InfusionRepository
+from ._instances import InstanceRepository
 from ._leader import LeaderLock
 from ._maintenance import DatabaseReport, backup_database, inspect_database
 from ._outbox import OutboxRepository
@@ -25,6 +26,7 @@ from ._postgres import (
     DatabaseUrlError,
     PostgresDatabase,
     inspect_postgres,
+    instance_lock_key,
     is_postgres_url,
     postgres_url,
 )
@@ -55,6 +57,7 @@ __all__ = [
     "ExplainerDeliveryRepository",
     "InboxRepository",
     "InfusionRepository",
+    "InstanceRepository",
     "LeaderLock",
     "NameTakenError",
     "OutboxRepository",
@@ -76,6 +79,7 @@ __all__ = [
     "copy_to_postgres",
     "inspect_database",
     "inspect_postgres",
+    "instance_lock_key",
     "is_postgres_url",
     "latest_schema_version",
     "open_storage",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from bot.domain.codes import (
@@ -170,12 +171,15 @@ class CheckinRepository:
                 patients_with_misses=frozenset(row["patient_id"] for row in unanswered),
             )
 
-    async def claim_due(self, now: datetime, *, limit: int) -> list[DueCheckin]:
+    async def claim_due(
+        self, now: datetime, *, limit: int, by: int | None = None
+    ) -> list[DueCheckin]:
         """Mark up to `limit` due check-ins of active patients as sent (unconfirmed), oldest first.
 
         Claiming before sending is what makes sending at-most-once: a row is sent only by the
         pass that moved it from pending to sent, and an unconfirmed row is never sent again.
-        Claiming one closes the patient's earlier open check-in, if any.
+        Claiming one closes the patient's earlier open check-in, if any. `by` is the
+        claiming instance: its unconfirmed sends are its own while it lives.
         """
         now_ts = to_ts(now)
         async with self._db.write() as conn:
@@ -198,11 +202,11 @@ class CheckinRepository:
             marks = ",".join("?" for _ in ids)
             claimed = list(
                 await conn.fetch_all(
-                    "UPDATE checkins AS c SET state = ?, delivery = ?,"
-                    " sent_at = ?, attempts = attempts + 1, last_error = NULL"
+                    "UPDATE checkins AS c SET state = ?, delivery = ?, sent_at = ?,"
+                    " attempts = attempts + 1, last_error = NULL, claimed_by = ?"
                     f" WHERE c.id IN ({marks}) AND c.state = ?"
                     f" RETURNING {RETURNING}",
-                    (_SENT, Delivery.UNCONFIRMED, now_ts, *ids, _PENDING),
+                    (_SENT, Delivery.UNCONFIRMED, now_ts, by, *ids, _PENDING),
                 )
             )
         where = {row["id"]: (row["chat_id"], row["code"]) for row in rows}
@@ -276,17 +280,31 @@ class CheckinRepository:
                     (patient_status, to_ts(now), checkin_id, PatientStatus.ACTIVE),
                 )
 
-    async def recover_unconfirmed(self) -> int:
-        """At start-up, flag sends cut short by a stop or crash as uncertain; never resend."""
+    async def recover_unconfirmed(self, *, alive: Collection[int] = ()) -> int:
+        """Flag as uncertain the sends a stop or crash cut short; they are never resent.
+
+        Only the claims of instances not `alive` are taken as cut short: a live instance
+        is still waiting for Telegram's answer to its own. Cheap when there is nothing to
+        do (one read of the unconfirmed sends' claimants, by index), so it can run often.
+        """
+        claimants = await self._db.fetch_all(
+            "SELECT DISTINCT claimed_by FROM checkins"
+            " WHERE delivery = 'unconfirmed' AND state = 'sent'"
+        )
+        living = set(alive)
+        if all(row[0] is not None and row[0] in living for row in claimants):
+            return 0
+        keep = ",".join("?" for _ in living)
+        not_alive = f" AND (claimed_by IS NULL OR claimed_by NOT IN ({keep}))" if living else ""
         rows = await self._db.write_one(
             "UPDATE checkins SET delivery = ?, last_error = ?"
-            " WHERE state = 'sent' AND delivery = ? RETURNING id",
-            (Delivery.UNCERTAIN, DeliveryProblem.PROCESS_STOPPED, Delivery.UNCONFIRMED),
+            f" WHERE delivery = 'unconfirmed' AND state = 'sent'{not_alive} RETURNING id",
+            (Delivery.UNCERTAIN, DeliveryProblem.PROCESS_STOPPED, *sorted(living)),
         )
         return len(rows)
 
     async def create_extra(
-        self, patient_id: int, *, now: datetime, update_id: int | None
+        self, patient_id: int, *, now: datetime, update_id: int | None, by: int | None = None
     ) -> Checkin | None:
         """Create an extra check-in claimed for immediate sending.
 
@@ -297,7 +315,7 @@ class CheckinRepository:
             rows = list(
                 await conn.fetch_all(
                     "INSERT INTO checkins (patient_id, kind, due_at, state, attempts, sent_at,"
-                    " delivery, created_update_id) SELECT ?, ?, ?, ?, 1, ?, ?, ?"
+                    " delivery, created_update_id, claimed_by) SELECT ?, ?, ?, ?, 1, ?, ?, ?, ?"
                     " WHERE NOT EXISTS (SELECT 1 FROM checkins"
                     " WHERE patient_id = ? AND state = 'sent')"
                     " ON CONFLICT (created_update_id) DO NOTHING"
@@ -310,6 +328,7 @@ class CheckinRepository:
                         to_ts(now),
                         Delivery.UNCONFIRMED,
                         update_id,
+                        by,
                         patient_id,
                     ),
                 )

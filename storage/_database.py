@@ -152,5 +152,13 @@ class Database(ABC):
         return 0 if row is None else int(row[0])
 
     @abstractmethod
+    async def live_instances(self) -> frozenset[int] | None:
+        """Return the instances whose liveness lock is held now.
+
+        None where only one process can use the database at a time (SQLite, behind its
+        file lock): the caller is then the only live instance.
+        """
+
+    @abstractmethod
     def skip_locked(self, alias: str) -> str:
         """Return the clause that makes a claim's SELECT take its rows and skip taken ones."""

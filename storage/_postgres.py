@@ -48,6 +48,17 @@ _T = TypeVar("_T")
 WRITE_LOCK = 0x41665477_00000001
 MIGRATION_LOCK = 0x41665477_00000002
 LEADER_LOCK = 0x41665477_00000003
+# Each running instance holds INSTANCE_LOCKS + its id (from the instances table) for as long
+# as it lives; pg_locks shows the id as the lock's objid (its low 32 bits).
+INSTANCE_LOCKS = 0x41665478_00000000
+
+
+def instance_lock_key(instance_id: int) -> int:
+    """Return the advisory lock key an instance holds while it lives."""
+    if not 0 < instance_id < 2**32:
+        raise ValueError("instance ids are 32-bit")
+    return INSTANCE_LOCKS + instance_id
+
 
 _SCHEMES = ("postgresql", "postgres", "postgresql+asyncpg")
 
@@ -334,6 +345,17 @@ class PostgresDatabase(Database):
             return await _run(conn, sql, params)
         finally:
             await self._checkin(conn)
+
+    async def live_instances(self) -> frozenset[int] | None:
+        # A one-key advisory lock shows in pg_locks as classid (high 32 bits), objid (low
+        # 32 bits) and objsubid 1; the lock ends with its session, a killed process's too.
+        rows = await self.fetch_all(
+            "SELECT objid::bigint AS id FROM pg_locks WHERE locktype = 'advisory'"
+            " AND classid::bigint = ? AND objsubid = 1 AND granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            (INSTANCE_LOCKS >> 32,),
+        )
+        return frozenset(int(row["id"]) for row in rows)
 
     def skip_locked(self, alias: str) -> str:
         return f" FOR UPDATE OF {alias} SKIP LOCKED"

@@ -162,6 +162,10 @@ class SqliteDatabase(Database):
         rows = await self._require(self._reader).execute_fetchall(sql, params)
         return list(rows)
 
+    async def live_instances(self) -> frozenset[int] | None:
+        # One process at a time (the instance file lock): only the caller is alive.
+        return None
+
     def skip_locked(self, alias: str) -> str:
         # One writer at a time: a claim's rows cannot be taken by anyone else meanwhile.
         del alias

@@ -17,6 +17,7 @@ from ._escalations import EscalationRepository
 from ._explainers import ExplainerDeliveryRepository
 from ._inbox import InboxRepository
 from ._infusions import InfusionRepository
+from ._instances import InstanceRepository
 from ._outbox import OutboxRepository
 from ._patients import PatientRepository
 from ._postgres import PostgresDatabase, is_postgres_url
@@ -44,6 +45,7 @@ class Storage:
     clinic: ClinicRepository
     explainers: ExplainerDeliveryRepository
     inbox: InboxRepository
+    instances: InstanceRepository
     outbox: OutboxRepository
     questions: QuestionRepository
     questionnaires: QuestionnaireRepository
@@ -79,6 +81,7 @@ class Storage:
             clinic=ClinicRepository(db),
             explainers=ExplainerDeliveryRepository(db),
             inbox=InboxRepository(db),
+            instances=InstanceRepository(db),
             outbox=OutboxRepository(db),
             questions=QuestionRepository(db),
             questionnaires=QuestionnaireRepository(db),

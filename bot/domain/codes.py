@@ -223,6 +223,16 @@ class InboxState(StrEnum):
     POISON = "poison"
 
 
+class InboxClaim(StrEnum):
+    """Whether an instance may handle a pending update now."""
+
+    HANDLE = "handle"
+    # Not pending any more, or another live instance is handling it.
+    ELSEWHERE = "elsewhere"
+    # Started too often without finishing: set it aside.
+    GIVE_UP = "give_up"
+
+
 class RedeemOutcome(StrEnum):
     """Result of a patient opening an invitation link."""
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import signal
 
 from telegram import Bot, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from telegram.error import TelegramError
@@ -15,10 +13,10 @@ from bot.domain.clock import Clock, SystemClock
 from bot.domain.entities import Clinic, SafetyContacts
 from bot.runtime.backups import Backups
 from bot.runtime.content import Content, load_content
-from bot.runtime.instance import InstanceLock
 from bot.runtime.intake import Intake
 from bot.runtime.jobs import schedule_backups, schedule_dispatch, schedule_purge
 from bot.runtime.polling import AfterglowBot
+from bot.runtime.roles import Roles
 from bot.runtime.settings import DEFAULT_SEND_RATE, Settings
 from bot.runtime.startup import open_staff_chat
 from bot.runtime.updates import PerChatUpdateProcessor
@@ -51,7 +49,7 @@ from handlers import (
     setup_handlers,
     staff_handlers,
 )
-from storage import LeaderLock, Storage
+from storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +122,7 @@ class _Lifecycle:
         limiter: FloodLimiter,
         dispatch_interval: float,
         announce: bool,
+        webhook: bool,
     ) -> None:
         self._settings = settings
         self._clock = clock
@@ -135,11 +134,7 @@ class _Lifecycle:
         self._limiter = limiter
         self._dispatch_interval = dispatch_interval
         self._announce = announce
-        # One instance runs at a time: on SQLite a file lock refuses a second; on PostgreSQL a
-        # second waits as a standby and takes over when the running one stops or dies.
-        self._lock = None if settings.database_url else InstanceLock(settings.db_path)
-        self._leader = LeaderLock(settings.database_url) if settings.database_url else None
-        self._step_down: asyncio.Task[None] | None = None
+        self._roles = Roles(settings, every_instance_serves=webhook)
         self._urgent = UrgentWorker()
 
     def _outside(self, app: AfterglowApp, clinic: Clinic) -> Outside:
@@ -155,35 +150,24 @@ class _Lifecycle:
             permits=self._limiter,
         )
 
-    async def _take_the_lead(self, app: AfterglowApp) -> None:
-        """Take the file lock, or wait (as a standby) for PostgreSQL's leader lock."""
-        if self._lock is not None:
-            self._lock.acquire()
-            return
-        assert self._leader is not None
-        if not await self._leader.try_acquire():
-            log.info("bot.standby")
-            await self._leader.acquire()
-        log.info("bot.leading")
-        self._step_down = asyncio.create_task(self._stop_if_lost(self._leader))
+    async def _review_recent_misses(self, svc: Services) -> None:
+        """Review misses closed just before a stop or crash (they were never reviewed)."""
+        await svc.trends.review_recent_misses(
+            self._clock.now() - self._content.protocol.answer_window * 2
+        )
 
-    @staticmethod
-    async def _stop_if_lost(leader: LeaderLock) -> None:
-        """Stop if the leader lock's connection drops: a standby may be taking over.
-
-        As if told to stop (SIGTERM): polling and the webhook server both stop gracefully,
-        and whatever supervises the process starts it again, as a standby.
-        """
-        await leader.lost.wait()
-        log.error("bot.leader_lock_lost")
-        signal.raise_signal(signal.SIGTERM)
+    async def _on_lead(self, app: AfterglowApp) -> None:
+        svc = app.bot_data.services
+        if svc is not None:
+            await self._review_recent_misses(svc)
 
     async def post_init(self, app: AfterglowApp) -> None:
-        """Take the instance lock, open the database, wire the services, start the job."""
-        await self._take_the_lead(app)
+        """Take the instance's locks, open the database, wire the services, start the job."""
+        await self._roles.before_open()
         await self._urgent_bot.initialize()
         clinic = clinic_of(self._settings)
         storage = await Storage.open(self._settings.database)
+        instance = await self._roles.register(storage, self._clock)
         svc = build_services(
             storage,
             self._clock,
@@ -198,6 +182,7 @@ class _Lifecycle:
             staff_watch=StaffWatch(
                 joined=self._staff_users.add_user_ids, removed=self._staff_users.remove_user_ids
             ),
+            instance=instance,
         )
         await svc.roster.load()
         self._staff_chats.add_chat_ids(await svc.alerts.staff_chat_id())
@@ -206,17 +191,20 @@ class _Lifecycle:
             # `afterglow run` checks the staff chat and posts its start-up line there; a staff
             # chat the bot cannot reach stops start-up before anything is handled.
             await open_staff_chat(app.bot, svc, version=afterglow_version())
-        self._intake.open(storage.inbox)
+        self._intake.open(storage.inbox, instances=storage.instances, me=instance)
         # What was received but not handled before a stop or crash goes first.
-        for update in await self._intake.resume(app.bot):
-            await app.update_queue.put(update)
+        await self._adopt(app)
         await svc.dispatcher.recover()
-        # Misses closed just before a stop or crash were never reviewed: review them now.
-        await svc.trends.review_recent_misses(
-            self._clock.now() - self._content.protocol.answer_window * 2
-        )
+        if self._roles.leading:
+            await self._review_recent_misses(svc)
         await _register_commands(app, self._settings)
-        schedule_dispatch(app, interval=self._dispatch_interval)
+        schedule_dispatch(
+            app,
+            interval=self._dispatch_interval,
+            leading=lambda: self._roles.leading,
+            adopt=lambda: self._adopt(app),
+        )
+        self._roles.seek_the_lead(lambda: self._on_lead(app))
         self._urgent.start(svc)
         schedule_purge(app, [self._intake, svc.urgent, svc.privacy])
         if self._settings.backup_dir is not None:
@@ -228,6 +216,13 @@ class _Lifecycle:
             )
             schedule_backups(app, backups)
         log.info("bot.started protocol=%s", self._content.protocol.source)
+
+    async def _adopt(self, app: AfterglowApp) -> int:
+        """Queue the updates left unhandled by this process's predecessor or a dead instance."""
+        adopted = await self._intake.resume(app.bot)
+        for update in adopted:
+            await app.update_queue.put(update)
+        return len(adopted)
 
     async def post_stop(self, app: AfterglowApp) -> None:
         """Let background sends finish while the bot's HTTP client is still open."""
@@ -244,12 +239,7 @@ class _Lifecycle:
             await svc.alerts.drain()
             await svc.storage.close()
         await self._urgent_bot.shutdown()
-        if self._step_down is not None:
-            self._step_down.cancel()
-        if self._leader is not None:
-            await self._leader.release()
-        if self._lock is not None:
-            self._lock.release()
+        await self._roles.release()
         log.info("bot.stopped")
 
 
@@ -263,8 +253,12 @@ def build_application(
     rate_limit_per_second: float | None = None,
     requests: Requests | None = None,
     announce: bool = False,
+    webhook: bool = False,
 ) -> AfterglowApp:
-    """Build the bot; the database opens in post_init and closes in post_shutdown."""
+    """Build the bot; the database opens in post_init and closes in post_shutdown.
+
+    `webhook` says updates come by webhook: on PostgreSQL every instance then serves.
+    """
     clients = requests or Requests(timeout=request_timeout)
     the_clock = clock or SystemClock()
     loaded = content or load_content(
@@ -290,6 +284,7 @@ def build_application(
         limiter=limiter,
         dispatch_interval=dispatch_interval,
         announce=announce,
+        webhook=webhook,
     )
     bot: ExtBot[int] = AfterglowBot(
         settings.token,

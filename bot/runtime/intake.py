@@ -20,9 +20,9 @@ from typing import Any
 from telegram import Bot, Update
 
 from bot.domain.clock import Clock
-from bot.domain.codes import InboxState
+from bot.domain.codes import InboxClaim, InboxState
 from bot.domain.entities import Received
-from storage import InboxRepository
+from storage import InboxRepository, InstanceRepository
 
 log = logging.getLogger(__name__)
 
@@ -70,12 +70,26 @@ class Intake:
         self._clock = clock
         self._crisis = crisis
         self._inbox: InboxRepository | None = None
+        self._instances: InstanceRepository | None = None
+        self._me: int | None = None
         self._urgent: set[int] = set()
         self._active: set[int] = set()
 
-    def open(self, inbox: InboxRepository) -> None:
-        """Start working over an open database (at start-up, once it is open)."""
+    def open(
+        self,
+        inbox: InboxRepository,
+        *,
+        instances: InstanceRepository | None = None,
+        me: int | None = None,
+    ) -> None:
+        """Start working over an open database (at start-up, once it is open).
+
+        `me` is this process's instance id: the updates it stores and handles are marked
+        with it, so that other instances leave them alone while it lives.
+        """
         self._inbox = inbox
+        self._instances = instances
+        self._me = me
 
     def close(self) -> None:
         """Stop working over the database (at shutdown)."""
@@ -112,12 +126,19 @@ class Intake:
         offset moves past it and nothing handles it), recorded as poison.
         """
         received = [item for raw in batch if (item := self._received(raw)) is not None]
-        await self.inbox.store(received, now=self._clock.now())
+        await self.inbox.store(received, now=self._clock.now(), by=self._me)
         return [await self._parse(item, bot) for item in received]
 
     async def resume(self, bot: Bot) -> list[Update]:
-        """Return the updates received but not handled before a stop or crash, oldest first."""
-        pending = await self.inbox.pending()
+        """Return the updates a stop or crash left unhandled, oldest first, now this one's.
+
+        At start-up, what this process's predecessor left; later, what another instance
+        sharing the database left when it died. Those of live instances stay theirs.
+        """
+        alive: frozenset[int] = frozenset()
+        if self._instances is not None and self._me is not None:
+            alive = await self._instances.alive(self._me)
+        pending = await self.inbox.adopt(by=self._me, alive=alive)
         if pending:
             log.warning("intake.resuming count=%d", len(pending))
         return [await self._parse(item, bot) for item in pending]
@@ -139,9 +160,9 @@ class Intake:
         """Tell whether to handle an update now, counting the attempt.
 
         False for one handled already (Telegram may deliver an unconfirmed batch again
-        after a restart), one being handled right now, and one whose handling was started
-        too often without finishing (it is set aside as poison). An update that never went
-        through the inbox is handled.
+        after a restart), one being handled right now (here or by another instance), and
+        one whose handling was started too often without finishing (it is set aside as
+        poison). An update that never went through the inbox is handled.
         """
         if self._inbox is None or update_id in self._active:
             return update_id not in self._active
@@ -150,7 +171,10 @@ class Intake:
             return True
         if state is not InboxState.PENDING:
             return False
-        if not await self.inbox.begin(update_id):
+        claim = await self.inbox.begin(update_id, by=self._me)
+        if claim is InboxClaim.ELSEWHERE:
+            return False
+        if claim is InboxClaim.GIVE_UP:
             log.error("intake.gave_up update=%d", update_id)
             await self.inbox.finish(update_id, state=InboxState.POISON, now=self._clock.now())
             return False

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol, TypeVar
 
 from bot.runtime.backups import CHECK_EVERY, Backups
@@ -16,12 +16,13 @@ DISPATCH_JOB = "dispatcher"
 _T = TypeVar("_T")
 
 
-async def dispatch_once(svc: Services) -> None:
+async def dispatch_once(svc: Services, *, leading: bool = True) -> None:
     """One pass of the job: waiting crisis messages, alerts, due check-ins, the detector.
 
     Each step runs even if an earlier one failed: a failing alert send must not hold up the
     check-ins, nor a failing check-in pass the alerts. The pass first records its heartbeat,
-    which the container's health check reads.
+    which the container's health check reads. Every instance sharing the database runs the
+    steps that claim their rows; only the leader plans questionnaires and checks silences.
     """
     await _step("heartbeat", svc.storage.clinic.record_heartbeat(svc.clock.now()))
     await _step("urgent", svc.urgent.deliver_due())
@@ -33,8 +34,9 @@ async def dispatch_once(svc: Services) -> None:
         await _step("trends", svc.trends.review_many(report.patients_with_misses))
     await _step("alerts", svc.alerts.deliver())
     await _step("explainers", svc.education.deliver_waiting())
-    await _step("questionnaires", svc.questionnaire_plan.tend())
-    await _step("silence", svc.silence.check())
+    if leading:
+        await _step("questionnaires", svc.questionnaire_plan.tend())
+        await _step("silence", svc.silence.check())
 
 
 async def _step(name: str, work: Awaitable[_T]) -> _T | None:
@@ -46,27 +48,38 @@ async def _step(name: str, work: Awaitable[_T]) -> _T | None:
         return None
 
 
-async def _dispatch(context: Context) -> None:
-    """Wake the dispatcher."""
-    svc = context.bot_data.services
-    if svc is not None:
-        await dispatch_once(svc)
-
-
-def schedule_dispatch(app: AfterglowApp, *, interval: float) -> None:
+def schedule_dispatch(
+    app: AfterglowApp,
+    *,
+    interval: float,
+    leading: Callable[[], bool] = lambda: True,
+    adopt: Callable[[], Awaitable[int]] | None = None,
+) -> None:
     """Run the dispatcher once now and then every `interval` seconds.
+
+    `leading` tells each pass whether this instance runs the leader's steps; `adopt` first
+    queues the updates a dead instance left unhandled.
 
     A repeating job's first run would be skipped at start-up: the scheduler starts after
     post_init and APScheduler then moves "first=0" to the next interval. So the start-up
     pass is a one-off job of its own. APScheduler's default misfire grace (1 s) would drop
     a late pass; the database keeps what is due, so a late pass simply runs.
     """
+
+    async def dispatch(context: Context) -> None:
+        svc = context.bot_data.services
+        if svc is None:
+            return
+        if adopt is not None:
+            await _step("inbox", adopt())
+        await dispatch_once(svc, leading=leading())
+
     if app.job_queue is None:
         raise RuntimeError("the job-queue extra of python-telegram-bot is required")
     job_kwargs = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
-    app.job_queue.run_once(_dispatch, when=0, name=f"{DISPATCH_JOB}-startup")
+    app.job_queue.run_once(dispatch, when=0, name=f"{DISPATCH_JOB}-startup")
     app.job_queue.run_repeating(
-        _dispatch, interval=interval, first=interval, name=DISPATCH_JOB, job_kwargs=job_kwargs
+        dispatch, interval=interval, first=interval, name=DISPATCH_JOB, job_kwargs=job_kwargs
     )
 
 

@@ -119,9 +119,11 @@ class CheckinService:
         trends: TrendReviewer,
         questions: LowScoreAsker,
         silence: ComingBack | None = None,
+        instance: int | None = None,
     ) -> None:
         self._storage = storage
         self._clock = clock
+        self._instance = instance
         self._sender = sender
         self._trends = trends
         self._questions = questions
@@ -286,7 +288,7 @@ class CheckinService:
                 return ExtraResult(ExtraOutcome.REDELIVERED)
             return ExtraResult(ExtraOutcome.OPEN_EXISTS, open_checkin)
         checkin = await self._storage.checkins.create_extra(
-            patient.id, now=self._clock.now(), update_id=update_id
+            patient.id, now=self._clock.now(), update_id=update_id, by=self._instance
         )
         if checkin is None:
             # A repeated update, or a planned check-in went out meanwhile: show that one.

@@ -200,6 +200,7 @@ def _check_ins(
     outside: Outside,
     care: _Care,
     questions: QuestionService,
+    instance: int | None,
 ) -> tuple[CheckinService, Dispatcher]:
     checkins = CheckinService(
         storage,
@@ -208,6 +209,7 @@ def _check_ins(
         trends=care.trends,
         questions=questions,
         silence=care.silence,
+        instance=instance,
     )
     dispatcher = Dispatcher(
         storage,
@@ -217,6 +219,7 @@ def _check_ins(
         permits=outside.permits,
         on_delivered=[care.education.after_checkin],
         on_unreachable=[care.silence.unreachable],
+        instance=instance,
     )
     return checkins, dispatcher
 
@@ -308,14 +311,25 @@ def build_services(
     outside: Outside,
     on_staff_chat_moved: Callable[[int], None],
     staff_watch: StaffWatch,
+    instance: int | None = None,
 ) -> Services:
-    """Wire the services over an open database."""
+    """Wire the services over an open database.
+
+    `instance` is this process's id among the instances sharing the database: the
+    check-ins it claims carry it (None: claims are nobody's, as in tests of one process).
+    """
     care = _care(storage, clock, clinic, protocol, library, outside, on_staff_chat_moved)
     safety, questions, urgent = _safety(
         storage, clock, net=net, alerts=care.alerts, outside=outside
     )
     checkins, dispatcher = _check_ins(
-        storage, clock, protocol=protocol, outside=outside, care=care, questions=questions
+        storage,
+        clock,
+        protocol=protocol,
+        outside=outside,
+        care=care,
+        questions=questions,
+        instance=instance,
     )
     roster, escalation = _staff_side(
         storage, clock, clinic, protocol, outside, urgent, staff_watch

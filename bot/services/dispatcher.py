@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.domain.clock import Clock
 from bot.domain.delivery import (
@@ -29,6 +29,9 @@ from bot.services.prompts import record_prompt, send_prompt
 from storage import Storage
 
 log = logging.getLogger(__name__)
+
+# How often a pass looks for the unconfirmed sends of instances that died meanwhile.
+RECOVER_EVERY = timedelta(minutes=1)
 
 DeliveredListener = Callable[[DueCheckin], Awaitable[None]]
 UnreachableListener = Callable[[int], Awaitable[None]]
@@ -98,8 +101,11 @@ class Dispatcher:
         on_unreachable: Sequence[UnreachableListener] = (),
         batch_size: int = 25,
         max_sends: int = 10_000,
+        instance: int | None = None,
     ) -> None:
         self._storage = storage
+        self._instance = instance
+        self._recovered_at: datetime | None = None
         self._clock = clock
         self._sender = sender
         self._protocol = protocol
@@ -112,8 +118,17 @@ class Dispatcher:
         self._hold_until = clock.now() - timedelta(seconds=1)
 
     async def recover(self) -> int:
-        """At start-up, flag sends interrupted by a crash as uncertain (never resent)."""
-        count = await self._storage.checkins.recover_unconfirmed()
+        """Flag sends a stop or crash interrupted as uncertain (never resent).
+
+        At start-up, and then at most every RECOVER_EVERY from `tick`: with several
+        instances, one may die while the others run, and its unconfirmed sends are found
+        here. Without an instance id every unconfirmed send is taken as interrupted.
+        """
+        self._recovered_at = self._clock.now()
+        alive: frozenset[int] = frozenset()
+        if self._instance is not None:
+            alive = await self._storage.instances.alive(self._instance)
+        count = await self._storage.checkins.recover_unconfirmed(alive=alive)
         if count:
             log.warning("dispatch.recovered_uncertain count=%d", count)
         return count
@@ -125,6 +140,10 @@ class Dispatcher:
             return report
         async with self._lock:
             now = self._clock.now()
+            if self._instance is not None and (
+                self._recovered_at is None or now - self._recovered_at >= RECOVER_EVERY
+            ):
+                await self.recover()
             checkins = self._storage.checkins
             if not await checkins.has_work(now, self._protocol.answer_window):
                 return report
@@ -170,7 +189,9 @@ class Dispatcher:
                     report.rate_limited = True
                     break
                 allowed = await self._permits.take(min(budget, self._batch_size - len(in_flight)))
-                due = await self._storage.checkins.claim_due(self._clock.now(), limit=allowed)
+                due = await self._storage.checkins.claim_due(
+                    self._clock.now(), limit=allowed, by=self._instance
+                )
                 self._permits.release(allowed - len(due))
                 if not due:
                     break

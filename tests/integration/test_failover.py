@@ -107,14 +107,14 @@ async def test_the_standby_finishes_what_a_killed_leader_began(tmp_path: Path) -
         try:
             await server.wait_for(lambda: prompts() >= 1 or None, timeout=STARTUP_TIMEOUT)
             standby = await start_bot_logged(env, tmp_path, tmp_path / "standby.log")
-            await _wait_for_line(tmp_path / "standby.log", "bot.standby")
+            await wait_for_line(tmp_path / "standby.log", "bot.standby")
             await server.wait_for(lambda: prompts() >= 300 or None, timeout=STARTUP_TIMEOUT)
             leader.send_signal(signal.SIGKILL)
             await leader.wait()
             sent_by_leader = prompts()
             assert sent_by_leader < PATIENTS, "the leader finished before it was killed"
 
-            await _wait_for_line(tmp_path / "standby.log", "bot.leading")
+            await wait_for_line(tmp_path / "standby.log", "bot.leading")
 
             async def finished() -> dict[str, int] | None:
                 counts = await _counts(url)
@@ -158,7 +158,7 @@ def _text_of(path: Path) -> str:
     return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
 
 
-async def _wait_for_line(path: Path, needle: str, seconds: float = STARTUP_TIMEOUT) -> None:
+async def wait_for_line(path: Path, needle: str, seconds: float = STARTUP_TIMEOUT) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if needle in _text_of(path):

@@ -26,7 +26,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-# On PostgreSQL a second bot waits as a standby instead (tests/integration/test_instances.py).
+# On PostgreSQL a second bot waits as a standby instead (in polling mode) or serves beside
+# the first (webhook mode): tests/integration/test_failover.py and test_active_active.py.
 @pytest.mark.parametrize("backend", ["sqlite"])
 async def test_webhook_requires_the_secret(harness: Harness) -> None:
     h = harness

@@ -100,7 +100,10 @@ async def populate(domain: Domain) -> None:
         actor=STAFF_ID, action=AuditAction.INFUSION, now=now, patient_id=first.id, detail="x"
     )
     await s.explainers.record_request(patient_id=first.id, explainer_id="afterglow", now=now)
-    await s.inbox.store([Received(900001, 111, '{"update_id": 900001}', urgent=False)], now=now)
+    instance = await s.instances.register(now=now, pid=4242)
+    await s.inbox.store(
+        [Received(900001, 111, '{"update_id": 900001}', urgent=False)], now=now, by=instance
+    )
     await s.outbox.add(
         chat_id=111, text="call 988", urgency=Urgency.CRISIS_REPLY, now=now, retry_at=now
     )

@@ -10,9 +10,18 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.domain.codes import CheckinState, Delivery
 from bot.services.care import CareService
+from bot.services.dispatcher import RECOVER_EVERY, Dispatcher
 from bot.services.silence import SilenceService
-from storage import LEADER_LOCK, LeaderLock, PostgresDatabase, Storage, latest_schema_version
+from storage import (
+    LEADER_LOCK,
+    LeaderLock,
+    PostgresDatabase,
+    Storage,
+    instance_lock_key,
+    latest_schema_version,
+)
 from tests.conftest import CLINIC_TZ, STAFF_ID, WORDING, Domain, alert_service
 from tests.postgres import admin_url, fresh_database
 
@@ -209,3 +218,69 @@ async def test_every_statement_is_planned_for_its_values(domain: Domain) -> None
     row = await domain.storage.database.fetch_one("SELECT current_setting('plan_cache_mode')")
     assert row is not None
     assert row[0] == "force_custom_plan"
+
+
+async def test_an_instance_is_alive_while_its_liveness_lock_is_held(
+    domain: Domain, second: Storage
+) -> None:
+    database = domain.storage.database
+    assert isinstance(database, PostgresDatabase)
+    me = await domain.storage.instances.register(now=domain.clock.now(), pid=1)
+    other = await second.instances.register(now=domain.clock.now(), pid=2)
+    third = await second.instances.register(now=domain.clock.now(), pid=3)
+    locks = [LeaderLock(database.url, instance_lock_key(n), poll=0.05) for n in (other, third)]
+    try:
+        for lock in locks:
+            assert await lock.try_acquire()
+        assert {other, third} <= await domain.storage.instances.alive(me)
+        # One released, one killed (its connection ended by the server): both are dead.
+        await locks[0].release()
+        await _terminate(await _holder_pid(instance_lock_key(third)))
+        await asyncio.wait_for(locks[1].lost.wait(), timeout=5)
+        alive = await domain.storage.instances.alive(me)
+        assert other not in alive
+        assert third not in alive
+        assert me in alive
+    finally:
+        for lock in locks:
+            await lock.release()
+
+
+async def test_a_dispatcher_flags_the_sends_of_an_instance_that_died_meanwhile(
+    domain: Domain, second: Storage
+) -> None:
+    database = domain.storage.database
+    assert isinstance(database, PostgresDatabase)
+    patients = [await domain.enrol(800 + n, time="09:00") for n in range(2)]
+    for patient in patients:
+        await domain.care.record_infusion(args=[patient.code], staff_id=STAFF_ID, update_id=None)
+    domain.clock.advance(timedelta(days=1, hours=1))
+    me = await domain.storage.instances.register(now=domain.clock.now(), pid=1)
+    other = await second.instances.register(now=domain.clock.now(), pid=2)
+    lock = LeaderLock(database.url, instance_lock_key(other), poll=0.05)
+    dispatcher = Dispatcher(
+        domain.storage, domain.clock, domain.sender, protocol=domain.protocol, instance=me
+    )
+    try:
+        assert await lock.try_acquire()
+        [theirs] = await second.checkins.claim_due(domain.clock.now(), limit=1, by=other)
+        await dispatcher.tick()
+        row = await domain.storage.checkins.get(theirs.checkin.id)
+        assert row is not None
+        assert row.delivery is Delivery.UNCONFIRMED, "a live instance's send was taken over"
+
+        await lock.release()
+        # Within a minute of the death, not at every pass.
+        domain.clock.advance(RECOVER_EVERY / 2)
+        await dispatcher.tick()
+        row = await domain.storage.checkins.get(theirs.checkin.id)
+        assert row is not None
+        assert row.delivery is Delivery.UNCONFIRMED
+        domain.clock.advance(RECOVER_EVERY / 2)
+        await dispatcher.tick()
+        row = await domain.storage.checkins.get(theirs.checkin.id)
+        assert row is not None
+        assert row.delivery is Delivery.UNCERTAIN
+        assert row.state is CheckinState.SENT
+    finally:
+        await lock.release()

@@ -43,10 +43,13 @@ ALLOWED_SCANS = (
     re.compile(r"^\d+ CONSTANT ROWS$"),
     # ... and its CTE over that list, one row per planned instrument.
     re.compile(r"^w$"),
-    # recover_unconfirmed, once at start-up: the partial index holds only sent check-ins
-    # (at most one open per patient, closed within the answer window), and the statement
-    # must look at all of them.
+    # recover_unconfirmed: the partial index holds only sent check-ins (at most one open per
+    # patient, closed within the answer window), and the statement must look at all of them.
     re.compile(r"^checkins USING INDEX checkins_open$"),
+    # recover_unconfirmed's look at whose claims are still unconfirmed (each pass at most
+    # once a minute): the partial index holds only the sends in flight, which Telegram
+    # answers within seconds, and those a dead instance left until they are flagged.
+    re.compile(r"^checkins USING INDEX checkins_unconfirmed$"),
     # The urgent outbox: the partial index holds only unsent messages, which are retried
     # until delivered (a handful at most); sent ones leave it, and the table, within a day.
     re.compile(r"^urgent_outbox USING INDEX urgent_outbox_due$"),

@@ -1,0 +1,223 @@
+"""Two `afterglow run --webhook` processes serving at once on one PostgreSQL; one is killed.
+
+1,500 check-ins and 10 staff alerts are due when both start. Both instances run the
+dispatcher together and each claims its own rows; patients' button presses are posted to
+either instance, and each press is delivered a second time to the other (as Telegram may
+redeliver to any instance behind a load balancer). Once a few hundred check-ins are out,
+one instance is killed with SIGKILL. The survivor flags what the dead one had claimed but
+not confirmed as uncertain, and finishes the rest.
+
+In the end: both instances claimed check-ins; every check-in is sent (confirmed or, only
+the dead one's, uncertain) or answered; no patient got two prompts; every alert reached the
+staff chat exactly once; every press was handled exactly once, whichever instance it hit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.domain.codes import AlertKind
+from bot.domain.entities import NewAlert
+from bot.fake_telegram import FakeTelegramServer, FakeUser, SentMessage
+from bot.telegram import texts
+from storage import Storage
+from tests.integration.conftest import BOT_USERNAME, TOKEN
+from tests.integration.test_failover import wait_for_line
+from tests.integration.test_process import STARTUP_TIMEOUT, bot_env
+from tests.postgres import fresh_database
+
+pytestmark = pytest.mark.postgres
+
+PATIENTS = 1500
+ALERTS = 10
+PRESSES = 120
+RATE = "300"
+SECRET = "active-active-webhook-secret"
+HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _start(env: dict[str, str], cwd: Path, log: Path) -> asyncio.subprocess.Process:
+    with log.open("wb") as out:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            "--webhook",
+            env=env,
+            cwd=cwd,
+            stdout=out,
+            stderr=out,
+        )
+
+
+async def _seed(url: str, server: FakeTelegramServer, users: list[FakeUser]) -> None:
+    now = int(time.time())
+    storage = await Storage.open(url)
+    try:
+        async with storage.database.write() as tx:
+            await tx.execute_many(
+                "INSERT INTO patients (code, status, telegram_user_id, chat_id, timezone,"
+                " checkin_time, consent_at, created_at, created_by, consent_version)"
+                " VALUES (?, 'active', ?, ?, 'Europe/Berlin', '09:00', ?, ?, 42, '1')",
+                [
+                    (f"P-A{n:04d}", user.id, server.private_chat(user).id, now - 86400, now)
+                    for n, user in enumerate(users)
+                ],
+            )
+            await tx.execute(
+                "INSERT INTO checkins (patient_id, kind, due_at, state)"
+                " SELECT id, 'extra', ?, 'pending' FROM patients",
+                (now - 60,),
+            )
+        first = await storage.patients.by_code("P-A0000")
+        assert first is not None
+        for n in range(ALERTS):
+            await storage.alerts.add(
+                patient_id=first.id,
+                alert=NewAlert(kind=AlertKind.CONTACT_REQUEST, text=f"shared alert {n}"),
+                now=datetime.now(UTC),
+            )
+    finally:
+        await storage.close()
+
+
+async def _query(url: str, sql: str) -> list[tuple[object, ...]]:
+    storage = await Storage.open(url)
+    try:
+        rows = await storage.database.fetch_all(sql)
+    finally:
+        await storage.close()
+    return [tuple(row[i] for i in range(len(row))) for row in rows]
+
+
+def _instance_of(log: Path) -> int:
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        if "bot.instance id=" in line:
+            return int(line.split("bot.instance id=", 1)[1].split()[0].strip("\"',}"))
+    raise AssertionError(f"no instance id in {log.name}")
+
+
+async def test_two_serving_instances_share_the_work_and_survive_a_kill(tmp_path: Path) -> None:
+    async with (
+        FakeTelegramServer(token=TOKEN, bot_username=BOT_USERNAME) as server,
+        fresh_database(migrated=False) as url,
+        httpx.AsyncClient(timeout=10.0) as client,
+    ):
+        users = [server.add_user(first_name=f"A{n}") for n in range(PATIENTS)]
+        base = {
+            **bot_env(server, tmp_path / "unused.db"),
+            "AFTERGLOW_DATABASE_URL": url,
+            "AFTERGLOW_SEND_RATE": RATE,
+            "AFTERGLOW_WEBHOOK_URL": "https://bot.example.test/telegram",
+            "AFTERGLOW_WEBHOOK_SECRET": SECRET,
+        }
+        staff_chat = int(base["AFTERGLOW_STAFF_CHAT_ID"])
+        await (await Storage.open(url)).close()
+        await _seed(url, server, users)
+
+        ports = [_free_port(), _free_port()]
+        logs = [tmp_path / "first.log", tmp_path / "second.log"]
+        procs = [
+            await _start({**base, "AFTERGLOW_WEBHOOK_PORT": str(port)}, tmp_path, log)
+            for port, log in zip(ports, logs, strict=True)
+        ]
+        urls = [f"http://127.0.0.1:{port}/telegram" for port in ports]
+        victim, survivor = 0, 1
+        presses: list[str] = []
+        try:
+            for log in logs:
+                await wait_for_line(log, "webhook.listening")
+            ids = [_instance_of(log) for log in logs]
+
+            def prompts() -> list[SentMessage]:
+                return [m for m in server.sent if m.chat_id > 0 and m.text == texts.CHECKIN_PROMPT]
+
+            await server.wait_for(lambda: len(prompts()) >= PRESSES or None, timeout=60)
+            by_chat = {user.id: user for user in users}
+            # Presses go to either instance, each delivered a second time to the other.
+            for n, prompt in enumerate(prompts()[:PRESSES]):
+                update = server.press_button(by_chat[prompt.chat_id], prompt, prompt.button("7"))
+                presses.append(str(update["callback_query"]["id"]))
+                first, second = (urls[n % 2], urls[1 - n % 2])
+                answers = await asyncio.gather(
+                    client.post(first, json=update, headers=HEADERS),
+                    client.post(second, json=update, headers=HEADERS),
+                )
+                assert [a.status_code for a in answers] == [200, 200]
+
+            await server.wait_for(lambda: len(prompts()) >= 400 or None, timeout=60)
+            claimants = await _query(
+                url, "SELECT DISTINCT claimed_by FROM checkins WHERE claimed_by IS NOT NULL"
+            )
+            procs[victim].send_signal(signal.SIGKILL)
+            await procs[victim].wait()
+            assert len(prompts()) < PATIENTS, "everything was sent before the kill"
+
+            async def settled() -> bool | None:
+                states = await _query(
+                    url,
+                    "SELECT count(*) FROM checkins WHERE state = 'pending'"
+                    " OR delivery = 'unconfirmed'",
+                )
+                pending = await _query(url, "SELECT count(*) FROM alerts WHERE state = 'pending'")
+                return (states[0][0] == 0 and pending[0][0] == 0) or None
+
+            deadline = time.monotonic() + 120
+            while not await settled():
+                assert time.monotonic() < deadline, "the survivor did not finish"
+                await asyncio.sleep(0.5)
+            states = await _query(
+                url,
+                "SELECT state || '/' || coalesce(delivery, '-'), claimed_by, count(*)"
+                " FROM checkins GROUP BY 1, 2",
+            )
+        finally:
+            for proc in procs:
+                if proc.returncode is None:
+                    proc.send_signal(signal.SIGTERM)
+                    await asyncio.wait_for(proc.wait(), timeout=STARTUP_TIMEOUT)
+        assert procs[survivor].returncode == 0
+
+    # Both instances claimed check-ins while both were alive.
+    assert {row[0] for row in claimants} == set(ids), (claimants, ids)
+    # Every check-in in a documented state; only the dead instance's sends are uncertain.
+    totals: dict[str, int] = {}
+    for state, claimed_by, count in states:
+        totals[str(state)] = totals.get(str(state), 0) + int(str(count))
+        if state == "sent/uncertain":
+            assert claimed_by == ids[victim], states
+    assert set(totals) <= {"sent/confirmed", "sent/uncertain", "answered/confirmed"}, totals
+    assert sum(totals.values()) == PATIENTS
+    assert totals.get("answered/confirmed", 0) == PRESSES
+    # No patient got two prompts.
+    per_chat: dict[int, int] = {}
+    for message in server.sent:
+        if message.chat_id > 0 and message.text == texts.CHECKIN_PROMPT:
+            per_chat[message.chat_id] = per_chat.get(message.chat_id, 0) + 1
+    assert max(per_chat.values()) == 1, "a patient got the check-in twice"
+    # Every alert exactly once in the staff chat.
+    staff_texts = [m.text or "" for m in server.messages(staff_chat)]
+    for n in range(ALERTS):
+        assert sum(f"shared alert {n}" in text for text in staff_texts) == 1, n
+    # Every press answered exactly once, whichever instance it reached first.
+    answered = [call["callback_query_id"] for call in server.calls_to("answerCallbackQuery")]
+    assert sorted(answered) == sorted(presses)
+    survivor_log = logs[survivor].read_text(encoding="utf-8")
+    assert "Traceback" not in survivor_log
+    assert "dispatch.recovered_uncertain" in survivor_log or "sent/uncertain" not in totals
