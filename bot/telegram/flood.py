@@ -8,6 +8,14 @@ Telegram's one-second windows beside its own share. So each request also passes 
 that counts the requests that really went out in the last second, by the clock at the
 moment of sending, and lets at most the whole part of the rate through.
 
+Even that counts by this process's clock, and Telegram counts by its own: a request
+delayed on its way (a starved host, a slow network) can land in the same Telegram second as
+later ones. The last guard counts what Telegram may see: a request occupies its place from
+the moment it starts until one second after its answer came back. Telegram received it
+somewhere in between, so if at most `limit` are counted whenever one starts, no second of
+Telegram's ever holds more than `limit` of them, whatever the delays. The limit is Telegram's
+own 30 a second (or the configured rate, where paid broadcasts allow more).
+
 A sender that must not hold a claim while it waits (the dispatcher: a check-in claimed and
 then queued here would be "uncertain" after a crash although it never left) takes a permit
 first with `take()`, claims, and sends with `rate_limit_args=PREPAID`: that request then
@@ -17,7 +25,9 @@ goes out at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import math
 from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -32,6 +42,8 @@ log = logging.getLogger(__name__)
 PREPAID = 1
 """`rate_limit_args` of a request whose permit was taken with `take()`."""
 GROUP_PER_MINUTE = 20
+# Telegram's limit on messages a second overall (without paid broadcasts).
+TELEGRAM_PER_SECOND = 30
 MAX_RETRIES = 3
 # A check-in is claimed at most this long (seconds) before its request goes out.
 LOOKAHEAD = 0.25
@@ -78,6 +90,12 @@ class FloodLimiter(BaseRateLimiter[int]):
         self._cap = max(1, int(per_second)) if per_second > 0 else 0
         self._recent: deque[float] = deque()
         self._gate = asyncio.Lock()
+        # What Telegram may count (see the module docstring): requests in flight, and the
+        # answer times of the last second's.
+        self._limit = max(TELEGRAM_PER_SECOND, math.ceil(per_second)) if per_second > 0 else 0
+        self._in_flight = 0
+        self._answered: deque[float] = deque()
+        self._changed = asyncio.Condition()
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -133,6 +151,7 @@ class FloodLimiter(BaseRateLimiter[int]):
             else:
                 await self._turn(data.get("chat_id"))
             await self._second_gate()
+            await self._telegram_gate()
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as err:
@@ -141,7 +160,36 @@ class FloodLimiter(BaseRateLimiter[int]):
                 log.warning("flood.rate_limited wait_s=%.1f attempt=%d", wait, attempt + 1)
                 if attempt == self._max_retries:
                     raise
+            finally:
+                await self._answered_now()
         raise AssertionError("unreachable")
+
+    async def _telegram_gate(self) -> None:
+        """Wait until fewer than `limit` requests are in flight or answered within a second."""
+        if not self._limit:
+            return
+        loop = asyncio.get_running_loop()
+        async with self._changed:
+            while True:
+                now = loop.time()
+                while self._answered and self._answered[0] <= now - 1.0:
+                    self._answered.popleft()
+                if self._in_flight + len(self._answered) < self._limit:
+                    self._in_flight += 1
+                    return
+                # Room comes when the oldest answer is a second old, or sooner if one of
+                # those in flight is answered (it then counts for a second more: wait again).
+                timeout = self._answered[0] + 1.0 - now if self._answered else None
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), timeout=timeout)
+
+    async def _answered_now(self) -> None:
+        if not self._limit:
+            return
+        async with self._changed:
+            self._in_flight -= 1
+            self._answered.append(asyncio.get_running_loop().time())
+            self._changed.notify_all()
 
     async def _reserved_turn(self) -> None:
         if not self._reserved:

@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 from telegram.error import RetryAfter
 
-from bot.telegram.flood import GROUP_PER_MINUTE, LOOKAHEAD, PREPAID, FloodLimiter
+from bot.telegram.flood import (
+    GROUP_PER_MINUTE,
+    LOOKAHEAD,
+    PREPAID,
+    TELEGRAM_PER_SECOND,
+    FloodLimiter,
+)
 
 
 class Recorder:
@@ -116,3 +122,34 @@ async def test_a_process_that_stalls_does_not_burst_past_the_rate_after() -> Non
     for start in request.times:
         in_window = [t for t in request.times if start <= t < start + 1.0]
         assert len(in_window) <= 10, f"{len(in_window)} requests within one second"
+
+
+class SlowTelegram:
+    """A request counted by "Telegram" somewhere on its way, after a delay that varies.
+
+    The first requests are held up far longer than the rest (a starved host, a slow
+    link), so they arrive at Telegram together with later ones.
+    """
+
+    def __init__(self) -> None:
+        self.counted: list[float] = []
+        self.calls = 0
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> bool:
+        self.calls += 1
+        delay = 0.6 if self.calls <= 20 else 0.01
+        await asyncio.sleep(delay)
+        self.counted.append(asyncio.get_running_loop().time())
+        await asyncio.sleep(0.005)
+        return True
+
+
+async def test_telegram_never_counts_more_than_its_limit_in_a_second_whatever_the_delays() -> None:
+    limiter = FloodLimiter(28.5)
+    request = SlowTelegram()
+    await asyncio.gather(*(send(limiter, request, chat) for chat in range(1, 91)))
+
+    assert len(request.counted) == 90
+    for start in request.counted:
+        in_window = [t for t in request.counted if start <= t < start + 1.0]
+        assert len(in_window) <= TELEGRAM_PER_SECOND, f"{len(in_window)} in one second"
