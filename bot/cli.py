@@ -76,9 +76,7 @@ def run(args: argparse.Namespace) -> int:
         # Telegram unreachable (no network yet, an outage): wait it out, or stop on SIGTERM.
         if wait_for_telegram(settings.token, settings.api_base_url) is None:
             return 0
-        app = build_application(
-            settings, content=content, announce=True, webhook=webhook is not None
-        )
+        app = build_application(settings, content=content, announce=True, webhook=bool(webhook))
         # SIGINT and SIGTERM stop taking updates, let handlers and the current dispatcher
         # pass finish, close the database, and return here: exit code 0.
         if webhook is None:

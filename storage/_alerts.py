@@ -7,6 +7,7 @@ from datetime import datetime
 from bot.domain.codes import AlertKind, DeliveryProblem, EpisodeEndReason, EpisodeKind
 from bot.domain.entities import Alert, NewAlert
 
+from ._claims import CLAIM_LEASE, QUEUED_LEASE, claim_rows
 from ._database import Database, Row, Transaction
 from ._time import from_ts, opt_from_ts, to_ts
 
@@ -201,13 +202,6 @@ class AlertRepository:
             )
         return None if alert_id is None else await self.get(alert_id)
 
-    async def is_pending(self, alert_id: int) -> bool:
-        """Tell whether an alert still waits to be delivered."""
-        row = await self._db.fetch_one(
-            "SELECT 1 FROM alerts WHERE id = ? AND state = 'pending'", (alert_id,)
-        )
-        return row is not None
-
     async def get(self, alert_id: int) -> Alert | None:
         """Return an alert by id."""
         row = await self._db.fetch_one(
@@ -215,17 +209,50 @@ class AlertRepository:
         )
         return None if row is None else alert_of(row)
 
-    async def due(
-        self, now: datetime, *, limit: int = 20, urgent_only: bool = False
+    async def claim_due(
+        self, now: datetime, *, limit: int, urgent_only: bool = False
     ) -> list[Alert]:
-        """Return pending alerts whose next attempt is due, urgent first, oldest first."""
-        rows = await self._db.fetch_all(
+        """Claim up to `limit` pending alerts whose next attempt is due, urgent and oldest first.
+
+        Each is not due for anyone else for QUEUED_LEASE (CLAIM_LEASE if urgent, since it
+        bypasses the flood queue); `mark_sent` or `mark_retry` ends the claim. An alert whose
+        sender died is due again when the lease ends and is sent again (at least once: staff
+        may see it twice, never not at all).
+        """
+        rows = await claim_rows(
+            self._db,
             f"SELECT {ALERT_COLUMNS} FROM {ALERTS_FROM}"
             " WHERE a.state = 'pending' AND a.next_attempt_at <= ? AND a.urgent >= ?"
-            " ORDER BY a.urgent DESC, a.created_at, a.id LIMIT ?",
+            f" ORDER BY a.urgent DESC, a.created_at, a.id LIMIT ?",
             (to_ts(now), int(urgent_only), limit),
+            alias="a",
+            table="alerts",
+            due_column="next_attempt_at",
+            now=now,
+            lease=QUEUED_LEASE,
+            urgent_lease=CLAIM_LEASE,
         )
         return [alert_of(row) for row in rows]
+
+    async def claim(self, alert_id: int, *, now: datetime) -> Alert | None:
+        """Claim one alert to send it at once; None if it is sent or not due.
+
+        Not due means another sender holds it, or it waits for its retry. The claim ends as
+        `claim_due`'s do.
+        """
+        rows = await claim_rows(
+            self._db,
+            f"SELECT {ALERT_COLUMNS} FROM {ALERTS_FROM}"
+            " WHERE a.id = ? AND a.state = 'pending' AND a.next_attempt_at <= ?",
+            (alert_id, to_ts(now)),
+            alias="a",
+            table="alerts",
+            due_column="next_attempt_at",
+            now=now,
+            lease=QUEUED_LEASE,
+            urgent_lease=CLAIM_LEASE,
+        )
+        return alert_of(rows[0]) if rows else None
 
     async def next_attempt(self) -> datetime | None:
         """Return when the earliest pending alert may be tried again."""
@@ -256,14 +283,26 @@ class AlertRepository:
             (problem, to_ts(retry_at), alert_id),
         )
 
-    async def reminders_due(self, now: datetime, *, limit: int = 20) -> list[Alert]:
-        """Return delivered, unacknowledged alerts whose reminder is due, urgent first."""
-        rows = await self._db.fetch_all(
+    async def claim_reminders(self, now: datetime, *, limit: int) -> list[Alert]:
+        """Claim up to `limit` unacknowledged alerts whose reminder is due, urgent first.
+
+        Each reminder is not due for anyone else for QUEUED_LEASE (CLAIM_LEASE if urgent);
+        `reminder_sent` or `reminder_failed` ends the claim (acknowledging or resolving the
+        alert too). One whose sender died is sent when the lease ends (at least once).
+        """
+        rows = await claim_rows(
+            self._db,
             f"SELECT {ALERT_COLUMNS} FROM {ALERTS_FROM}"
             " WHERE a.state = 'sent' AND a.acknowledged_at IS NULL AND a.resolved_at IS NULL"
             " AND a.remind_at IS NOT NULL AND a.remind_at <= ?"
-            " ORDER BY a.urgent DESC, a.remind_at LIMIT ?",
+            f" ORDER BY a.urgent DESC, a.remind_at LIMIT ?",
             (to_ts(now), limit),
+            alias="a",
+            table="alerts",
+            due_column="remind_at",
+            now=now,
+            lease=QUEUED_LEASE,
+            urgent_lease=CLAIM_LEASE,
         )
         return [alert_of(row) for row in rows]
 

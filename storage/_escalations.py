@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from bot.domain.entities import Alert
 
 from ._alerts import ALERT_COLUMNS, ALERTS_FROM, alert_of, record_carrier
+from ._claims import QUEUED_LEASE, claim_rows
 from ._database import Database
 from ._time import from_ts, to_ts
 
@@ -17,18 +18,26 @@ class EscalationRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def due(self, now: datetime, *, limit: int = 20) -> list[Alert]:
-        """Return unacknowledged, unresolved alerts whose escalation is due, oldest first.
+    async def claim_due(self, now: datetime, *, limit: int) -> list[Alert]:
+        """Claim up to `limit` unacknowledged, unresolved alerts due to escalate, oldest first.
 
         Whether the staff chat got the alert does not matter: if it did not, the on-call
-        staff are all the more needed.
+        staff are all the more needed. Each is not due for anyone else for QUEUED_LEASE;
+        `escalated` or `postpone` ends the claim. A round whose sender died goes out again
+        when the lease ends (at least once: on-call staff may get it twice, never not at all).
         """
-        rows = await self._db.fetch_all(
+        rows = await claim_rows(
+            self._db,
             f"SELECT {ALERT_COLUMNS} FROM {ALERTS_FROM}"
             " WHERE a.escalate_at IS NOT NULL AND a.escalate_at <= ?"
             " AND a.acknowledged_at IS NULL AND a.resolved_at IS NULL"
-            " ORDER BY a.escalate_at, a.id LIMIT ?",
+            f" ORDER BY a.escalate_at, a.id LIMIT ?",
             (to_ts(now), limit),
+            alias="a",
+            table="alerts",
+            due_column="escalate_at",
+            now=now,
+            lease=QUEUED_LEASE,
         )
         return [alert_of(row) for row in rows]
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from bot.domain.codes import PatientStatus, PushKind
 from bot.domain.entities import WaitingPush
 
+from ._claims import QUEUED_LEASE, claim_rows
 from ._database import Database
 from ._time import to_ts
 
@@ -60,15 +61,26 @@ class ExplainerDeliveryRepository:
         """Forget a claimed push that could not be sent, so the record stays true."""
         await self._db.write_one("DELETE FROM explainer_deliveries WHERE id = ?", (delivery_id,))
 
-    async def waiting(self, now: datetime, *, limit: int = 50) -> list[WaitingPush]:
-        """Return waiting pushes whose time has come, with where to send them."""
-        rows = await self._db.fetch_all(
+    async def claim_waiting(self, now: datetime, *, limit: int) -> list[WaitingPush]:
+        """Claim up to `limit` waiting pushes whose time has come, with where to send them.
+
+        Each is not due for anyone else for QUEUED_LEASE; `mark_sent`, `defer` or `release`
+        ends the claim. One whose sender died is due again when the lease ends.
+        """
+        rows = await claim_rows(
+            self._db,
             "SELECT d.id, d.patient_id, d.explainer_id, p.chat_id, p.code, p.timezone, p.status,"
             " d.how, d.episode_id, e.id IS NOT NULL AND e.ended_at IS NULL AS episode_open"
             " FROM explainer_deliveries d JOIN patients p ON p.id = d.patient_id"
             " LEFT JOIN episodes e ON e.id = d.episode_id"
-            " WHERE d.sent = 0 AND d.not_before <= ? ORDER BY d.not_before, d.id LIMIT ?",
+            " WHERE d.sent = 0 AND d.not_before <= ?"
+            " ORDER BY d.not_before, d.id LIMIT ?",
             (to_ts(now), limit),
+            alias="d",
+            table="explainer_deliveries",
+            due_column="not_before",
+            now=now,
+            lease=QUEUED_LEASE,
         )
         return [
             WaitingPush(

@@ -33,6 +33,8 @@ class DatabaseReport:
     patients: int
     # When the last dispatcher pass began, if one ever ran.
     heartbeat: datetime | None = None
+    # PostgreSQL: how many instances are running on it now (their liveness locks).
+    instances: int | None = None
 
 
 def _read_only(path: Path, timeout: float) -> sqlite3.Connection:

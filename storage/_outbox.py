@@ -7,6 +7,7 @@ from datetime import datetime
 from bot.domain.codes import DeliveryProblem, Urgency
 from bot.domain.entities import UrgentMessage
 
+from ._claims import claim_rows
 from ._database import Database
 from ._time import from_ts, to_ts
 
@@ -34,13 +35,23 @@ class OutboxRepository:
         )
         return int(rows[0]["id"])
 
-    async def due(self, now: datetime, *, limit: int = 20) -> list[UrgentMessage]:
-        """Return unsent messages whose next attempt is due, most urgent and oldest first."""
-        rows = await self._db.fetch_all(
+    async def claim_due(self, now: datetime, *, limit: int) -> list[UrgentMessage]:
+        """Claim up to `limit` unsent messages whose next attempt is due, most urgent first.
+
+        Each is not due for anyone else for CLAIM_LEASE; `sent` or `retry` ends the claim. A
+        message is never lost: one whose sender died mid-send is due again when the lease
+        ends and is sent again (at least once; the patient or staff may get it twice).
+        """
+        rows = await claim_rows(
+            self._db,
             "SELECT id, chat_id, text, priority, attempts FROM urgent_outbox"
-            " WHERE sent_at IS NULL AND next_attempt_at <= ?"
-            " ORDER BY priority, created_at, id LIMIT ?",
+            " WHERE sent_at IS NULL AND next_attempt_at <= ? ORDER BY priority, created_at, id"
+            " LIMIT ?",
             (to_ts(now), limit),
+            alias="urgent_outbox",
+            table="urgent_outbox",
+            due_column="next_attempt_at",
+            now=now,
         )
         return [
             UrgentMessage(

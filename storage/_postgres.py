@@ -53,6 +53,16 @@ LEADER_LOCK = 0x41665477_00000003
 INSTANCE_LOCKS = 0x41665478_00000000
 
 
+# The instance liveness locks held now in this database. A one-key advisory lock shows in
+# pg_locks as classid (its high 32 bits), objid (its low 32 bits) and objsubid 1; it ends
+# with its session, a killed process's too.
+_HELD_INSTANCE_LOCKS = (
+    " FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1"
+    f" AND classid::bigint = {INSTANCE_LOCKS >> 32} AND database ="
+    " (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+
+
 def instance_lock_key(instance_id: int) -> int:
     """Return the advisory lock key an instance holds while it lives."""
     if not 0 < instance_id < 2**32:
@@ -347,14 +357,7 @@ class PostgresDatabase(Database):
             await self._checkin(conn)
 
     async def live_instances(self) -> frozenset[int] | None:
-        # A one-key advisory lock shows in pg_locks as classid (high 32 bits), objid (low
-        # 32 bits) and objsubid 1; the lock ends with its session, a killed process's too.
-        rows = await self.fetch_all(
-            "SELECT objid::bigint AS id FROM pg_locks WHERE locktype = 'advisory'"
-            " AND classid::bigint = ? AND objsubid = 1 AND granted"
-            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-            (INSTANCE_LOCKS >> 32,),
-        )
+        rows = await self.fetch_all("SELECT objid::bigint AS id" + _HELD_INSTANCE_LOCKS)
         return frozenset(int(row["id"]) for row in rows)
 
     def skip_locked(self, alias: str) -> str:
@@ -393,9 +396,11 @@ async def inspect_postgres(url: str) -> DatabaseReport:
                 text("SELECT value FROM clinic_values WHERE key = :k"), {"k": HEARTBEAT_KEY}
             )
             value = beat.scalar_one_or_none()
+            running = await conn.execute(text("SELECT count(*)" + _HELD_INSTANCE_LOCKS))
+            instances = int(running.scalar_one())
     except (OSError, SQLAlchemyError) as err:
         return DatabaseReport(True, 0, latest, f"unreachable ({type(err).__name__})", 0)
     finally:
         await engine.dispose()
     heartbeat = from_ts(int(value)) if value is not None and str(value).isdigit() else None
-    return DatabaseReport(True, version, latest, "ok", patients, heartbeat)
+    return DatabaseReport(True, version, latest, "ok", patients, heartbeat, instances)

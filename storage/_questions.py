@@ -7,6 +7,7 @@ from datetime import datetime
 from bot.domain.codes import QuestionAnswer, QuestionReason
 from bot.domain.entities import SafetyQuestion
 
+from ._claims import claim_rows, lease_end
 from ._database import Database, Row
 from ._time import from_ts, opt_from_ts, to_ts
 
@@ -48,12 +49,24 @@ class QuestionRepository:
         escalate_at: datetime,
         update_id: int | None,
     ) -> SafetyQuestion | None:
-        """Record a question about to be asked; None if this update asked one already."""
+        """Record a question about to be asked; None if this update asked one already.
+
+        It is stored claimed by the asker, who sends it at once: `claim_unsent` takes it only
+        if neither `sent` nor `not_sent` was recorded within CLAIM_LEASE (the asker died).
+        """
         rows = await self._db.write_one(
             "INSERT INTO safety_questions (patient_id, chat_id, reason, asked_at, escalate_at,"
-            " update_id) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (update_id) DO NOTHING"
-            f" RETURNING {QUESTION_COLUMNS}",
-            (patient_id, chat_id, reason, to_ts(now), to_ts(escalate_at), update_id),
+            " update_id, send_after) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            f" ON CONFLICT (update_id) DO NOTHING RETURNING {QUESTION_COLUMNS}",
+            (
+                patient_id,
+                chat_id,
+                reason,
+                to_ts(now),
+                to_ts(escalate_at),
+                update_id,
+                lease_end(now),
+            ),
         )
         return question_from_row(rows[0]) if rows else None
 
@@ -65,9 +78,10 @@ class QuestionRepository:
         )
 
     async def not_sent(self, question_id: int) -> None:
-        """Count a failed attempt at sending the question."""
+        """Count a failed attempt at sending the question; it is sent again on the next pass."""
         await self._db.write_one(
-            "UPDATE safety_questions SET attempts = attempts + 1 WHERE id = ?", (question_id,)
+            "UPDATE safety_questions SET attempts = attempts + 1, send_after = NULL WHERE id = ?",
+            (question_id,),
         )
 
     async def answer(
@@ -89,12 +103,24 @@ class QuestionRepository:
         )
         return None if row is None else question_from_row(row)
 
-    async def unsent(self, *, limit: int = 20) -> list[SafetyQuestion]:
-        """Return unanswered questions that did not reach Telegram yet, oldest first."""
-        rows = await self._db.fetch_all(
+    async def claim_unsent(self, now: datetime, *, limit: int) -> list[SafetyQuestion]:
+        """Claim up to `limit` open questions not yet sent, the soonest to escalate first.
+
+        Each is not claimable again for CLAIM_LEASE; `sent` or `not_sent` ends the claim. A
+        question whose sender died goes out when the lease ends (at least once: the patient
+        may be asked twice, never not at all).
+        """
+        rows = await claim_rows(
+            self._db,
             f"SELECT {QUESTION_COLUMNS} FROM safety_questions WHERE sent_at IS NULL"
-            " AND answer IS NULL AND escalated_at IS NULL ORDER BY asked_at, id LIMIT ?",
-            (limit,),
+            " AND answer IS NULL AND escalated_at IS NULL"
+            " AND (send_after IS NULL OR send_after <= ?) ORDER BY escalate_at, id"
+            f" LIMIT ?",
+            (to_ts(now), limit),
+            alias="safety_questions",
+            table="safety_questions",
+            due_column="send_after",
+            now=now,
         )
         return [question_from_row(row) for row in rows]
 

@@ -89,10 +89,10 @@ async def test_the_copy_prints_each_table_and_the_total(
     assert code == 0, captured.err
     assert captured.err == ""
     lines = captured.out.splitlines()
-    assert len(lines) == 17
+    assert len(lines) == 18
     assert {"clinic_values: 1 rows", "audit_log: 2 rows", "urgent_outbox: 1 rows"} <= set(lines)
     assert "patients: 0 rows" in lines
-    assert lines[-1] == "copied 4 rows in 16 tables; row counts verified"
+    assert lines[-1] == "copied 4 rows in 17 tables; row counts verified"
     assert PASSWORD not in captured.out
 
 
@@ -107,7 +107,7 @@ async def test_the_file_and_url_come_from_the_settings(
         code = await afterglow()
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert captured.out.splitlines()[-1] == "copied 4 rows in 16 tables; row counts verified"
+    assert captured.out.splitlines()[-1] == "copied 4 rows in 17 tables; row counts verified"
 
 
 async def test_no_target_is_a_configuration_error(

@@ -198,6 +198,11 @@ class _Lifecycle:
         if self._roles.leading:
             await self._review_recent_misses(svc)
         await _register_commands(app, self._settings)
+        self._start_jobs(app, svc)
+        log.info("bot.started protocol=%s", self._content.protocol.source)
+
+    def _start_jobs(self, app: AfterglowApp, svc: Services) -> None:
+        """The dispatcher pass, the urgent worker, purges, backups, the bid for the lead."""
         schedule_dispatch(
             app,
             interval=self._dispatch_interval,
@@ -215,7 +220,6 @@ class _Lifecycle:
                 clock=self._clock,
             )
             schedule_backups(app, backups)
-        log.info("bot.started protocol=%s", self._content.protocol.source)
 
     async def _adopt(self, app: AfterglowApp) -> int:
         """Queue the updates left unhandled by this process's predecessor or a dead instance."""
@@ -286,18 +290,10 @@ def build_application(
         announce=announce,
         webhook=webhook,
     )
-    bot: ExtBot[int] = AfterglowBot(
-        settings.token,
-        base_url=settings.api_base_url,
-        request=clients.bot(),
-        get_updates_request=clients.updates(),
-        rate_limiter=limiter,
-        intake=intake,
-    )
     jobs: JobQueue[Context] = JobQueue()
     app: AfterglowApp = (
         ApplicationBuilder()
-        .bot(bot)
+        .bot(_flood_limited_bot(settings, clients, limiter, intake))
         .context_types(CONTEXT_TYPES)
         .job_queue(jobs)
         .concurrent_updates(PerChatUpdateProcessor(64, hooks=intake))
@@ -308,6 +304,20 @@ def build_application(
     )
     _add_handlers(app, settings, staff_chats, staff_users)
     return app
+
+
+def _flood_limited_bot(
+    settings: Settings, clients: Requests, limiter: FloodLimiter, intake: Intake
+) -> ExtBot[int]:
+    """The Bot for polling and all flood-limited sending; what it fetches goes to the inbox."""
+    return AfterglowBot(
+        settings.token,
+        base_url=settings.api_base_url,
+        request=clients.bot(),
+        get_updates_request=clients.updates(),
+        rate_limiter=limiter,
+        intake=intake,
+    )
 
 
 def _add_handlers(

@@ -135,8 +135,10 @@ def _database_line(report: DatabaseReport) -> tuple[str, bool]:
         )
     pending = report.latest_version - report.schema_version
     waiting = f", {pending} migration(s) to apply at start" if pending else ""
+    running = "" if report.instances is None else f", {report.instances} instance(s) running"
     return (
-        f"database: ok (schema {report.schema_version}{waiting}, {report.patients} patients)",
+        f"database: ok (schema {report.schema_version}{waiting}, {report.patients} patients"
+        f"{running})",
         True,
     )
 

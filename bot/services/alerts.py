@@ -2,6 +2,9 @@
 
 Delivery is at-least-once on purpose: an alert about a patient must reach a human, so a send
 whose outcome is unknown is tried again (staff may then see a duplicate, never nothing).
+Every send, of an alert or a reminder, is claimed in the database first, so two deliveries
+(in this process or in another instance) never send the same one at once; a send cut short
+by a crash is made again, by whichever instance, when its claim's lease runs out.
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ RETRY_MAX = timedelta(minutes=10)
 URGENT_RETRY_MAX = timedelta(minutes=1)
 # The bot cannot post in the staff chat (removed from it): keep trying, loudly, until fixed.
 STAFF_CHAT_PROBLEM_WAIT = timedelta(minutes=5)
+# At most this many alerts, and reminders, go out in one delivery; the rest in the next.
+ALERTS_PER_ROUND = 200
+REMINDERS_PER_ROUND = 20
 
 ChartSource = Callable[[Alert], Awaitable[bytes | None]]
 ChatMoved = Callable[[int], None]
@@ -70,7 +76,6 @@ class AlertService:
         self._escalate_after = int(escalate_after.total_seconds())
         self._lock = asyncio.Lock()
         self._background: set[asyncio.Task[int]] = set()
-        self._sending: set[int] = set()
 
     async def _migrated(self, new_chat_id: int) -> None:
         await self._storage.clinic.set_value(STAFF_CHAT_KEY, str(new_chat_id))
@@ -178,17 +183,15 @@ class AlertService:
         return alert
 
     async def send_now(self, alert: Alert) -> bool:
-        """Send one alert at once, without waiting behind other deliveries."""
-        if alert.id in self._sending:
+        """Send one alert at once, without waiting behind other deliveries; True if delivered.
+
+        It is claimed first, so False also when another delivery (here or in another
+        instance) has it, or has sent it already.
+        """
+        claimed = await self._storage.alerts.claim(alert.id, now=self._clock.now())
+        if claimed is None:
             return False
-        # Marked before any await, so a concurrent deliver() cannot also take it.
-        self._sending.add(alert.id)
-        try:
-            if not await self._storage.alerts.is_pending(alert.id):
-                return False
-            return await self._deliver_one(alert)
-        finally:
-            self._sending.discard(alert.id)
+        return await self._deliver_one(claimed)
 
     async def raise_plain(
         self,
@@ -241,8 +244,12 @@ class AlertService:
             sent, stopped = await self._deliver_due()
             if stopped:
                 return sent
-            for alert in await self._storage.alerts.reminders_due(self._clock.now()):
-                if await self._remind(alert):
+            for _ in range(REMINDERS_PER_ROUND):
+                # One claimed at a time, just before its send: the lease covers one send.
+                claimed = await self._storage.alerts.claim_reminders(self._clock.now(), limit=1)
+                if not claimed:
+                    break
+                if await self._remind(claimed[0]):
                     sent += 1
             return sent
 
@@ -253,30 +260,23 @@ class AlertService:
             return sent
 
     async def _deliver_due(self, *, urgent_only: bool = False) -> tuple[int, bool]:
-        """Send due alerts in batches; stop at the first one Telegram does not take."""
+        """Send due alerts; stop at the first one Telegram does not take.
+
+        Each alert is claimed just before its send, one at a time, so that its lease covers
+        that one send (not a batch's), and an alert claimed elsewhere (by `send_now`, or
+        another instance) is not due here. What is not reached stays due for the next round.
+        """
         sent = 0
-        for _ in range(20):
-            batch = await self._storage.alerts.due(
-                self._clock.now(), limit=10, urgent_only=urgent_only
+        for _ in range(ALERTS_PER_ROUND):
+            claimed = await self._storage.alerts.claim_due(
+                self._clock.now(), limit=1, urgent_only=urgent_only
             )
-            batch = [alert for alert in batch if alert.id not in self._sending]
-            if not batch:
+            if not claimed:
                 break
-            for alert in batch:
-                # send_now may have taken or sent this one since the batch was read.
-                if alert.id in self._sending:
-                    continue
-                self._sending.add(alert.id)
-                try:
-                    if not await self._storage.alerts.is_pending(alert.id):
-                        continue
-                    delivered = await self._deliver_one(alert)
-                finally:
-                    self._sending.discard(alert.id)
-                if not delivered:
-                    # Telegram refused or failed: leave the rest for the next round.
-                    return sent, True
-                sent += 1
+            if not await self._deliver_one(claimed[0]):
+                # Telegram refused or failed: leave the rest for the next round.
+                return sent, True
+            sent += 1
         return sent, False
 
     async def _chart_for(self, alert: Alert) -> bytes | None:

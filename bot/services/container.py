@@ -195,12 +195,11 @@ def _safety(
 def _check_ins(
     storage: Storage,
     clock: Clock,
-    *,
+    instance: int | None,
     protocol: Protocol,
     outside: Outside,
     care: _Care,
     questions: QuestionService,
-    instance: int | None,
 ) -> tuple[CheckinService, Dispatcher]:
     checkins = CheckinService(
         storage,
@@ -313,24 +312,13 @@ def build_services(
     staff_watch: StaffWatch,
     instance: int | None = None,
 ) -> Services:
-    """Wire the services over an open database.
-
-    `instance` is this process's id among the instances sharing the database: the
-    check-ins it claims carry it (None: claims are nobody's, as in tests of one process).
-    """
+    """Wire the services over an open database; `instance` is this process's id among those
+    sharing it (the check-ins it claims carry it; None in tests of one process)."""
     care = _care(storage, clock, clinic, protocol, library, outside, on_staff_chat_moved)
     safety, questions, urgent = _safety(
         storage, clock, net=net, alerts=care.alerts, outside=outside
     )
-    checkins, dispatcher = _check_ins(
-        storage,
-        clock,
-        protocol=protocol,
-        outside=outside,
-        care=care,
-        questions=questions,
-        instance=instance,
-    )
+    checkins, dispatcher = _check_ins(storage, clock, instance, protocol, outside, care, questions)
     roster, escalation = _staff_side(
         storage, clock, clinic, protocol, outside, urgent, staff_watch
     )

@@ -25,6 +25,8 @@ RETRY_PUSH = timedelta(minutes=30)
 # A claimed push not marked sent by then (the bot stopped mid-send) is sent again; longer
 # than any send can wait in the flood queue, so it never races a send still under way.
 CLAIM_LEASE = timedelta(hours=1)
+# At most this many waiting pushes are handled in one pass; the rest in the next.
+WAITING_PER_PASS = 50
 
 
 # For an episode, the first of these the patient has not been sent yet.
@@ -147,15 +149,23 @@ class EducationService:
         await self._push(delivery_id, item.chat_id, explainer_id, item.patient_code)
 
     async def deliver_waiting(self) -> int:
-        """Send explainers that waited for the morning or for a retry (one pass at a time)."""
+        """Send explainers that waited for the morning or for a retry (one pass at a time).
+
+        Each push is claimed just before it is handled, one at a time, so that no other
+        instance sends it meanwhile; one a crash cut short is due again when the lease ends.
+        """
         async with self._delivering:
             sent = 0
-            for push in await self._storage.explainers.waiting(self._clock.now()):
-                if await self._deliver_waiting(push):
+            for _ in range(WAITING_PER_PASS):
+                claimed = await self._storage.explainers.claim_waiting(self._clock.now(), limit=1)
+                if not claimed:
+                    break
+                if await self._deliver_waiting(claimed[0]):
                     sent += 1
             return sent
 
     async def _deliver_waiting(self, push: WaitingPush) -> bool:
+        """Handle one claimed push; every branch ends its claim (sent, deferred or released)."""
         now = self._clock.now()
         tz = ZoneInfo(push.timezone)
         explainers = self._storage.explainers

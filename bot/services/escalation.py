@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 # A round that failed as a whole (the database, say) is tried again this much later.
 RETRY_ROUND = timedelta(minutes=1)
+# At most this many alerts are escalated in one pass; the rest in the next.
+ROUNDS_PER_PASS = 20
 
 
 class EscalationService:
@@ -49,9 +51,18 @@ class EscalationService:
         self._every = every
 
     async def escalate_due(self) -> int:
-        """Escalate every due alert; return how many rounds went out."""
+        """Escalate every due alert; return how many rounds went out.
+
+        Each alert is claimed just before its round, one at a time, so no other instance
+        runs the same round meanwhile; a round cut short by a crash is run again when the
+        claim's lease ends (on-call staff may get that copy twice, never not at all).
+        """
         rounds = 0
-        for alert in await self._storage.escalations.due(self._clock.now()):
+        for _ in range(ROUNDS_PER_PASS):
+            claimed = await self._storage.escalations.claim_due(self._clock.now(), limit=1)
+            if not claimed:
+                break
+            alert = claimed[0]
             try:
                 await self._escalate(alert)
                 rounds += 1

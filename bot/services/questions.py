@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 LOW_SCORE = 2
 ANSWER_WITHIN = timedelta(hours=1)
 UNANSWERED_REPEAT = timedelta(hours=1)
+# At most this many unsent questions are tried in one pass; the rest in the next.
+UNSENT_PER_PASS = 20
 
 
 class AnswerOutcome(Enum):
@@ -147,8 +149,16 @@ class QuestionService:
         return Answered(AnswerOutcome.NO, patient)
 
     async def tend(self) -> int:
-        """Send questions that did not go out, and raise alerts for unanswered ones."""
-        for question in await self._storage.questions.unsent():
+        """Send questions that did not go out, and raise alerts for unanswered ones.
+
+        The unsent ones are claimed first, so that no other instance (nor the asker, who
+        stores a question claimed and sends it at once) sends them meanwhile. They are
+        claimed together and each tried once: a failed send makes a question claimable at
+        once again, and waits for the next pass instead of being retried in this one.
+        """
+        for question in await self._storage.questions.claim_unsent(
+            self._clock.now(), limit=UNSENT_PER_PASS
+        ):
             await self._send(question)
         raised = 0
         for question in await self._storage.questions.unanswered_due(self._clock.now()):

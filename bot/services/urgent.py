@@ -31,6 +31,8 @@ RETRY_MAX = timedelta(minutes=1)
 KEEP_SENT = timedelta(days=1)
 # While the database fails, at most this many wait in memory (the least urgent go first).
 MEMORY_MAX = 500
+# At most this many stored messages are tried in one pass; the rest in the next.
+STORED_PER_PASS = 20
 
 StaffChat = Callable[[], Awaitable[int]]
 
@@ -142,8 +144,18 @@ class UrgentOutbox:
         return sent
 
     async def _deliver_stored(self) -> int:
+        """Send the stored messages that are due, each claimed just before its send.
+
+        One at a time, so that a claim's lease covers one send and no other instance sends
+        the message meanwhile. A message is never lost: one whose send a crash cut short is
+        due again when the lease ends and is sent again (at least once).
+        """
         sent = 0
-        for message in await self._storage.outbox.due(self._clock.now()):
+        for _ in range(STORED_PER_PASS):
+            claimed = await self._storage.outbox.claim_due(self._clock.now(), limit=1)
+            if not claimed:
+                break
+            message = claimed[0]
             outcome = await self._attempt(message.chat_id, message.text)
             if isinstance(outcome, Delivered):
                 await self._storage.outbox.sent(message.id, now=self._clock.now())

@@ -4,12 +4,14 @@ shown with the password; `afterglow check` on PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from bot.runtime.health import run_check
 from bot.runtime.settings import DEFAULT_SEND_RATE, ConfigError, load_settings
+from storage import LeaderLock, Storage, instance_lock_key
 from tests.postgres import fresh_database
 from tests.runtime.test_settings import minimal_env
 
@@ -93,10 +95,22 @@ async def test_check_reads_a_postgresql_database() -> None:
         env = {**minimal_env(), "AFTERGLOW_DATABASE_URL": url}
         # run_check runs its own event loop for the database: off this test's loop.
         code = await asyncio.to_thread(run_check, env, live=False, echo=lines.append)
+        storage = await Storage.open(url)
+        try:
+            running = await storage.instances.register(now=datetime.now(UTC), pid=1)
+            liveness = LeaderLock(url, instance_lock_key(running))
+            assert await liveness.try_acquire()
+            try:
+                await asyncio.to_thread(run_check, env, live=False, echo=lines.append)
+            finally:
+                await liveness.release()
+        finally:
+            await storage.close()
     assert code == 0, lines
-    [database] = [line for line in lines if line.startswith("database:")]
-    assert database.startswith("database: ok (schema ")
-    assert "0 patients" in database
+    first, second = [line for line in lines if line.startswith("database:")]
+    assert first.startswith("database: ok (schema ")
+    assert "0 patients, 0 instance(s) running" in first
+    assert "1 instance(s) running" in second
 
 
 def test_check_says_when_postgresql_is_unreachable() -> None:

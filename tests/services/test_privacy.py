@@ -229,8 +229,8 @@ async def test_deletion_stops_every_message(domain: Domain) -> None:
     domain.clock.advance(timedelta(days=40))
     claimed = await domain.storage.checkins.claim_due(domain.clock.now(), limit=100)
     assert claimed == []
-    assert await domain.storage.explainers.waiting(domain.clock.now()) == []
-    assert await domain.storage.questions.unsent() == []
+    assert await domain.storage.explainers.claim_waiting(domain.clock.now(), limit=50) == []
+    assert await domain.storage.questions.claim_unsent(domain.clock.now(), limit=20) == []
     assert await domain.storage.questions.unanswered_due(domain.clock.now()) == []
 
 
@@ -359,9 +359,8 @@ async def test_the_purge_removes_only_finished_data_older_than_the_retention(
         "SELECT status FROM questionnaire_responses WHERE patient_id = ?", (patient.id,)
     )
     assert sorted(r["status"] for r in statuses) == ["completed", "in_progress"]
-    assert [w.explainer_id for w in await domain.storage.explainers.waiting(clock.now())] == [
-        "what-helps"
-    ]
+    waiting = await domain.storage.explainers.claim_waiting(clock.now(), limit=50)
+    assert [w.explainer_id for w in waiting] == ["what-helps"]
     assert await count(domain.storage, "alerts", patient.id) == alerts_before
     assert await count(domain.storage, "infusions", patient.id) == 2
 
@@ -408,7 +407,9 @@ async def test_pushed_explainers_are_remembered_so_none_is_pushed_twice(
     domain: Domain, clock: ManualClock
 ) -> None:
     patient = await full_record(domain)
-    [waiting] = await domain.storage.explainers.waiting(clock.now() + timedelta(hours=2))
+    [waiting] = await domain.storage.explainers.claim_waiting(
+        clock.now() + timedelta(hours=2), limit=50
+    )
     await domain.storage.explainers.mark_sent(waiting.delivery_id, now=clock.now())
     service = privacy(domain, retention_days=30)
     clock.advance(timedelta(days=31))

@@ -30,11 +30,13 @@ from sqlalchemy.pool import NullPool
 import storage._postgres as _postgres
 from bot.domain.entities import Patient
 from storage import PostgresDatabase
+from storage._claims import QUEUED_LEASE
 from storage._database import Row
 from tests.conftest import Domain
-from tests.storage.test_query_plans import BIG, Statement, busy
+from tests.storage.test_query_plans import BIG, Queued, Statement, busy, queued
 
-__all__ = ["busy"]  # the fixture of test_query_plans: the same patients and history here
+# The fixtures of test_query_plans: the same patients, history and queued rows here.
+__all__ = ["busy", "queued"]
 
 pytestmark = pytest.mark.postgres
 
@@ -311,22 +313,82 @@ async def test_the_questionnaire_planner_is_bounded(
     only(plans, "expires_at <= ?")
 
 
+async def claimed_one(
+    recorder: Recorder,
+    explainer: AsyncEngine,
+    claim: Callable[[], Awaitable[Sequence[object]]],
+    *,
+    locks: str,
+) -> list[Plan]:
+    """Run a claim that must find something; return its statements' plans.
+
+    First a plain read (is anything due?); then, in the write transaction, the same read
+    taking the rows of `locks` and skipping those another instance has taken, and the update:
+    those two are returned.
+    """
+    found: list[object] = []
+
+    async def work() -> None:
+        found.extend(await claim())
+
+    plans = await run_path(recorder, explainer, work)
+    assert found, "nothing was due to claim, so the claim's update went unchecked"
+    assert len(plans) == 3, [plan.statement.sql for plan in plans]
+    assert_bounded(plans)
+    clause = f" FOR UPDATE OF {locks} SKIP LOCKED"
+    assert plans[1].statement.sql == plans[0].statement.sql + clause, plans[1]
+    assert plans[2].statement.sql.startswith("UPDATE "), plans[2]
+    return plans[1:]
+
+
 async def test_the_delivery_queues_are_bounded(
-    domain: Domain, recorder: Recorder, explainer: AsyncEngine, busy: list[Patient]
+    domain: Domain, recorder: Recorder, explainer: AsyncEngine, queued: Queued
 ) -> None:
     storage = domain.storage
     now = domain.clock.now()
 
-    plans = await run_path(recorder, explainer, lambda: storage.alerts.due(now))
-    assert_bounded(plans)
+    plans = await claimed_one(
+        recorder, explainer, lambda: storage.alerts.claim_due(now, limit=5), locks="a"
+    )
     only(plans, "a.state = 'pending'")
 
-    plans = await run_path(recorder, explainer, lambda: storage.alerts.reminders_due(now))
-    assert_bounded(plans)
+    plans = await claimed_one(
+        recorder, explainer, lambda: storage.alerts.claim_reminders(now, limit=5), locks="a"
+    )
+    only(plans, "a.remind_at <= ?")
 
-    plans = await run_path(recorder, explainer, lambda: storage.outbox.due(now))
-    assert_bounded(plans)
+    plans = await claimed_one(
+        recorder, explainer, lambda: storage.escalations.claim_due(now, limit=5), locks="a"
+    )
+    only(plans, "a.escalate_at <= ?")
+
+    plans = await claimed_one(
+        recorder,
+        explainer,
+        lambda: storage.outbox.claim_due(now, limit=5),
+        locks="urgent_outbox",
+    )
     only(plans, "FROM urgent_outbox")
+
+    plans = await claimed_one(
+        recorder, explainer, lambda: storage.explainers.claim_waiting(now, limit=5), locks="d"
+    )
+    only(plans, "FROM explainer_deliveries")
+
+    plans = await claimed_one(
+        recorder,
+        explainer,
+        lambda: storage.questions.claim_unsent(now, limit=5),
+        locks="safety_questions",
+    )
+    only(plans, "FROM safety_questions")
+
+    async def claim_one_alert() -> list[object]:
+        # send_now's claim, of the pending alert once the claim above has run out.
+        alert = await storage.alerts.claim(queued.pending_alert, now=now + QUEUED_LEASE)
+        return [] if alert is None else [alert]
+
+    await claimed_one(recorder, explainer, claim_one_alert, locks="a")
 
     plans = await run_path(recorder, explainer, storage.inbox.pending)
     assert_bounded(plans)

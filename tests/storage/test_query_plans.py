@@ -21,8 +21,9 @@ from typing import Any
 import aiosqlite
 import pytest
 
-from bot.domain.codes import PatientStatus
-from bot.domain.entities import Patient
+from bot.domain.codes import AlertKind, PatientStatus, PushKind, QuestionReason, Urgency
+from bot.domain.entities import NewAlert, Patient
+from storage._claims import CLAIM_LEASE, QUEUED_LEASE
 from tests.conftest import STAFF_ID, Domain
 
 
@@ -53,6 +54,10 @@ ALLOWED_SCANS = (
     # The urgent outbox: the partial index holds only unsent messages, which are retried
     # until delivered (a handful at most); sent ones leave it, and the table, within a day.
     re.compile(r"^urgent_outbox USING INDEX urgent_outbox_due$"),
+    # The direct questions not yet sent, soonest to escalate first: the partial index holds
+    # only open questions, each answered or escalated within an hour of the patient's
+    # daytime, so a handful at most; the claim must look at all of them.
+    re.compile(r"^safety_questions USING INDEX safety_questions_open$"),
     # The inbox at start-up: the partial index holds only updates not yet handled (what a
     # stop or crash left); handled ones leave it at once. All of them are wanted, in order.
     re.compile(r"^inbox USING INDEX inbox_pending$"),
@@ -286,22 +291,115 @@ async def test_the_questionnaire_planner_visits_only_plannable_patients(
     uses(plans, "expires_at <= ?", "questionnaire_expiry")
 
 
-async def test_the_delivery_queues_are_read_by_index(
-    domain: Domain, recorder: Recorder, busy: list[Patient]
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """One row due in each delivery queue, so that every claim both reads and moves one."""
+
+    pending_alert: int
+
+
+@pytest.fixture
+async def queued(domain: Domain, busy: list[Patient]) -> Queued:
+    """An alert to send, one sent with its reminder and escalation due, an urgent message,
+    a waiting explainer and a question whose asker's claim ran out: all due now."""
+    storage = domain.storage
+    now = domain.clock.now()
+    patient = busy[0]
+    repeating = NewAlert(
+        kind=AlertKind.CRISIS, text="URGENT", urgent=True, remind_after=60, escalate_after=60
+    )
+    sent = await storage.alerts.add(patient_id=patient.id, alert=repeating, now=now)
+    assert sent is not None
+    await storage.alerts.mark_sent(sent.id, chat_id=-1, message_id=1, photo=False, now=now)
+    pending = await storage.alerts.add(
+        patient_id=patient.id, alert=NewAlert(kind=AlertKind.REVIEW, text="review"), now=now
+    )
+    assert pending is not None
+    await storage.outbox.add(
+        chat_id=None, text="staff", urgency=Urgency.CRISIS_REPLY, now=now, retry_at=now
+    )
+    await storage.explainers.claim_push(
+        patient_id=patient.id,
+        explainer_id="why-it-fades",
+        how=PushKind.SCHEDULED,
+        now=now,
+        retry_at=now,
+    )
+    await storage.questions.ask(
+        patient_id=patient.id,
+        chat_id=patient.id,
+        reason=QuestionReason.WORDS,
+        now=now,
+        escalate_at=now + timedelta(hours=1),
+        update_id=None,
+    )
+    domain.clock.advance(CLAIM_LEASE + timedelta(seconds=1))
+    return Queued(pending_alert=pending.id)
+
+
+async def claimed_one(
+    domain: Domain, recorder: Recorder, claim: Callable[[], Awaitable[Sequence[object]]]
+) -> list[tuple[Statement, list[str]]]:
+    """Run a claim that must find something; return its statements' plans.
+
+    A claim is a plain read (is anything due?), then, in the write transaction, the same
+    read again and the update that moves the claimed rows: those two are returned.
+    """
+    found: list[object] = []
+
+    async def work() -> None:
+        found.extend(await claim())
+
+    plans = await run_path(domain, recorder, work)
+    assert found, "nothing was due to claim, so the claim's update went unchecked"
+    assert len(plans) == 3, [statement.sql for statement, _ in plans]
+    assert plans[0][0].sql == plans[1][0].sql
+    assert_bounded(plans)
+    # The claimed rows are moved by primary key.
+    moved = plans[2][1]
+    assert all("PRIMARY KEY" in line for line in moved if line.startswith("SEARCH")), moved
+    return plans[1:]
+
+
+async def test_the_delivery_queues_are_claimed_by_index(
+    domain: Domain, recorder: Recorder, queued: Queued
 ) -> None:
     storage = domain.storage
     now = domain.clock.now()
 
-    plans = await run_path(domain, recorder, lambda: storage.alerts.due(now))
-    assert_bounded(plans)
+    plans = await claimed_one(domain, recorder, lambda: storage.alerts.claim_due(now, limit=5))
     uses(plans, "a.state = 'pending'", "alerts_pending")
 
-    plans = await run_path(domain, recorder, lambda: storage.alerts.reminders_due(now))
-    assert_bounded(plans)
+    plans = await claimed_one(
+        domain, recorder, lambda: storage.alerts.claim_reminders(now, limit=5)
+    )
+    uses(plans, "a.remind_at <= ?", "alerts_remind")
 
-    plans = await run_path(domain, recorder, lambda: storage.outbox.due(now))
-    assert_bounded(plans)
+    plans = await claimed_one(
+        domain, recorder, lambda: storage.escalations.claim_due(now, limit=5)
+    )
+    uses(plans, "a.escalate_at <= ?", "alerts_escalate")
+
+    plans = await claimed_one(domain, recorder, lambda: storage.outbox.claim_due(now, limit=5))
     uses(plans, "FROM urgent_outbox", "urgent_outbox_due")
+
+    plans = await claimed_one(
+        domain, recorder, lambda: storage.explainers.claim_waiting(now, limit=5)
+    )
+    uses(plans, "FROM explainer_deliveries", "explainer_deliveries_waiting")
+
+    plans = await claimed_one(
+        domain, recorder, lambda: storage.questions.claim_unsent(now, limit=5)
+    )
+    uses(plans, "FROM safety_questions", "safety_questions_open")
+
+    async def claim_one_alert() -> list[object]:
+        # send_now's claim, of the pending alert once the claim above has run out.
+        alert = await storage.alerts.claim(queued.pending_alert, now=now + QUEUED_LEASE)
+        return [] if alert is None else [alert]
+
+    plans = await claimed_one(domain, recorder, claim_one_alert)
+    assert any("PRIMARY KEY" in line for line in plans[0][1]), plans[0][1]
 
     plans = await run_path(domain, recorder, storage.inbox.pending)
     assert_bounded(plans)
