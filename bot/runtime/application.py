@@ -207,7 +207,7 @@ class _Lifecycle:
             app,
             interval=self._dispatch_interval,
             leading=lambda: self._roles.leading,
-            adopt=lambda: self._adopt(app),
+            before=lambda: self._before_pass(app),
         )
         self._roles.seek_the_lead(lambda: self._on_lead(app))
         self._urgent.start(svc)
@@ -220,6 +220,13 @@ class _Lifecycle:
                 clock=self._clock,
             )
             schedule_backups(app, backups)
+
+    async def _before_pass(self, app: AfterglowApp) -> None:
+        """Adopt what dead instances left; take this instance's share of the flood limits."""
+        await self._adopt(app)
+        svc = app.bot_data.services
+        if svc is not None and self._settings.database_url:
+            self._limiter.share(len(await svc.storage.instances.alive(self._roles.instance)))
 
     async def _adopt(self, app: AfterglowApp) -> int:
         """Queue the updates left unhandled by this process's predecessor or a dead instance."""

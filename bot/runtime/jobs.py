@@ -53,12 +53,12 @@ def schedule_dispatch(
     *,
     interval: float,
     leading: Callable[[], bool] = lambda: True,
-    adopt: Callable[[], Awaitable[int]] | None = None,
+    before: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Run the dispatcher once now and then every `interval` seconds.
 
-    `leading` tells each pass whether this instance runs the leader's steps; `adopt` first
-    queues the updates a dead instance left unhandled.
+    `leading` tells each pass whether this instance runs the leader's steps; `before` runs
+    first (the runtime's part: what a dead instance left, this instance's share of sending).
 
     A repeating job's first run would be skipped at start-up: the scheduler starts after
     post_init and APScheduler then moves "first=0" to the next interval. So the start-up
@@ -70,8 +70,8 @@ def schedule_dispatch(
         svc = context.bot_data.services
         if svc is None:
             return
-        if adopt is not None:
-            await _step("inbox", adopt())
+        if before is not None:
+            await _step("instances", before())
         await dispatch_once(svc, leading=leading())
 
     if app.job_queue is None:

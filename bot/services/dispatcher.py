@@ -30,8 +30,9 @@ from storage import Storage
 
 log = logging.getLogger(__name__)
 
-# How often a pass looks for the unconfirmed sends of instances that died meanwhile.
-RECOVER_EVERY = timedelta(minutes=1)
+# How often a pass looks for the unconfirmed sends of instances that died meanwhile: each
+# pass of the running bot (every 30 s), not each of a burst of passes.
+RECOVER_EVERY = timedelta(seconds=25)
 
 DeliveredListener = Callable[[DueCheckin], Awaitable[None]]
 UnreachableListener = Callable[[int], Awaitable[None]]

@@ -16,6 +16,9 @@ somewhere in between, so if at most `limit` are counted whenever one starts, no 
 Telegram's ever holds more than `limit` of them, whatever the delays. The limit is Telegram's
 own 30 a second (or the configured rate, where paid broadcasts allow more).
 
+Telegram counts per bot, not per process: when several instances send for one bot, each
+takes an equal share of every limit (`share`), so that together they stay within them.
+
 A sender that must not hold a claim while it waits (the dispatcher: a check-in claimed and
 then queued here would be "uncertain" after a crash although it never left) takes a permit
 first with `take()`, claims, and sends with `rate_limit_args=PREPAID`: that request then
@@ -55,7 +58,7 @@ class _Window:
     """Lets at most `count` requests through in any `seconds`-long window."""
 
     def __init__(self, count: int, seconds: float) -> None:
-        self._count = count
+        self.count = count
         self._seconds = seconds
         self._sent: deque[float] = deque()
         self._lock = asyncio.Lock()
@@ -67,7 +70,7 @@ class _Window:
             while self._sent and self._sent[0] <= now - self._seconds:
                 self._sent.popleft()
             slot = max(now, hold_until)
-            if len(self._sent) >= self._count:
+            if len(self._sent) >= self.count:
                 slot = max(slot, self._sent[0] + self._seconds)
                 self._sent.popleft()
             self._sent.append(slot)
@@ -79,6 +82,9 @@ class FloodLimiter(BaseRateLimiter[int]):
     """Evenly spaced requests overall, at most 20 a minute per group, and 429s waited out."""
 
     def __init__(self, per_second: float, *, max_retries: int = MAX_RETRIES) -> None:
+        self._rate = per_second
+        self._senders = 1
+        self._group_count = GROUP_PER_MINUTE
         self._interval = 1 / per_second if per_second > 0 else 0.0
         self._next = 0.0
         self._reserved: deque[float] = deque()
@@ -96,6 +102,21 @@ class FloodLimiter(BaseRateLimiter[int]):
         self._in_flight = 0
         self._answered: deque[float] = deque()
         self._changed = asyncio.Condition()
+
+    def share(self, senders: int) -> None:
+        """Take a 1/`senders` share of every limit: that many instances send for this bot."""
+        senders = max(1, senders)
+        if senders == self._senders or self._rate <= 0:
+            return
+        whole = max(TELEGRAM_PER_SECOND, math.ceil(self._rate))
+        self._senders = senders
+        self._interval = senders / self._rate
+        self._cap = max(1, int(self._rate / senders))
+        self._limit = max(1, whole // senders)
+        self._group_count = max(1, GROUP_PER_MINUTE // senders)
+        for window in self._groups.values():
+            window.count = self._group_count
+        log.info("flood.shared senders=%d per_second=%.2f", senders, self._rate / senders)
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -202,7 +223,7 @@ class FloodLimiter(BaseRateLimiter[int]):
 
     async def _turn(self, chat_id: object) -> None:
         if isinstance(chat_id, int) and chat_id < 0:
-            group = self._groups.setdefault(chat_id, _Window(GROUP_PER_MINUTE, 60.0))
+            group = self._groups.setdefault(chat_id, _Window(self._group_count, 60.0))
             await group.wait(self._hold_until)
         if not self._interval:
             await self._hold()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from datetime import timedelta
 from typing import Any
@@ -153,3 +154,29 @@ async def test_telegram_never_counts_more_than_its_limit_in_a_second_whatever_th
     for start in request.counted:
         in_window = [t for t in request.counted if start <= t < start + 1.0]
         assert len(in_window) <= TELEGRAM_PER_SECOND, f"{len(in_window)} in one second"
+
+
+async def test_instances_sharing_one_bot_each_take_their_share_of_every_limit() -> None:
+    """Telegram counts per bot: two instances at half the rate each stay within it together."""
+    limiter = FloodLimiter(200.0)
+    limiter.share(2)
+    request = Recorder()
+    await asyncio.gather(*(send(limiter, request, chat) for chat in range(1, 41)))
+    gaps = [later - earlier for earlier, later in itertools.pairwise(request.times)]
+    assert min(gaps) >= 1 / 100 - 0.002, min(gaps)
+
+    group = Recorder()
+    for _ in range(GROUP_PER_MINUTE // 2):
+        await send(limiter, group, -100)
+    blocked = asyncio.create_task(send(limiter, group, -100))
+    await asyncio.sleep(0.1)
+    assert not blocked.done(), "a half share of the group's twenty a minute was exceeded"
+    blocked.cancel()
+
+    # The slots within the lookahead: a half share; and all again once the other died.
+    halved, restored = FloodLimiter(200.0), FloodLimiter(200.0)
+    halved.share(2)
+    restored.share(2)
+    restored.share(1)
+    assert await halved.take(1000) == pytest.approx(100 * LOOKAHEAD + 1, abs=1)
+    assert await restored.take(1000) == pytest.approx(200 * LOOKAHEAD + 1, abs=1)
