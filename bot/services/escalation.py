@@ -117,6 +117,11 @@ class EscalationService:
             len(missed),
             to_owners,
         )
-        await self._outbox.send(
-            None, self._wording.escalation_note(alert, escalation), Urgency.STAFF_ABOUT_PATIENT
-        )
+        try:
+            await self._outbox.send(
+                None, self._wording.escalation_note(alert, escalation), Urgency.STAFF_ABOUT_PATIENT
+            )
+        except Exception:
+            # The round went out and is recorded: a failing note must not repeat it (the
+            # caller's retry would plan the next round a minute on, not `every`).
+            log.exception("escalation.note_failed alert=%d", alert.id)

@@ -206,3 +206,22 @@ async def test_a_removed_member_is_not_escalated_to(desk: Desk) -> None:
     assert desk.removed == [502]
     assert not desk.roster.is_staff(502)
     assert STAFF_ID not in desk.joined
+
+
+async def test_a_failing_note_does_not_repeat_the_round(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await desk.member("Rivera", 501)
+    await crisis(desk, await desk.domain.enrol(1))
+    desk.later(15)
+
+    async def broken(*args: object) -> bool:
+        raise RuntimeError("the outbox failed")
+
+    monkeypatch.setattr(desk.escalation._outbox, "send", broken)
+    assert await desk.escalation.escalate_due() == 1
+    assert len(desk.staff.escalated) == 1
+    # A minute later (the retry of a failed round) nothing goes out again.
+    desk.later(1)
+    assert await desk.escalation.escalate_due() == 0
+    assert len(desk.staff.escalated) == 1
