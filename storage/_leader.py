@@ -42,32 +42,38 @@ class LeaderLock:
 
     async def try_acquire(self) -> bool:
         """Take the lock if it is free; never waits."""
+        return await self._take(wait=False)
+
+    async def acquire(self) -> None:
+        """Wait until the lock is ours, asking again every `poll` on one connection."""
+        await self._take(wait=True)
+
+    async def _take(self, *, wait: bool) -> bool:
         if self.held:
             return True
         await self.release()
         engine = create_async_engine(self._url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
         try:
             conn = await engine.connect()
-            found = await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key})
-            got = bool(found.scalar_one())
+            while True:
+                found = await conn.execute(
+                    text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key}
+                )
+                if found.scalar_one():
+                    break
+                if not wait:
+                    await conn.close()
+                    await engine.dispose()
+                    return False
+                await asyncio.sleep(self._poll)
         except BaseException:
-            await engine.dispose()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(engine.dispose(), timeout=_RELEASE_WITHIN)
             raise
-        if not got:
-            await conn.close()
-            await engine.dispose()
-            return False
         self._engine, self._conn = engine, conn
         self.lost.clear()
         self._watch = asyncio.create_task(self._keep_watch(conn))
         return True
-
-    async def acquire(self) -> None:
-        """Wait until the lock is ours."""
-        while True:
-            if await self.try_acquire():
-                return
-            await asyncio.sleep(self._poll)
 
     async def _keep_watch(self, conn: AsyncConnection) -> None:
         while True:

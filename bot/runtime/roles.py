@@ -33,6 +33,8 @@ from storage import LeaderLock, Storage, instance_lock_key
 log = logging.getLogger(__name__)
 
 OnLead = Callable[[], Awaitable[None]]
+# How long an instance waiting for the lead waits after the database failed it.
+LEAD_RETRY = 5.0
 
 
 class InstanceLockTakenError(RuntimeError):
@@ -102,7 +104,16 @@ class Roles:
         assert self._leader is not None
         if not await self._leader.try_acquire():
             log.info("bot.serving_not_leading")
-            await self._leader.acquire()
+            # Waiting for the lead must outlast a database outage: if it gave up, this
+            # instance would never take over the maintenance (the silence checks) when
+            # the leader dies.
+            while True:
+                try:
+                    await self._leader.acquire()
+                    break
+                except Exception as err:
+                    log.warning("bot.lead_wait_failed error=%s", type(err).__name__)
+                    await asyncio.sleep(LEAD_RETRY)
         log.info("bot.leading")
         self._stop_if(self._leader.lost, "leader")
         try:
