@@ -77,11 +77,11 @@ class QuestionRepository:
             (to_ts(now), question_id),
         )
 
-    async def not_sent(self, question_id: int) -> None:
-        """Count a failed attempt at sending the question; it is sent again on the next pass."""
+    async def not_sent(self, question_id: int, *, retry_at: datetime) -> None:
+        """Count a failed attempt at sending the question; it is due again from `retry_at`."""
         await self._db.write_one(
-            "UPDATE safety_questions SET attempts = attempts + 1, send_after = NULL WHERE id = ?",
-            (question_id,),
+            "UPDATE safety_questions SET attempts = attempts + 1, send_after = ? WHERE id = ?",
+            (to_ts(retry_at), question_id),
         )
 
     async def answer(

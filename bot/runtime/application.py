@@ -246,6 +246,7 @@ class _Lifecycle:
         await self._urgent.stop()
         svc, app.bot_data.services = app.bot_data.services, None
         self._intake.close()
+        await self._roles.stop()
         if svc is not None:
             await svc.alerts.drain()
             await svc.storage.close()

@@ -133,15 +133,25 @@ class Roles:
     def _spawn(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._ended)
 
-    async def release(self) -> None:
-        """Stop watching and give every lock back; safe to call twice."""
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            error = task.exception()
+            log.error("bot.roles_task_failed error=%s", type(error).__name__)
+
+    async def stop(self) -> None:
+        """Stop watching the locks and bidding for the lead (before the database closes)."""
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+    async def release(self) -> None:
+        """Stop, then give every lock back; safe to call twice."""
+        await self.stop()
         if self._leader is not None:
             await self._leader.release()
         if self._liveness is not None:

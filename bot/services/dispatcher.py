@@ -144,7 +144,11 @@ class Dispatcher:
             if self._instance is not None and (
                 self._recovered_at is None or now - self._recovered_at >= RECOVER_EVERY
             ):
-                await self.recover()
+                try:
+                    await self.recover()
+                except Exception:
+                    # The due check-ins go out all the same; the next pass looks again.
+                    log.exception("dispatch.recover_failed")
             checkins = self._storage.checkins
             if not await checkins.has_work(now, self._protocol.answer_window):
                 return report

@@ -34,6 +34,8 @@ ANSWER_WITHIN = timedelta(hours=1)
 UNANSWERED_REPEAT = timedelta(hours=1)
 # At most this many unsent questions are tried in one pass; the rest in the next.
 UNSENT_PER_PASS = 20
+# A question whose send failed is tried again from this much later (the next pass).
+RETRY_SEND = timedelta(seconds=10)
 
 
 class AnswerOutcome(Enum):
@@ -151,15 +153,16 @@ class QuestionService:
     async def tend(self) -> int:
         """Send questions that did not go out, and raise alerts for unanswered ones.
 
-        The unsent ones are claimed first, so that no other instance (nor the asker, who
-        stores a question claimed and sends it at once) sends them meanwhile. They are
-        claimed together and each tried once: a failed send makes a question claimable at
-        once again, and waits for the next pass instead of being retried in this one.
+        Each unsent one is claimed just before its send, so that no other instance (nor the
+        asker, who stores a question claimed and sends it at once) sends it meanwhile and
+        the lease covers one send; a failed send is due again after RETRY_SEND, so it waits
+        for the next pass instead of being retried in this one.
         """
-        for question in await self._storage.questions.claim_unsent(
-            self._clock.now(), limit=UNSENT_PER_PASS
-        ):
-            await self._send(question)
+        for _ in range(UNSENT_PER_PASS):
+            claimed = await self._storage.questions.claim_unsent(self._clock.now(), limit=1)
+            if not claimed:
+                break
+            await self._send(claimed[0])
         raised = 0
         for question in await self._storage.questions.unanswered_due(self._clock.now()):
             if await self._escalate(question):
@@ -202,4 +205,6 @@ class QuestionService:
         if isinstance(outcome, Delivered):
             await self._storage.questions.sent(question.id, now=self._clock.now())
         else:
-            await self._storage.questions.not_sent(question.id)
+            await self._storage.questions.not_sent(
+                question.id, retry_at=self._clock.now() + RETRY_SEND
+            )

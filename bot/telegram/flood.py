@@ -28,7 +28,6 @@ goes out at once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 from collections import deque
@@ -50,6 +49,8 @@ TELEGRAM_PER_SECOND = 30
 MAX_RETRIES = 3
 # A check-in is claimed at most this long (seconds) before its request goes out.
 LOOKAHEAD = 0.25
+# With every place taken by a request in flight, how often the Telegram gate looks again.
+_ALL_IN_FLIGHT_POLL = 0.05
 
 Request = Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]]
 
@@ -101,7 +102,6 @@ class FloodLimiter(BaseRateLimiter[int]):
         self._limit = max(TELEGRAM_PER_SECOND, math.ceil(per_second)) if per_second > 0 else 0
         self._in_flight = 0
         self._answered: deque[float] = deque()
-        self._changed = asyncio.Condition()
 
     def share(self, senders: int) -> None:
         """Take a 1/`senders` share of every limit: that many instances send for this bot."""
@@ -182,35 +182,33 @@ class FloodLimiter(BaseRateLimiter[int]):
                 if attempt == self._max_retries:
                     raise
             finally:
-                await self._answered_now()
+                self._answered_now()
         raise AssertionError("unreachable")
 
     async def _telegram_gate(self) -> None:
-        """Wait until fewer than `limit` requests are in flight or answered within a second."""
+        """Wait until fewer than `limit` requests are in flight or answered within a second.
+
+        An answer frees no room (the request then counts for a second more): room comes
+        only when the oldest answer is a second old, so that is when to look again.
+        """
         if not self._limit:
             return
         loop = asyncio.get_running_loop()
-        async with self._changed:
-            while True:
-                now = loop.time()
-                while self._answered and self._answered[0] <= now - 1.0:
-                    self._answered.popleft()
-                if self._in_flight + len(self._answered) < self._limit:
-                    self._in_flight += 1
-                    return
-                # Room comes when the oldest answer is a second old, or sooner if one of
-                # those in flight is answered (it then counts for a second more: wait again).
-                timeout = self._answered[0] + 1.0 - now if self._answered else None
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), timeout=timeout)
+        while True:
+            now = loop.time()
+            while self._answered and self._answered[0] <= now - 1.0:
+                self._answered.popleft()
+            if self._in_flight + len(self._answered) < self._limit:
+                self._in_flight += 1
+                return
+            wait = self._answered[0] + 1.0 - now if self._answered else _ALL_IN_FLIGHT_POLL
+            await asyncio.sleep(max(wait, 0.0))
 
-    async def _answered_now(self) -> None:
-        if not self._limit:
-            return
-        async with self._changed:
+    def _answered_now(self) -> None:
+        # No await here: a cancellation cannot leave the request counted in flight.
+        if self._limit:
             self._in_flight -= 1
             self._answered.append(asyncio.get_running_loop().time())
-            self._changed.notify_all()
 
     async def _reserved_turn(self) -> None:
         if not self._reserved:

@@ -352,9 +352,10 @@ async def test_question_recorders_end_the_claim(domain: Domain, patient: Patient
     failed, sent, answered = await seeded(domain, patient, QUEUES[5], 3)
     assert await claim_questions(domain.storage, now, 10) == [failed, sent, answered]
 
-    await questions.not_sent(failed)
+    await questions.not_sent(failed, retry_at=now + 10 * SECOND)
     await questions.sent(sent, now=now)
     assert await questions.answer(answered, user_id=USER, answer=QuestionAnswer.NO, now=now)
-    # A failed send is tried again on the next pass, without waiting for the lease.
-    assert await claim_questions(domain.storage, now, 10) == [failed]
+    # A failed send is tried again from its retry time, without waiting for the lease.
+    assert await claim_questions(domain.storage, now + 9 * SECOND, 10) == []
+    assert await claim_questions(domain.storage, now + 10 * SECOND, 10) == [failed]
     assert await claim_questions(domain.storage, now + 3 * CLAIM_LEASE, 10) == [failed]

@@ -180,3 +180,28 @@ async def test_instances_sharing_one_bot_each_take_their_share_of_every_limit() 
     restored.share(1)
     assert await halved.take(1000) == pytest.approx(100 * LOOKAHEAD + 1, abs=1)
     assert await restored.take(1000) == pytest.approx(200 * LOOKAHEAD + 1, abs=1)
+
+
+async def test_a_cancelled_or_failed_request_gives_its_place_back() -> None:
+    """With one place (a thousand instances sharing), nothing may keep it for good."""
+    limiter = FloodLimiter(1000.0)
+    limiter.share(1000)
+    hang = asyncio.Event()
+
+    async def stuck(*args: Any, **kwargs: Any) -> bool:
+        await hang.wait()
+        return True
+
+    async def broken(*args: Any, **kwargs: Any) -> bool:
+        raise RuntimeError("not a Telegram error")
+
+    waiting = asyncio.create_task(send(limiter, stuck, 1))  # type: ignore[arg-type]
+    await asyncio.sleep(0.05)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    with pytest.raises(RuntimeError):
+        await asyncio.wait_for(send(limiter, broken, 2), timeout=3)  # type: ignore[arg-type]
+    request = Recorder()
+    await asyncio.wait_for(send(limiter, request, 3), timeout=3)
+    assert len(request.times) == 1
