@@ -10,6 +10,7 @@ by a crash is made again, by whichever instance, when its claim's lease runs out
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -302,7 +303,20 @@ class AlertService:
         return chat_id, outcome
 
     async def _deliver_one(self, alert: Alert) -> bool:
-        chat_id, outcome = await self._send(alert, await self._chart_for(alert), reminder=False)
+        try:
+            chat_id, outcome = await self._send(
+                alert, await self._chart_for(alert), reminder=False
+            )
+        except Exception:
+            # Not Telegram's answer (the staff chat could not be read, say): the claim must
+            # not keep the alert from its next try for a whole lease.
+            with contextlib.suppress(Exception):
+                await self._storage.alerts.mark_retry(
+                    alert.id,
+                    retry_at=self._clock.now() + RETRY_FIRST,
+                    problem=DeliveryProblem.TELEGRAM_ERROR,
+                )
+            raise
         now = self._clock.now()
         if isinstance(outcome, Delivered):
             await self._storage.alerts.mark_sent(

@@ -156,7 +156,17 @@ class UrgentOutbox:
             if not claimed:
                 break
             message = claimed[0]
-            outcome = await self._attempt(message.chat_id, message.text)
+            try:
+                outcome = await self._attempt(message.chat_id, message.text)
+            except Exception:
+                # Not Telegram's answer: the claim must not hold the message for a lease.
+                with suppress(Exception):
+                    await self._storage.outbox.retry(
+                        message.id,
+                        at=self._clock.now() + RETRY_FIRST,
+                        problem=DeliveryProblem.TELEGRAM_ERROR,
+                    )
+                raise
             if isinstance(outcome, Delivered):
                 await self._storage.outbox.sent(message.id, now=self._clock.now())
                 sent += 1

@@ -13,6 +13,8 @@ import asyncio
 from collections import Counter
 from datetime import timedelta
 
+import pytest
+
 from bot.domain.codes import AlertKind, QuestionReason, Urgency
 from bot.domain.delivery import Delivered, SendOutcome
 from bot.domain.entities import Alert, NewAlert, Patient
@@ -254,3 +256,60 @@ async def test_two_passes_escalate_each_alert_once(domain: Domain, other: Storag
 
     once_each(telegram.of("escalation"), ids)
     assert sum(rounds) == COUNT
+
+
+class Unreadable(Telegram):
+    """Fails once with an error that is not Telegram's answer, then sends."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures = 1
+
+    async def send_alert(
+        self, chat_id: int, alert: Alert, *, photo: bytes | None, reminder: bool
+    ) -> SendOutcome:
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("the staff chat could not be read")
+        return await super().send_alert(chat_id, alert, photo=photo, reminder=reminder)
+
+    async def send_now(self, chat_id: int, text: str) -> SendOutcome:
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("the staff chat could not be read")
+        return await super().send_now(chat_id, text)
+
+
+async def test_an_error_after_the_claim_does_not_hold_an_urgent_alert_for_a_lease(
+    domain: Domain,
+) -> None:
+    patient = await domain.enrol(1)
+    telegram = Unreadable()
+    alerts = alerts_over(domain.storage, domain, telegram)
+    stored = await domain.storage.alerts.add(
+        patient_id=patient.id,
+        alert=NewAlert(kind=AlertKind.CRISIS, text="urgent", urgent=True),
+        now=domain.clock.now(),
+    )
+    assert stored is not None
+    with pytest.raises(RuntimeError):
+        await alerts.send_now(stored)
+    # Tried again within seconds (its retry), not after the claim's lease.
+    domain.clock.advance(timedelta(seconds=15))
+    assert await alerts.deliver_urgent() == 1
+    assert telegram.of("alert") == Counter({stored.id: 1})
+
+
+async def test_an_error_after_the_claim_does_not_hold_a_crisis_message_for_a_lease(
+    domain: Domain,
+) -> None:
+    telegram = Unreadable()
+    outbox = outbox_over(domain.storage, domain, telegram)
+    now = domain.clock.now()
+    await domain.storage.outbox.add(
+        chat_id=None, text="crisis", urgency=Urgency.STAFF_ABOUT_PATIENT, now=now, retry_at=now
+    )
+    assert await outbox.deliver_due() == 0
+    domain.clock.advance(timedelta(seconds=5))
+    assert await outbox.deliver_due() == 1
+    assert telegram.texts == Counter({"crisis": 1})
