@@ -24,8 +24,10 @@ from ._time import to_ts
 #: two minutes at most. The services claim one row just before its send.
 CLAIM_LEASE = timedelta(minutes=2)
 #: The same for a send that may first wait in the flood queue (at most 20 a minute to the
-#: staff group, 429s waited out), and for an escalation round (one send per on-call member).
+#: staff group, 429s waited out).
 QUEUED_LEASE = timedelta(minutes=10)
+#: An escalation round: one urgent send per on-call member, then a note to the staff chat.
+ROUND_LEASE = timedelta(minutes=5)
 
 
 def lease_end(now: datetime, lease: timedelta = CLAIM_LEASE) -> int:
@@ -72,3 +74,39 @@ async def claim_rows(
                 (*ends, *ids),
             )
     return rows
+
+
+class LeaseRepository:
+    """Ends the leases a stopped or crashed process left, where nobody else can hold one."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def end_orphaned(self, now: datetime) -> int:
+        """At start-up, with no other instance alive: make the urgent queues due at once.
+
+        A lease there (crisis messages, urgent alerts, unsent direct questions) can only be
+        the dead process's, so what it was sending goes out now rather than when the lease
+        would end. A retry planned within the same span comes a little early, which is
+        harmless. The flood-limited queues keep their leases (early there would mean early
+        reminders and escalations).
+        """
+        start, end = to_ts(now), lease_end(now)
+        async with self._db.write() as conn:
+            alerts = await conn.execute(
+                "UPDATE alerts SET next_attempt_at = ? WHERE state = 'pending' AND urgent = 1"
+                " AND next_attempt_at > ? AND next_attempt_at <= ?",
+                (start, start, end),
+            )
+            messages = await conn.execute(
+                "UPDATE urgent_outbox SET next_attempt_at = ? WHERE sent_at IS NULL"
+                " AND next_attempt_at > ? AND next_attempt_at <= ?",
+                (start, start, end),
+            )
+            questions = await conn.execute(
+                "UPDATE safety_questions SET send_after = NULL WHERE sent_at IS NULL"
+                " AND answer IS NULL AND escalated_at IS NULL"
+                " AND send_after > ? AND send_after <= ?",
+                (start, end),
+            )
+        return alerts + messages + questions

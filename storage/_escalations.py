@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from bot.domain.entities import Alert
 
 from ._alerts import ALERT_COLUMNS, ALERTS_FROM, alert_of, record_carrier
-from ._claims import QUEUED_LEASE, claim_rows
+from ._claims import ROUND_LEASE, claim_rows
 from ._database import Database
 from ._time import from_ts, to_ts
 
@@ -22,7 +22,7 @@ class EscalationRepository:
         """Claim up to `limit` unacknowledged, unresolved alerts due to escalate, oldest first.
 
         Whether the staff chat got the alert does not matter: if it did not, the on-call
-        staff are all the more needed. Each is not due for anyone else for QUEUED_LEASE;
+        staff are all the more needed. Each is not due for anyone else for ROUND_LEASE;
         `escalated` or `postpone` ends the claim. A round whose sender died goes out again
         when the lease ends (at least once: on-call staff may get it twice, never not at all).
         """
@@ -37,7 +37,7 @@ class EscalationRepository:
             table="alerts",
             due_column="escalate_at",
             now=now,
-            lease=QUEUED_LEASE,
+            lease=ROUND_LEASE,
         )
         return [alert_of(row) for row in rows]
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from ._alerts import AlertRepository
 from ._answers import AnswerRepository
 from ._checkins import CheckinRepository
+from ._claims import LeaseRepository
 from ._clinic import ClinicRepository
 from ._database import Database
 from ._episodes import EpisodeRepository
@@ -46,6 +47,7 @@ class Storage:
     explainers: ExplainerDeliveryRepository
     inbox: InboxRepository
     instances: InstanceRepository
+    leases: LeaseRepository
     outbox: OutboxRepository
     questions: QuestionRepository
     questionnaires: QuestionnaireRepository
@@ -82,6 +84,7 @@ class Storage:
             explainers=ExplainerDeliveryRepository(db),
             inbox=InboxRepository(db),
             instances=InstanceRepository(db),
+            leases=LeaseRepository(db),
             outbox=OutboxRepository(db),
             questions=QuestionRepository(db),
             questionnaires=QuestionnaireRepository(db),

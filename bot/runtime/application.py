@@ -192,14 +192,22 @@ class _Lifecycle:
             # chat the bot cannot reach stops start-up before anything is handled.
             await open_staff_chat(app.bot, svc, version=afterglow_version())
         self._intake.open(storage.inbox, instances=storage.instances, me=instance)
-        # What was received but not handled before a stop or crash goes first.
-        await self._adopt(app)
-        await svc.dispatcher.recover()
-        if self._roles.leading:
-            await self._review_recent_misses(svc)
+        await self._pick_up(app, svc)
         await _register_commands(app, self._settings)
         self._start_jobs(app, svc)
         log.info("bot.started protocol=%s", self._content.protocol.source)
+
+    async def _pick_up(self, app: AfterglowApp, svc: Services) -> None:
+        """Take over what a stop or crash left: the updates not handled go first."""
+        await self._adopt(app)
+        await svc.dispatcher.recover()
+        me = self._roles.instance
+        if await svc.storage.instances.alive(me) == {me}:
+            ended = await svc.storage.leases.end_orphaned(self._clock.now())
+            if ended:
+                log.warning("bot.leases_ended count=%d", ended)
+        if self._roles.leading:
+            await self._review_recent_misses(svc)
 
     def _start_jobs(self, app: AfterglowApp, svc: Services) -> None:
         """The dispatcher pass, the urgent worker, purges, backups, the bid for the lead."""

@@ -29,7 +29,7 @@ from bot.domain.codes import (
 )
 from bot.domain.entities import NewAlert, Patient
 from storage import PostgresDatabase, Storage
-from storage._claims import CLAIM_LEASE, QUEUED_LEASE
+from storage._claims import CLAIM_LEASE, QUEUED_LEASE, ROUND_LEASE
 from tests.conftest import STAFF_ID, Domain
 
 SECOND = timedelta(seconds=1)
@@ -152,7 +152,7 @@ async def claim_questions(storage: Storage, now: datetime, limit: int) -> list[i
 QUEUES = [
     Queue("alerts", seed_alert, claim_alerts, QUEUED_LEASE),
     Queue("reminders", seed_reminder, claim_reminders, QUEUED_LEASE),
-    Queue("escalations", seed_escalation, claim_escalations, QUEUED_LEASE),
+    Queue("escalations", seed_escalation, claim_escalations, ROUND_LEASE),
     Queue("outbox", seed_message, claim_messages, CLAIM_LEASE),
     Queue("explainers", seed_push, claim_pushes, QUEUED_LEASE),
     Queue("questions", seed_question, claim_questions, CLAIM_LEASE),
@@ -359,3 +359,40 @@ async def test_question_recorders_end_the_claim(domain: Domain, patient: Patient
     assert await claim_questions(domain.storage, now + 9 * SECOND, 10) == []
     assert await claim_questions(domain.storage, now + 10 * SECOND, 10) == [failed]
     assert await claim_questions(domain.storage, now + 3 * CLAIM_LEASE, 10) == [failed]
+
+
+async def test_at_a_restart_the_urgent_queues_are_due_at_once(
+    domain: Domain, patient: Patient
+) -> None:
+    """Alone on the database, a lease on what bypasses the flood queue is a dead process's."""
+    storage = domain.storage
+    now = domain.clock.now()
+    urgent = await seed_escalation(storage, patient, now, 1)
+    plain = await seed_alert(storage, patient, now, 2)
+    message = await seed_message(storage, patient, now, 3)
+    asked = await storage.questions.ask(
+        patient_id=patient.id,
+        chat_id=USER,
+        reason=QuestionReason.LOW_SCORE,
+        now=now,
+        escalate_at=now + timedelta(hours=1),
+        update_id=None,
+    )
+    assert asked is not None
+    later = await seed_message(storage, patient, now, 4)
+    await storage.outbox.retry(
+        later, at=now + timedelta(minutes=30), problem=DeliveryProblem.READ_TIMEOUT
+    )
+    reminder = await seed_reminder(storage, patient, now, 5)
+    assert sorted(await claim_alerts(storage, now, 10)) == sorted([urgent, plain])
+    assert await claim_messages(storage, now, 10) == [message]
+    assert await claim_reminders(storage, now, 10) == [reminder]
+
+    assert await storage.leases.end_orphaned(now) == 3
+    assert await claim_alerts(storage, now, 10) == [urgent]
+    assert await claim_messages(storage, now, 10) == [message]
+    assert await claim_questions(storage, now, 10) == [asked.id]
+    # The flood-limited ones keep their leases; a retry planned for later stays later.
+    assert await claim_reminders(storage, now, 10) == []
+    assert later not in await claim_messages(storage, now + timedelta(minutes=29), 10)
+    assert later in await claim_messages(storage, now + timedelta(minutes=30), 10)
