@@ -79,10 +79,13 @@ class InboxRepository:
         marks = ",".join("?" for _ in living)
         owner = "coalesce(handled_by, received_by)"
         orphaned = f" AND ({owner} IS NULL OR {owner} NOT IN ({marks}))" if living else ""
+        select = f"SELECT update_id FROM inbox WHERE state = 'pending'{orphaned}"
+        # A read first: usually nothing is orphaned, and then no write lock is taken.
+        if not await self._db.fetch_all(f"{select} LIMIT 1", living):
+            return []
         rows = await self._db.write_one(
-            "UPDATE inbox SET received_by = ?, handled_by = NULL WHERE update_id IN ("
-            f"  SELECT update_id FROM inbox WHERE state = 'pending'{orphaned}"
-            "   ORDER BY update_id LIMIT ?) AND state = 'pending'"
+            f"UPDATE inbox SET received_by = ?, handled_by = NULL WHERE update_id IN ({select}"
+            " ORDER BY update_id LIMIT ?) AND state = 'pending'"
             " RETURNING update_id, chat_key, payload, urgent",
             (by, *living, limit),
         )

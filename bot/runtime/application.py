@@ -135,7 +135,10 @@ class _Lifecycle:
         self._dispatch_interval = dispatch_interval
         self._announce = announce
         self._roles = Roles(settings, every_instance_serves=webhook)
-        self._urgent = UrgentWorker()
+        self._app: AfterglowApp | None = None
+        self._living: frozenset[int] = frozenset()
+        watch = self._watch_instances if settings.database_url else None
+        self._urgent = UrgentWorker(watch=watch)
 
     def _outside(self, app: AfterglowApp, clinic: Clinic) -> Outside:
         return Outside(
@@ -192,6 +195,7 @@ class _Lifecycle:
             # chat the bot cannot reach stops start-up before anything is handled.
             await open_staff_chat(app.bot, svc, version=afterglow_version())
         self._intake.open(storage.inbox, instances=storage.instances, me=instance)
+        self._app = app
         await self._pick_up(app, svc)
         await _register_commands(app, self._settings)
         self._start_jobs(app, svc)
@@ -215,7 +219,7 @@ class _Lifecycle:
             app,
             interval=self._dispatch_interval,
             leading=lambda: self._roles.leading,
-            before=lambda: self._before_pass(app),
+            before=lambda: self._adopt_quietly(app),
         )
         self._roles.seek_the_lead(lambda: self._on_lead(app))
         self._urgent.start(svc)
@@ -229,12 +233,21 @@ class _Lifecycle:
             )
             schedule_backups(app, backups)
 
-    async def _before_pass(self, app: AfterglowApp) -> None:
-        """Adopt what dead instances left; take this instance's share of the flood limits."""
+    async def _watch_instances(self) -> None:
+        """Every few seconds: this instance's share of the flood limits, and, as soon as
+        another instance is gone, the updates it left (a crisis message among them)."""
+        app = self._app
+        svc = None if app is None else app.bot_data.services
+        if app is None or svc is None:
+            return
+        living = await svc.storage.instances.alive(self._roles.instance)
+        self._limiter.share(len(living))
+        gone, self._living = self._living - living, living
+        if gone:
+            await self._adopt(app)
+
+    async def _adopt_quietly(self, app: AfterglowApp) -> None:
         await self._adopt(app)
-        svc = app.bot_data.services
-        if svc is not None and self._settings.database_url:
-            self._limiter.share(len(await svc.storage.instances.alive(self._roles.instance)))
 
     async def _adopt(self, app: AfterglowApp) -> int:
         """Queue the updates left unhandled by this process's predecessor or a dead instance."""

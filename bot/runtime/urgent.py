@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 
 from bot.services.container import Services
@@ -18,13 +19,18 @@ log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
 STOP_WITHIN = 5.0
+# How often the worker runs its watch (the runtime's look at the other instances).
+WATCH_EVERY = 5.0
+
+Watch = Callable[[], Awaitable[None]]
 
 
 class UrgentWorker:
     """One background task, started with the bot and stopped before its database closes."""
 
-    def __init__(self, *, poll_seconds: float = POLL_SECONDS) -> None:
+    def __init__(self, *, poll_seconds: float = POLL_SECONDS, watch: Watch | None = None) -> None:
         self._poll = poll_seconds
+        self._watch = watch
         self._task: asyncio.Task[None] | None = None
         self._svc: Services | None = None
         self._stopping = asyncio.Event()
@@ -51,7 +57,15 @@ class UrgentWorker:
                 await task
 
     async def _run(self, svc: Services) -> None:
+        loop = asyncio.get_running_loop()
+        watched = loop.time() - WATCH_EVERY
         while not self._stopping.is_set():
+            if self._watch is not None and loop.time() - watched >= WATCH_EVERY:
+                watched = loop.time()
+                try:
+                    await self._watch()
+                except Exception:
+                    log.exception("urgent.watch_failed")
             try:
                 await svc.urgent.deliver_due()
                 await svc.safety.flush_digest()

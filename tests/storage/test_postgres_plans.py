@@ -394,6 +394,10 @@ async def test_the_delivery_queues_are_bounded(
     assert_bounded(plans)
     only(plans, "FROM inbox")
 
+    plans = await run_path(recorder, explainer, lambda: storage.inbox.adopt(by=1, alive={1, 2}))
+    assert_bounded(plans)
+    only(plans, "FROM inbox")
+
 
 async def test_a_full_scan_is_noticed(
     domain: Domain, recorder: Recorder, explainer: AsyncEngine, busy: list[Patient]

@@ -405,6 +405,11 @@ async def test_the_delivery_queues_are_claimed_by_index(
     assert_bounded(plans)
     uses(plans, "FROM inbox", "inbox_pending")
 
+    # Each pass's look for what a dead instance left (nothing, here: one read, no write).
+    plans = await run_path(domain, recorder, lambda: storage.inbox.adopt(by=1, alive={1, 2}))
+    assert_bounded(plans)
+    uses(plans, "FROM inbox", "inbox_pending")
+
 
 def test_a_full_scan_is_noticed() -> None:
     """The check itself: a scan of a big table is caught, a bounded one is not."""
