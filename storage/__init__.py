@@ -21,11 +21,11 @@ from ._leader import LeaderLock
 from ._maintenance import DatabaseReport, backup_database, inspect_database
 from ._outbox import OutboxRepository
 from ._patients import CodeTakenError, PatientRepository
+from ._pg_inspect import inspect_postgres
 from ._postgres import (
     LEADER_LOCK,
     DatabaseUrlError,
     PostgresDatabase,
-    inspect_postgres,
     instance_lock_key,
     is_postgres_url,
     postgres_url,

@@ -35,6 +35,9 @@ class DatabaseReport:
     heartbeat: datetime | None = None
     # PostgreSQL: how many instances are running on it now (their liveness locks).
     instances: int | None = None
+    # PostgreSQL: when the instance running on the host asked about (if one holds its
+    # liveness lock) was last seen working.
+    seen_here: datetime | None = None
 
 
 def _read_only(path: Path, timeout: float) -> sqlite3.Connection:

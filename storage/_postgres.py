@@ -20,25 +20,20 @@ from typing import Any, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.elements import TextClause
 
 from bot.domain.errors import AfterglowError
 
-from ._clinic import HEARTBEAT_KEY
 from ._database import (
     Database,
     Row,
     SchemaError,
     Transaction,
-    latest_schema_version,
     migrations,
     postgres_migrations,
 )
-from ._maintenance import DatabaseReport
-from ._time import from_ts
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -56,7 +51,7 @@ INSTANCE_LOCKS = 0x41665478_00000000
 # The instance liveness locks held now in this database. A one-key advisory lock shows in
 # pg_locks as classid (its high 32 bits), objid (its low 32 bits) and objsubid 1; it ends
 # with its session, a killed process's too.
-_HELD_INSTANCE_LOCKS = (
+HELD_INSTANCE_LOCKS = (
     " FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1"
     f" AND classid::bigint = {INSTANCE_LOCKS >> 32} AND database ="
     " (SELECT oid FROM pg_database WHERE datname = current_database())"
@@ -357,7 +352,7 @@ class PostgresDatabase(Database):
             await self._checkin(conn)
 
     async def live_instances(self) -> frozenset[int] | None:
-        rows = await self.fetch_all("SELECT objid::bigint AS id" + _HELD_INSTANCE_LOCKS)
+        rows = await self.fetch_all("SELECT objid::bigint AS id" + HELD_INSTANCE_LOCKS)
         return frozenset(int(row["id"]) for row in rows)
 
     def skip_locked(self, alias: str) -> str:
@@ -367,40 +362,3 @@ class PostgresDatabase(Database):
         if self._engine is None:
             raise RuntimeError("database is not open")
         return self._engine
-
-
-async def inspect_postgres(url: str) -> DatabaseReport:
-    """Look at a PostgreSQL database without changing it, as `inspect_database` does a file.
-
-    PostgreSQL keeps its own pages sound (checksums, WAL): "integrity" here says the server
-    answered a read of the schema, not that a page scan was made.
-    """
-    latest = latest_schema_version()
-    engine = create_async_engine(postgres_url(url), poolclass=NullPool)
-    try:
-        async with engine.connect() as conn:
-            known = await conn.execute(text("SELECT to_regclass('schema_migrations')"))
-            if known.scalar_one() is None:
-                return DatabaseReport(True, 0, latest, "ok", 0)
-            version = int(
-                (
-                    await conn.execute(
-                        text("SELECT coalesce(max(version), 0) FROM schema_migrations")
-                    )
-                ).scalar_one()
-            )
-            patients = int(
-                (await conn.execute(text("SELECT count(*) FROM patients"))).scalar_one()
-            )
-            beat = await conn.execute(
-                text("SELECT value FROM clinic_values WHERE key = :k"), {"k": HEARTBEAT_KEY}
-            )
-            value = beat.scalar_one_or_none()
-            running = await conn.execute(text("SELECT count(*)" + _HELD_INSTANCE_LOCKS))
-            instances = int(running.scalar_one())
-    except (OSError, SQLAlchemyError) as err:
-        return DatabaseReport(True, 0, latest, f"unreachable ({type(err).__name__})", 0)
-    finally:
-        await engine.dispose()
-    heartbeat = from_ts(int(value)) if value is not None and str(value).isdigit() else None
-    return DatabaseReport(True, version, latest, "ok", patients, heartbeat, instances)

@@ -206,7 +206,7 @@ class _Lifecycle:
         await self._adopt(app)
         await svc.dispatcher.recover()
         me = self._roles.instance
-        if await svc.storage.instances.alive(me) == {me}:
+        if await svc.storage.instances.alive(me, now=self._clock.now()) == {me}:
             ended = await svc.storage.leases.end_orphaned(self._clock.now())
             if ended:
                 log.warning("bot.leases_ended count=%d", ended)
@@ -234,13 +234,16 @@ class _Lifecycle:
             schedule_backups(app, backups)
 
     async def _watch_instances(self) -> None:
-        """Every few seconds: this instance's share of the flood limits, and, as soon as
-        another instance is gone, the updates it left (a crisis message among them)."""
+        """Every few seconds: show this instance works, take its share of the flood limits,
+        and, as soon as another instance is gone, adopt the updates it left (a crisis
+        message among them)."""
         app = self._app
         svc = None if app is None else app.bot_data.services
         if app is None or svc is None:
             return
-        living = await svc.storage.instances.alive(self._roles.instance)
+        me, now = self._roles.instance, self._clock.now()
+        await svc.storage.instances.seen(me, now=now)
+        living = await svc.storage.instances.alive(me, now=now)
         self._limiter.share(len(living))
         gone, self._living = self._living - living, living
         if gone:

@@ -7,6 +7,7 @@ is older than three of its intervals: a bot that is hung, or not running, is unh
 from __future__ import annotations
 
 import asyncio
+import socket
 import textwrap
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -57,7 +58,7 @@ def run_check(
     if settings.database_url is None:
         report = inspect_database(settings.db_path)
     else:
-        report = asyncio.run(inspect_postgres(settings.database_url))
+        report = asyncio.run(inspect_postgres(settings.database_url, host=socket.gethostname()))
     line, ok = _database_line(report)
     echo(line)
     problems += 0 if ok else 1
@@ -144,7 +145,21 @@ def _database_line(report: DatabaseReport) -> tuple[str, bool]:
 
 
 def heartbeat_line(report: DatabaseReport, now: datetime) -> tuple[str, bool]:
-    """Return the live check's verdict on the dispatcher's last pass."""
+    """Return the live check's verdict on the dispatcher's last pass.
+
+    With several instances on PostgreSQL the dispatcher's heartbeat is everyone's, so an
+    instance running on this host is judged by its own last sign of work (a hung one
+    keeps its locks but stops showing it); a standby waiting to lead, by the heartbeat.
+    """
+    if report.seen_here is not None:
+        age = (now - report.seen_here).total_seconds()
+        if age > STALE_AFTER:
+            return (
+                f"instance: ERROR this host's instance last worked {age:.0f} s ago (more than"
+                f" {STALE_AFTER:.0f} s): it is hung",
+                False,
+            )
+        return f"instance: ok (this host's instance worked {max(age, 0):.0f} s ago)", True
     if report.heartbeat is None:
         return "dispatcher: ERROR no pass recorded (is `afterglow run` running?)", False
     age = (now - report.heartbeat).total_seconds()

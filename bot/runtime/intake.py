@@ -137,7 +137,7 @@ class Intake:
         """
         alive: frozenset[int] = frozenset()
         if self._instances is not None and self._me is not None:
-            alive = await self._instances.alive(self._me)
+            alive = await self._instances.alive(self._me, now=self._clock.now())
         pending = await self.inbox.adopt(by=self._me, alive=alive)
         if pending:
             log.warning("intake.resuming count=%d", len(pending))

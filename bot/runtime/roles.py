@@ -23,6 +23,7 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 from collections.abc import Awaitable, Callable
 
 from bot.domain.clock import Clock
@@ -81,7 +82,9 @@ class Roles:
 
     async def register(self, storage: Storage, clock: Clock) -> int:
         """Register this instance; on PostgreSQL take its liveness lock."""
-        self._instance = await storage.instances.register(now=clock.now(), pid=os.getpid())
+        self._instance = await storage.instances.register(
+            now=clock.now(), pid=os.getpid(), host=socket.gethostname()
+        )
         if self._url is not None:
             liveness = LeaderLock(self._url, instance_lock_key(self._instance))
             if not await liveness.try_acquire():

@@ -128,7 +128,7 @@ class Dispatcher:
         self._recovered_at = self._clock.now()
         alive: frozenset[int] = frozenset()
         if self._instance is not None:
-            alive = await self._storage.instances.alive(self._instance)
+            alive = await self._storage.instances.alive(self._instance, now=self._clock.now())
         count = await self._storage.checkins.recover_unconfirmed(alive=alive)
         if count:
             log.warning("dispatch.recovered_uncertain count=%d", count)

@@ -6,7 +6,11 @@
 CREATE TABLE instances (
     id         INTEGER PRIMARY KEY,
     started_at INTEGER NOT NULL,
-    pid        INTEGER NOT NULL
+    pid        INTEGER NOT NULL,
+    -- The machine (container) it runs on, and when it last showed it was working: an
+    -- instance that holds its locks but stopped working (hung) is taken for dead.
+    host       TEXT NOT NULL DEFAULT '',
+    seen_at    INTEGER
 );
 
 -- The instance that claimed a check-in for sending; only a dead instance's unconfirmed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from bot.domain.clock import ManualClock
 from bot.runtime.application import build_application
 from bot.runtime.health import DISPATCH_EVERY, STALE_AFTER, heartbeat_line, run_check
-from storage import Storage, inspect_database
+from storage import DatabaseReport, Storage, inspect_database
 from tests.conftest import START
 
 TOKEN = "123456789:AAF-secret_Key0123456789abcdefghijklmn"
@@ -53,6 +54,18 @@ async def test_the_heartbeat_goes_stale_after_three_ticks(
     stale, ok = heartbeat_line(report, START + timedelta(seconds=STALE_AFTER + 1))
     assert not ok
     assert stale.startswith("dispatcher: ERROR last pass 91 s ago")
+
+
+def test_an_instance_on_this_host_is_judged_by_its_own_sign_of_work() -> None:
+    """Several instances share the heartbeat: a hung one must not pass on the others'."""
+    report = DatabaseReport(True, 17, 17, "ok", 0, heartbeat=START, instances=2, seen_here=START)
+    fresh, ok = heartbeat_line(report, START + timedelta(seconds=STALE_AFTER))
+    assert ok, fresh
+    assert fresh.startswith("instance: ok")
+    hung = replace(report, heartbeat=START + timedelta(seconds=STALE_AFTER))
+    stale, ok = heartbeat_line(hung, START + timedelta(seconds=STALE_AFTER + 1))
+    assert not ok
+    assert stale.startswith("instance: ERROR this host's instance last worked 91 s ago")
 
 
 async def test_live_check_passes_while_passes_run_and_fails_when_they_stop(

@@ -4,6 +4,7 @@ shown with the password; `afterglow check` on PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -97,11 +98,13 @@ async def test_check_reads_a_postgresql_database() -> None:
         code = await asyncio.to_thread(run_check, env, live=False, echo=lines.append)
         storage = await Storage.open(url)
         try:
-            running = await storage.instances.register(now=datetime.now(UTC), pid=1)
+            running = await storage.instances.register(
+                now=datetime.now(UTC), pid=1, host=socket.gethostname()
+            )
             liveness = LeaderLock(url, instance_lock_key(running))
             assert await liveness.try_acquire()
             try:
-                await asyncio.to_thread(run_check, env, live=False, echo=lines.append)
+                await asyncio.to_thread(run_check, env, live=True, echo=lines.append)
             finally:
                 await liveness.release()
         finally:
@@ -111,6 +114,9 @@ async def test_check_reads_a_postgresql_database() -> None:
     assert first.startswith("database: ok (schema ")
     assert "0 patients, 0 instance(s) running" in first
     assert "1 instance(s) running" in second
+    # The live check judges the instance on this host by its own last sign of work.
+    [instance] = [line for line in lines if line.startswith("instance:")]
+    assert instance.startswith("instance: ok (this host's instance worked "), instance
 
 
 def test_check_says_when_postgresql_is_unreachable() -> None:

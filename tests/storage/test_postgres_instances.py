@@ -22,9 +22,11 @@ from storage import (
     instance_lock_key,
     latest_schema_version,
 )
+from storage._instances import STALE_AFTER
 from tests.conftest import CLINIC_TZ, STAFF_ID, WORDING, Domain, alert_service
 from tests.postgres import admin_url, fresh_database
 
+SECOND = timedelta(seconds=1)
 # Keys of their own, so these tests never meet a running bot's lock.
 TEST_LOCK = LEADER_LOCK + 1000
 
@@ -282,5 +284,28 @@ async def test_a_dispatcher_flags_the_sends_of_an_instance_that_died_meanwhile(
         assert row is not None
         assert row.delivery is Delivery.UNCERTAIN
         assert row.state is CheckinState.SENT
+    finally:
+        await lock.release()
+
+
+async def test_an_instance_that_holds_its_lock_but_stopped_working_is_dead(
+    domain: Domain, second: Storage
+) -> None:
+    """A hung process keeps its connection, and so its lock: its last sign of work tells."""
+    database = domain.storage.database
+    assert isinstance(database, PostgresDatabase)
+    now = domain.clock.now()
+    me = await domain.storage.instances.register(now=now, pid=1)
+    hung = await second.instances.register(now=now, pid=2)
+    lock = LeaderLock(database.url, instance_lock_key(hung), poll=0.05)
+    try:
+        assert await lock.try_acquire()
+        later = now + STALE_AFTER
+        assert hung in await domain.storage.instances.alive(me, now=later)
+        await domain.storage.instances.seen(me, now=later)
+        assert hung not in await domain.storage.instances.alive(me, now=later + SECOND)
+        # Seen working again: alive again.
+        await second.instances.seen(hung, now=later + SECOND)
+        assert hung in await domain.storage.instances.alive(me, now=later + SECOND)
     finally:
         await lock.release()
