@@ -2,10 +2,8 @@
 
 Delivery is at-least-once on purpose: an alert about a patient must reach a human, so a send
 whose outcome is unknown is tried again (staff may then see a duplicate, never nothing).
-Every send, of an alert or a reminder, is claimed in the database first, so two deliveries
-(in this process or in another instance) never send the same one at once; a send cut short
-by a crash is made again, by whichever instance, when its claim's lease runs out.
-"""
+Each send is claimed in the database first, so two deliveries (here or in another instance)
+never send one at once; one a crash cut short is made again when the claim's lease ends."""
 
 from __future__ import annotations
 
@@ -184,11 +182,8 @@ class AlertService:
         return alert
 
     async def send_now(self, alert: Alert) -> bool:
-        """Send one alert at once, without waiting behind other deliveries; True if delivered.
-
-        It is claimed first, so False also when another delivery (here or in another
-        instance) has it, or has sent it already.
-        """
+        """Send one alert at once, ahead of other deliveries; True if delivered (False also
+        when another delivery, here or in another instance, has it or has sent it)."""
         claimed = await self._storage.alerts.claim(alert.id, now=self._clock.now())
         if claimed is None:
             return False
@@ -261,12 +256,8 @@ class AlertService:
             return sent
 
     async def _deliver_due(self, *, urgent_only: bool = False) -> tuple[int, bool]:
-        """Send due alerts; stop at the first one Telegram does not take.
-
-        Each alert is claimed just before its send, one at a time, so that its lease covers
-        that one send (not a batch's), and an alert claimed elsewhere (by `send_now`, or
-        another instance) is not due here. What is not reached stays due for the next round.
-        """
+        """Send due alerts, each claimed just before its send (the lease covers one send);
+        stop at the first one Telegram does not take, leaving the rest for the next round."""
         sent = 0
         for _ in range(ALERTS_PER_ROUND):
             claimed = await self._storage.alerts.claim_due(
@@ -308,8 +299,7 @@ class AlertService:
                 alert, await self._chart_for(alert), reminder=False
             )
         except Exception:
-            # Not Telegram's answer (the staff chat could not be read, say): the claim must
-            # not keep the alert from its next try for a whole lease.
+            # Not Telegram's answer (say, the staff chat unreadable): retry soon, not a lease on.
             with contextlib.suppress(Exception):
                 await self._storage.alerts.mark_retry(
                     alert.id,

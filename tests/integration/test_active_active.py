@@ -188,7 +188,8 @@ async def test_two_serving_instances_share_the_work_and_survive_a_kill(tmp_path:
                     " OR delivery = 'unconfirmed'",
                 )
                 pending = await _query(url, "SELECT count(*) FROM alerts WHERE state = 'pending'")
-                return (states[0][0] == 0 and pending[0][0] == 0) or None
+                unhandled = await _query(url, "SELECT count(*) FROM inbox WHERE state = 'pending'")
+                return (states[0][0] == 0 and pending[0][0] == 0 and unhandled[0][0] == 0) or None
 
             deadline = time.monotonic() + 120
             while not await settled():
