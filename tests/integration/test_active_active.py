@@ -19,19 +19,16 @@ import signal
 import socket
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
-from bot.domain.codes import AlertKind
-from bot.domain.entities import NewAlert
-from bot.fake_telegram import FakeTelegramServer, FakeUser, SentMessage
+from bot.fake_telegram import FakeTelegramServer, SentMessage
 from bot.telegram import texts
 from storage import Storage
 from tests.integration.conftest import BOT_USERNAME, TOKEN
-from tests.integration.test_failover import wait_for_line
+from tests.integration.test_failover import seed_due, wait_for_line
 from tests.integration.test_process import STARTUP_TIMEOUT, bot_env
 from tests.postgres import fresh_database
 
@@ -65,37 +62,6 @@ async def _start(env: dict[str, str], cwd: Path, log: Path) -> asyncio.subproces
             stdout=out,
             stderr=out,
         )
-
-
-async def _seed(url: str, server: FakeTelegramServer, users: list[FakeUser]) -> None:
-    now = int(time.time())
-    storage = await Storage.open(url)
-    try:
-        async with storage.database.write() as tx:
-            await tx.execute_many(
-                "INSERT INTO patients (code, status, telegram_user_id, chat_id, timezone,"
-                " checkin_time, consent_at, created_at, created_by, consent_version)"
-                " VALUES (?, 'active', ?, ?, 'Europe/Berlin', '09:00', ?, ?, 42, '1')",
-                [
-                    (f"P-A{n:04d}", user.id, server.private_chat(user).id, now - 86400, now)
-                    for n, user in enumerate(users)
-                ],
-            )
-            await tx.execute(
-                "INSERT INTO checkins (patient_id, kind, due_at, state)"
-                " SELECT id, 'extra', ?, 'pending' FROM patients",
-                (now - 60,),
-            )
-        first = await storage.patients.by_code("P-A0000")
-        assert first is not None
-        for n in range(ALERTS):
-            await storage.alerts.add(
-                patient_id=first.id,
-                alert=NewAlert(kind=AlertKind.CONTACT_REQUEST, text=f"shared alert {n}"),
-                now=datetime.now(UTC),
-            )
-    finally:
-        await storage.close()
 
 
 async def _query(url: str, sql: str) -> list[tuple[object, ...]]:
@@ -134,7 +100,8 @@ async def test_two_serving_instances_share_the_work_and_survive_a_kill(tmp_path:
         }
         staff_chat = int(base["AFTERGLOW_STAFF_CHAT_ID"])
         await (await Storage.open(url)).close()
-        await _seed(url, server, users)
+        alerts = [f"shared alert {n}" for n in range(ALERTS)]
+        await seed_due(url, server, users, alerts=alerts, prefix="P-A")
 
         ports = [_free_port(), _free_port()]
         logs = [tmp_path / "first.log", tmp_path / "second.log"]

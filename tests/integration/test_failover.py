@@ -35,7 +35,14 @@ ALERTS = 10
 RATE = "400"
 
 
-async def _seed(url: str, server: FakeTelegramServer, users: list[FakeUser]) -> None:
+async def seed_due(
+    url: str,
+    server: FakeTelegramServer,
+    users: list[FakeUser],
+    *,
+    alerts: list[str],
+    prefix: str = "P-F",
+) -> None:
     """Active patients with one check-in each due a minute ago, and pending alerts."""
     now = int(time.time())
     storage = await Storage.open(url)
@@ -46,7 +53,7 @@ async def _seed(url: str, server: FakeTelegramServer, users: list[FakeUser]) -> 
                 " checkin_time, consent_at, created_at, created_by, consent_version)"
                 " VALUES (?, 'active', ?, ?, 'Europe/Berlin', '09:00', ?, ?, 42, '1')",
                 [
-                    (f"P-F{n:04d}", user.id, server.private_chat(user).id, now - 86400, now)
+                    (f"{prefix}{n:04d}", user.id, server.private_chat(user).id, now - 86400, now)
                     for n, user in enumerate(users)
                 ],
             )
@@ -55,12 +62,12 @@ async def _seed(url: str, server: FakeTelegramServer, users: list[FakeUser]) -> 
                 " SELECT id, 'extra', ?, 'pending' FROM patients",
                 (now - 60,),
             )
-        first = await storage.patients.by_code("P-F0000")
+        first = await storage.patients.by_code(f"{prefix}0000")
         assert first is not None
-        for n in range(ALERTS):
+        for text in alerts:
             await storage.alerts.add(
                 patient_id=first.id,
-                alert=NewAlert(kind=AlertKind.CONTACT_REQUEST, text=f"failover alert {n}"),
+                alert=NewAlert(kind=AlertKind.CONTACT_REQUEST, text=text),
                 now=datetime.now(UTC),
             )
     finally:
@@ -97,7 +104,7 @@ async def test_the_standby_finishes_what_a_killed_leader_began(tmp_path: Path) -
         staff_chat = int(env["AFTERGLOW_STAFF_CHAT_ID"])
         # The schema first (an instance migrates at start), then the due work.
         await (await Storage.open(url)).close()
-        await _seed(url, server, users)
+        await seed_due(url, server, users, alerts=[f"failover alert {n}" for n in range(ALERTS)])
 
         def prompts() -> int:
             return sum(1 for m in server.sent if m.chat_id > 0 and m.text == texts.CHECKIN_PROMPT)

@@ -84,21 +84,23 @@ async def test_every_message_reaches_the_staff_as_an_alert_then_follow_ups(
     domain: Domain,
 ) -> None:
     service, messenger, _outbox = safety(domain)
+    # An id too long to turn up by chance in the reference's eight hex digits.
+    stranger = 5_013_579_246
 
-    assert await say(service, 501, "i want to die")
-    assert await say(service, 501, "i have the pills, tonight")
+    assert await say(service, stranger, "i want to die")
+    assert await say(service, stranger, "i have the pills, tonight")
 
     first, second = messenger.staff()
     assert "not a patient" in first
     assert "\u201ci want to die\u201d" in first
     assert "another message" in second
     assert "\u201ci have the pills, tonight\u201d" in second
-    reference = service.stranger_reference(501)
+    reference = service.stranger_reference(stranger)
     assert reference in first
     assert reference in second
-    assert "501" not in reference
-    assert len(messenger.to(501)) == 2
-    assert all("988" in text for text in messenger.to(501))
+    assert str(stranger) not in first + second
+    assert len(messenger.to(stranger)) == 2
+    assert all("988" in text for text in messenger.to(stranger))
 
 
 async def test_follow_ups_are_capped_per_person_and_the_window_starts_again(
