@@ -9,7 +9,9 @@ not confirmed as uncertain, and finishes the rest.
 
 In the end: both instances claimed check-ins; every check-in is sent (confirmed or, only
 the dead one's, uncertain) or answered; no patient got two prompts; every alert reached the
-staff chat exactly once; every press was handled exactly once, whichever instance it hit.
+staff chat exactly once; while both lived, no press was handled twice, whichever instance
+it hit (after the kill, one the dead instance had begun is handled again: the inbox's rule
+after any crash).
 """
 
 from __future__ import annotations
@@ -213,4 +215,6 @@ async def test_two_serving_instances_share_the_work_and_survive_a_kill(tmp_path:
     assert "Traceback" not in survivor_log
     # Telegram counts per bot: while both ran, each took half of the sending rate.
     assert "flood.shared senders=2" in survivor_log
+    # Alone again after the kill: the whole rate.
+    assert "flood.shared senders=1" in survivor_log.split("flood.shared senders=2", 1)[1]
     assert "dispatch.recovered_uncertain" in survivor_log or "sent/uncertain" not in totals
