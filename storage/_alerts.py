@@ -219,20 +219,13 @@ class AlertRepository:
         sender died is due again when the lease ends and is sent again (at least once: staff
         may see it twice, never not at all).
         """
-        rows = await claim_rows(
-            self._db,
-            f"SELECT {ALERT_COLUMNS} FROM {ALERTS_FROM}"
-            " WHERE a.state = 'pending' AND a.next_attempt_at <= ? AND a.urgent >= ?"
-            f" ORDER BY a.urgent DESC, a.created_at, a.id LIMIT ?",
+        return await self._claim(
+            "a.state = 'pending' AND a.next_attempt_at <= ? AND a.urgent >= ?"
+            " ORDER BY a.urgent DESC, a.created_at, a.id LIMIT ?",
             (to_ts(now), int(urgent_only), limit),
-            alias="a",
-            table="alerts",
             due_column="next_attempt_at",
             now=now,
-            lease=QUEUED_LEASE,
-            urgent_lease=CLAIM_LEASE,
         )
-        return [alert_of(row) for row in rows]
 
     async def claim(self, alert_id: int, *, now: datetime) -> Alert | None:
         """Claim one alert to send it at once; None if it is sent or not due.
@@ -240,19 +233,30 @@ class AlertRepository:
         Not due means another sender holds it, or it waits for its retry. The claim ends as
         `claim_due`'s do.
         """
+        claimed = await self._claim(
+            "a.id = ? AND a.state = 'pending' AND a.next_attempt_at <= ?",
+            (alert_id, to_ts(now)),
+            due_column="next_attempt_at",
+            now=now,
+        )
+        return claimed[0] if claimed else None
+
+    async def _claim(
+        self, where: str, params: tuple[object, ...], *, due_column: str, now: datetime
+    ) -> list[Alert]:
+        """Claim the alerts `where` finds; urgent ones bypass the flood queue (short lease)."""
         rows = await claim_rows(
             self._db,
-            f"SELECT {ALERT_COLUMNS} FROM {ALERTS_FROM}"
-            " WHERE a.id = ? AND a.state = 'pending' AND a.next_attempt_at <= ?",
-            (alert_id, to_ts(now)),
+            f"SELECT {ALERT_COLUMNS} FROM {ALERTS_FROM} WHERE {where}",
+            params,
             alias="a",
             table="alerts",
-            due_column="next_attempt_at",
+            due_column=due_column,
             now=now,
             lease=QUEUED_LEASE,
             urgent_lease=CLAIM_LEASE,
         )
-        return alert_of(rows[0]) if rows else None
+        return [alert_of(row) for row in rows]
 
     async def next_attempt(self) -> datetime | None:
         """Return when the earliest pending alert may be tried again."""
@@ -290,21 +294,14 @@ class AlertRepository:
         `reminder_sent` or `reminder_failed` ends the claim (acknowledging or resolving the
         alert too). One whose sender died is sent when the lease ends (at least once).
         """
-        rows = await claim_rows(
-            self._db,
-            f"SELECT {ALERT_COLUMNS} FROM {ALERTS_FROM}"
-            " WHERE a.state = 'sent' AND a.acknowledged_at IS NULL AND a.resolved_at IS NULL"
+        return await self._claim(
+            "a.state = 'sent' AND a.acknowledged_at IS NULL AND a.resolved_at IS NULL"
             " AND a.remind_at IS NOT NULL AND a.remind_at <= ?"
-            f" ORDER BY a.urgent DESC, a.remind_at LIMIT ?",
+            " ORDER BY a.urgent DESC, a.remind_at LIMIT ?",
             (to_ts(now), limit),
-            alias="a",
-            table="alerts",
             due_column="remind_at",
             now=now,
-            lease=QUEUED_LEASE,
-            urgent_lease=CLAIM_LEASE,
         )
-        return [alert_of(row) for row in rows]
 
     async def reminder_sent(
         self, alert_id: int, *, now: datetime, chat_id: int, message_id: int
