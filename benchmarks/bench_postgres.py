@@ -11,7 +11,7 @@ autovacuum would soon after (--as-copied skips it). Each backend is then measure
 those same rows, in a fresh child process of its own (so memory is per backend):
 
 * start-up: `Storage.open()` (migrations already applied) and the storage work the bot's
-  post_init does (roster, staff chat, inbox pending, dispatcher recovery, review of
+  post_init does (roster, staff chat, inbox adoption, dispatcher recovery, review of
   recent misses), through the real services;
 * a dispatcher tick with nothing due (the real `Dispatcher` built by `build_services`);
 * claim-and-send throughput against the fake Bot API server (its own process, limits
@@ -298,7 +298,7 @@ async def start_up(svc: Services, clock: ManualClock, content: Content) -> dict[
     return {
         "roster.load": await timed_ms(svc.roster.load),
         "alerts.staff_chat_id": await timed_ms(svc.alerts.staff_chat_id),
-        "inbox.pending": await timed_ms(svc.storage.inbox.pending),
+        "inbox.adopt": await timed_ms(lambda: svc.storage.inbox.adopt(by=None, alive=())),
         "dispatcher.recover": await timed_ms(svc.dispatcher.recover),
         "trends.review_recent_misses": await timed_ms(
             lambda: svc.trends.review_recent_misses(since)

@@ -219,7 +219,7 @@ class _Lifecycle:
             app,
             interval=self._dispatch_interval,
             leading=lambda: self._roles.leading,
-            before=lambda: self._adopt_quietly(app),
+            before=lambda: self._adopt(app),
         )
         self._roles.seek_the_lead(lambda: self._on_lead(app))
         self._urgent.start(svc)
@@ -248,9 +248,6 @@ class _Lifecycle:
         gone, self._living = self._living - living, living
         if gone:
             await self._adopt(app)
-
-    async def _adopt_quietly(self, app: AfterglowApp) -> None:
-        await self._adopt(app)
 
     async def _adopt(self, app: AfterglowApp) -> int:
         """Queue the updates left unhandled by this process's predecessor or a dead instance."""

@@ -53,7 +53,7 @@ def schedule_dispatch(
     *,
     interval: float,
     leading: Callable[[], bool] = lambda: True,
-    before: Callable[[], Awaitable[None]] | None = None,
+    before: Callable[[], Awaitable[object]] | None = None,
 ) -> None:
     """Run the dispatcher once now and then every `interval` seconds.
 
