@@ -234,7 +234,7 @@ class _Lifecycle:
             schedule_backups(app, backups)
 
     async def _watch_instances(self) -> None:
-        """Every few seconds: show this instance works, take its share of the flood limits,
+        """Every second: show this instance works, take its share of the flood limits,
         and, as soon as another instance is gone, adopt the updates it left (a crisis
         message among them)."""
         app = self._app

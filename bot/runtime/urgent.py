@@ -19,8 +19,9 @@ log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
 STOP_WITHIN = 5.0
-# How often the worker runs its watch (the runtime's look at the other instances).
-WATCH_EVERY = 5.0
+# How often the worker runs its watch (the runtime's look at the other instances): a new
+# instance's share of the flood limits and a dead one's adoption follow within a second.
+WATCH_EVERY = 1.0
 
 Watch = Callable[[], Awaitable[None]]
 

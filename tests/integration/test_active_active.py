@@ -144,6 +144,9 @@ async def test_two_serving_instances_share_the_work_and_survive_a_kill(tmp_path:
                 lambda: len(server.calls_to("answerCallbackQuery")) >= PRESSES // 2 or None,
                 timeout=STARTUP_TIMEOUT,
             )
+            # Each has seen the other (within a second of the later one's start) before the kill.
+            for log in logs:
+                await wait_for_line(log, "flood.shared senders=2")
             answered_before_kill = _answered(server)
             procs[victim].send_signal(signal.SIGKILL)
             await procs[victim].wait()
