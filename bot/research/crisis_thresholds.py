@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sklearn.model_selection import StratifiedGroupKFold
 
-from bot.domain.crisis import CrisisNet
+from bot.domain.crisis import CrisisNet, Layer
 from bot.research.crisis_corpus import LabelledMessage, read_corpus, shipped_net
 from bot.research.crisis_eval import Outcome, Scores, scores
 from bot.research.crisis_train import DEFAULT_TRAIN, SEED, train
@@ -38,6 +38,8 @@ class Row:
     review_at: float
     concern_at: float
     scores: Scores
+    # Share of the everyday negatives (ordinary life in crisis words) that reach staff.
+    everyday: float
 
 
 def net_with_model(model: dict[str, object]) -> CrisisNet:
@@ -68,7 +70,11 @@ def sweep(
             for net, fold in judged
             for message in fold
         ]
-        rows.append(Row(review_at, concern_at, scores(outcomes)))
+        everyday = [item for item in outcomes if item.message.kind == "everyday"]
+        flagged = sum(1 for item in everyday if item.assessment.layer > Layer.NONE)
+        rows.append(
+            Row(review_at, concern_at, scores(outcomes), flagged / len(everyday) if everyday else 0.0)
+        )
     return rows
 
 
@@ -78,7 +84,7 @@ def main(argv: Sequence[str]) -> int:
     messages = read_corpus(source)
     print(f"out-of-fold on {source} ({len(messages)} messages), concern at {CONCERN_AT}:")
     for row in sweep(messages):
-        print(f"review at {row.review_at:.2f}: {row.scores.line()}")
+        print(f"review at {row.review_at:.2f}: {row.scores.line()} everyday={row.everyday:.3f}")
     return 0
 
 

@@ -28,6 +28,9 @@ def test_a_lower_review_threshold_never_catches_less_nor_alarms_less() -> None:
     assert alarms == sorted(alarms)
     assert recalls[-1] > recalls[0]
     assert len({row.scores.false_interrupting for row in rows}) == 1
+    everyday = [row.everyday for row in rows]
+    assert everyday == sorted(everyday)
+    assert all(0.0 <= share <= 1.0 for share in everyday)
 
 
 def test_other_thresholds_change_only_the_classifier_layer() -> None:
