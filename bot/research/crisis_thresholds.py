@@ -72,9 +72,8 @@ def sweep(
         ]
         everyday = [item for item in outcomes if item.message.kind == "everyday"]
         flagged = sum(1 for item in everyday if item.assessment.layer > Layer.NONE)
-        rows.append(
-            Row(review_at, concern_at, scores(outcomes), flagged / len(everyday) if everyday else 0.0)
-        )
+        share = flagged / len(everyday) if everyday else 0.0
+        rows.append(Row(review_at, concern_at, scores(outcomes), share))
     return rows
 
 
