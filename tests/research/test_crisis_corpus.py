@@ -51,7 +51,19 @@ def test_every_kind_is_represented(path: Path) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["dev", "heldout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "ordinary"],
+    [
+        "dev",
+        "heldout",
+        "fresh",
+        "fresh2",
+        "fresh3",
+        "fresh4",
+        "fresh5",
+        "fresh6",
+        "fresh7",
+        "fresh8",
+        "ordinary",
+    ],
 )
 def test_no_text_is_shared_between_train_and_a_judging_set(name: str) -> None:
     train = {key(message.text) for message in read_corpus(TRAIN)}
