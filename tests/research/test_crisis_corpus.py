@@ -22,9 +22,10 @@ DEV = DATA / "crisis_dev.toml"
 
 
 def key(text: str) -> str:
-    """Return text compared loosely: case, punctuation and spacing do not count."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return re.sub(r"[\s.,!?'\"\u2019-]+", " ", folded).strip()
+    """Return text compared loosely: case, apostrophes, punctuation and spacing do not count
+    ("wouldnt" is "wouldn't")."""
+    folded = re.sub(r"['\u2019]", "", unicodedata.normalize("NFKC", text).casefold())
+    return re.sub(r"[\s.,!?\"-]+", " ", folded).strip()
 
 
 @pytest.mark.parametrize("path", [TRAIN, DEV], ids=["train", "dev"])
