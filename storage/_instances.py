@@ -9,7 +9,7 @@ from ._time import from_ts, to_ts
 
 # An instance that has not shown it was working for this long is taken for dead even if
 # it still holds its liveness lock (a hung process keeps its connection open). Running
-# instances show it every few seconds.
+# instances show it every second (the urgent worker's watch).
 STALE_AFTER = timedelta(seconds=60)
 
 
