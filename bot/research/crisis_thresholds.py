@@ -28,7 +28,11 @@ from bot.research.crisis_eval import Outcome, Scores, scores
 from bot.research.crisis_train import DEFAULT_TRAIN, SEED, train
 
 REVIEW_GRID = (0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3)
+URGENT_GRID = (0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5)
+ASK_GRID = (0.99, 0.97, 0.95, 0.9, 0.85, 0.8)
 CONCERN_AT = 0.95
+
+Judged = list[tuple[CrisisNet, list[LabelledMessage]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +46,38 @@ class Row:
     everyday: float
 
 
-def net_with_model(model: dict[str, object]) -> CrisisNet:
-    """Return the shipped rules with another classifier (as written by crisis_train.train)."""
-    return shipped_net(model=json.dumps(model))
+@dataclass(frozen=True, slots=True)
+class UrgentRow:
+    """Pooled out-of-fold figures for one threshold of the urgent classifier."""
+
+    threshold: float
+    scores: Scores
+    # How many urgent-labelled, concern-labelled and negative messages are put at URGENT.
+    at_urgent: tuple[int, int, int]
+    # Shares of the concern-labelled messages and of the negatives put at URGENT.
+    concern_urgent: float
+    negative_urgent: float
+    # Share of the everyday negatives that get the crisis reply or the direct question.
+    everyday_interrupted: float
+
+
+def net_with_model(model: dict[str, object], urgent: dict[str, object]) -> CrisisNet:
+    """Return the shipped rules with other classifiers (as written by crisis_train.train)."""
+    return shipped_net(model=json.dumps(model), urgent_model=json.dumps(urgent))
+
+
+def judge(messages: Sequence[LabelledMessage], *, folds: int = 5) -> Judged:
+    """Return, for each fold, the net whose two classifiers were fitted on the others."""
+    labels = [message.label for message in messages]
+    bare = shipped_net(with_model=False)
+    groups = [" ".join(bare.features(message.text)) for message in messages]
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=SEED)
+    judged: Judged = []
+    for fit_rows, test_rows in splitter.split(list(range(len(messages))), labels, groups):
+        fit = [messages[i] for i in fit_rows]
+        net = net_with_model(train(fit, bare), train(fit, bare, urgent=True))
+        judged.append((net, [messages[i] for i in test_rows]))
+    return judged
 
 
 def sweep(
@@ -53,16 +86,10 @@ def sweep(
     folds: int = 5,
     grid: Sequence[float] = REVIEW_GRID,
     concern_at: float = CONCERN_AT,
+    judged: Judged | None = None,
 ) -> list[Row]:
     """Return the pooled out-of-fold figures for each review threshold of the grid."""
-    labels = [1 if message.positive else 0 for message in messages]
-    bare = shipped_net(with_model=False)
-    groups = [" ".join(bare.features(message.text)) for message in messages]
-    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=SEED)
-    judged: list[tuple[CrisisNet, list[LabelledMessage]]] = []
-    for fit_rows, test_rows in splitter.split(list(range(len(messages))), labels, groups):
-        model = train([messages[i] for i in fit_rows], bare)
-        judged.append((net_with_model(model), [messages[i] for i in test_rows]))
+    judged = judge(messages, folds=folds) if judged is None else judged
     rows = []
     for review_at in grid:
         outcomes = [
@@ -70,20 +97,74 @@ def sweep(
             for net, fold in judged
             for message in fold
         ]
-        everyday = [item for item in outcomes if item.message.kind == "everyday"]
-        flagged = sum(1 for item in everyday if item.assessment.layer > Layer.NONE)
-        share = flagged / len(everyday) if everyday else 0.0
-        rows.append(Row(review_at, concern_at, scores(outcomes), share))
+        rows.append(
+            Row(review_at, concern_at, scores(outcomes), _everyday(outcomes, Layer.REVIEW))
+        )
     return rows
 
 
+def urgent_sweep(judged: Judged, *, ask: bool, grid: Sequence[float]) -> list[UrgentRow]:
+    """Return the pooled figures for each urgent_at (or, with ask, each ask_at) of the grid."""
+    rows = []
+    for threshold in grid:
+        outcomes = [
+            Outcome(
+                message,
+                net.with_thresholds(**{"ask_at" if ask else "urgent_at": threshold}).assess(
+                    message.text
+                ),
+            )
+            for net, fold in judged
+            for message in fold
+        ]
+        urgent = [item for item in outcomes if item.message.label == "urgent"]
+        concern = [item for item in outcomes if item.message.label == "concern"]
+        negative = [item for item in outcomes if not item.message.positive]
+        rows.append(
+            UrgentRow(
+                threshold,
+                scores(outcomes),
+                (_count_urgent(urgent), _count_urgent(concern), _count_urgent(negative)),
+                _at_urgent(concern),
+                _at_urgent(negative),
+                _everyday(outcomes, Layer.CONCERN),
+            )
+        )
+    return rows
+
+
+def _count_urgent(outcomes: Sequence[Outcome]) -> int:
+    return sum(1 for item in outcomes if item.assessment.layer == Layer.URGENT)
+
+
+def _at_urgent(outcomes: Sequence[Outcome]) -> float:
+    return _count_urgent(outcomes) / len(outcomes) if outcomes else 0.0
+
+
+def _everyday(outcomes: Sequence[Outcome], lowest: Layer) -> float:
+    everyday = [item for item in outcomes if item.message.kind == "everyday"]
+    flagged = sum(1 for item in everyday if item.assessment.layer >= lowest)
+    return flagged / len(everyday) if everyday else 0.0
+
+
 def main(argv: Sequence[str]) -> int:
-    """Print the table for a corpus file (the project's training set by default)."""
+    """Print the tables for a corpus file (the project's training set by default)."""
     source = Path(argv[0]) if argv else DEFAULT_TRAIN
     messages = read_corpus(source)
+    judged = judge(messages)
     print(f"out-of-fold on {source} ({len(messages)} messages), concern at {CONCERN_AT}:")
-    for row in sweep(messages):
+    for row in sweep(messages, judged=judged):
         print(f"review at {row.review_at:.2f}: {row.scores.line()} everyday={row.everyday:.3f}")
+    for ask, grid in ((False, URGENT_GRID), (True, ASK_GRID)):
+        name = "ask" if ask else "urgent"
+        for item in urgent_sweep(judged, ask=ask, grid=grid):
+            print(
+                f"{name} at {item.threshold:.2f}: {item.scores.line()}"
+                f" concern_urgent={item.concern_urgent:.3f}"
+                f" negative_urgent={item.negative_urgent:.3f}"
+                f" everyday_interrupted={item.everyday_interrupted:.3f}"
+                f" at_urgent={'/'.join(str(count) for count in item.at_urgent)}"
+            )
     return 0
 
 

@@ -1,15 +1,17 @@
-"""Training the crisis net's classifier; writes bot/data/models/crisis_classifier.json.
+"""Training the crisis net's two classifiers; writes bot/data/models/crisis_classifier.json
+(signal: urgent or concern, against negative) and crisis_urgent.json (urgent against
+concern and negative).
 
-A logistic regression (scikit-learn, liblinear, balanced classes) over TF-IDF of the net's
-own features (bot/domain/crisis/_model.py: words, word pairs, character 3-5-grams, emoji
-names) of tests/data/crisis_train.toml, signal (urgent or concern) against negative. C is
+Each is a logistic regression (scikit-learn, liblinear, balanced classes) over TF-IDF of the
+net's own features (bot/domain/crisis/_model.py: words, word pairs, character 3-5-grams,
+emoji names) of tests/data/crisis_train.toml. C is
 chosen by 5-fold cross-validation on the training set; the features are then cut to the
 MAX_FEATURES with the largest weights and the model refitted on those alone, so the JSON
 holds exactly the fitted model. The JSON also carries a few messages with scikit-learn's
 probabilities, which the tests reproduce in pure Python. Deterministic: same corpus, same
 JSON. scikit-learn is a development dependency; the bot never imports this module.
 
-Run: python -m bot.research.crisis_train [TRAIN_TOML] [OUT_JSON]
+Run: python -m bot.research.crisis_train [TRAIN_TOML] [OUT_DIR]
 """
 
 from __future__ import annotations
@@ -40,7 +42,9 @@ CHECK_TEXTS = (
     "mood 7, had a nice walk",
 )
 DEFAULT_TRAIN = Path("tests/data/crisis_train.toml")
-DEFAULT_OUT = Path("bot/data/models/crisis_classifier.json")
+DEFAULT_OUT = Path("bot/data/models")
+SIGNAL_FILE = "crisis_classifier.json"
+URGENT_FILE = "crisis_urgent.json"
 
 
 def _identity(found: list[str]) -> list[str]:
@@ -78,10 +82,17 @@ def choose_c(docs: Sequence[list[str]], labels: Sequence[int]) -> float:
     return best
 
 
-def train(messages: Sequence[LabelledMessage], net: CrisisNet) -> dict[str, Any]:
-    """Return the fitted model as JSON-ready data (see the module docstring)."""
+def train(
+    messages: Sequence[LabelledMessage], net: CrisisNet, *, urgent: bool = False
+) -> dict[str, Any]:
+    """Return the fitted model as JSON-ready data (see the module docstring): the signal
+    classifier, or with urgent=True the urgent one."""
     docs = [net.features(message.text) for message in messages]
-    labels = [1 if message.positive else 0 for message in messages]
+    labels = [
+        1 if (message.label == "urgent" if urgent else message.positive) else 0
+        for message in messages
+    ]
+    counted = "urgent" if urgent else "signals"
     c = choose_c(docs, labels)
     vectorizer, model = _fit(docs, labels, c, None)
     names = vectorizer.get_feature_names_out()
@@ -102,7 +113,7 @@ def train(messages: Sequence[LabelledMessage], net: CrisisNet) -> dict[str, Any]
     ]
     return {
         "features": FEATURES_VERSION,
-        "trained_on": f"{len(messages)} messages, {sum(labels)} signals, C={c}, seed={SEED}",
+        "trained_on": f"{len(messages)} messages, {sum(labels)} {counted}, C={c}, seed={SEED}",
         "intercept": float(model.intercept_[0]),
         "weights": {
             feature: [float(vectorizer.idf_[index[feature]]), float(coef[index[feature]])]
@@ -113,13 +124,17 @@ def train(messages: Sequence[LabelledMessage], net: CrisisNet) -> dict[str, Any]
 
 
 def main(argv: Sequence[str]) -> int:
-    """Train on a corpus file and write the model JSON (paths default to the project's)."""
+    """Train on a corpus file and write both models' JSON (paths default to the project's)."""
     source = Path(argv[0]) if argv else DEFAULT_TRAIN
-    out = Path(argv[1]) if len(argv) > 1 else DEFAULT_OUT
-    data = train(read_corpus(source), shipped_net(with_model=False))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(data, indent=0, sort_keys=True) + "\n", encoding="utf-8")
-    print(f"wrote {out}: {data['trained_on']}, {len(data['weights'])} features")
+    folder = Path(argv[1]) if len(argv) > 1 else DEFAULT_OUT
+    messages = read_corpus(source)
+    net = shipped_net(with_model=False)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, urgent in ((SIGNAL_FILE, False), (URGENT_FILE, True)):
+        data = train(messages, net, urgent=urgent)
+        out = folder / name
+        out.write_text(json.dumps(data, indent=0, sort_keys=True) + "\n", encoding="utf-8")
+        print(f"wrote {out}: {data['trained_on']}, {len(data['weights'])} features")
     return 0
 
 

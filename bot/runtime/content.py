@@ -125,11 +125,12 @@ def _read_explainer(entry: Traversable) -> Explainer:
 
 
 def load_crisis_net() -> CrisisNet:
-    """Load the layered crisis net shipped with the package: patterns, rules and model."""
+    """Load the layered crisis net shipped with the package: patterns, rules and models."""
     return CrisisNet.from_texts(
         patterns=_shipped("crisis_patterns.toml").read_text(encoding="utf-8"),
         rules=_shipped("crisis_net.toml").read_text(encoding="utf-8"),
         model=_shipped("models", "crisis_classifier.json").read_text(encoding="utf-8"),
+        urgent_model=_shipped("models", "crisis_urgent.json").read_text(encoding="utf-8"),
         source="bot/data",
     )
 

@@ -63,6 +63,8 @@ def test_every_kind_is_represented(path: Path) -> None:
         "fresh6",
         "fresh7",
         "fresh8",
+        "fresh9",
+        "fresh10",
         "ordinary",
     ],
 )

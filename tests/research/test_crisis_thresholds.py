@@ -12,7 +12,7 @@ from typing import Any
 from bot.domain.crisis import Assessment, CrisisNet, Layer
 from bot.research import crisis_thresholds
 from bot.research.crisis_corpus import LabelledMessage, read_corpus, shipped_net
-from bot.research.crisis_thresholds import sweep
+from bot.research.crisis_thresholds import judge, sweep, urgent_sweep
 from bot.research.crisis_train import DEFAULT_TRAIN
 
 
@@ -52,15 +52,20 @@ def test_every_message_is_judged_once_by_a_model_that_never_saw_it(
     judged: list[str] = []
     real_train = crisis_thresholds.train
 
-    def recording_train(fit: Sequence[LabelledMessage], net: CrisisNet) -> dict[str, Any]:
-        fitted.append({message.text for message in fit})
-        return real_train(fit, net)
+    def recording_train(
+        fit: Sequence[LabelledMessage], net: CrisisNet, *, urgent: bool = False
+    ) -> dict[str, Any]:
+        if not urgent:
+            fitted.append({message.text for message in fit})
+        return real_train(fit, net, urgent=urgent)
 
     class RecordingNet:
         def __init__(self, inner: CrisisNet, seen: set[str]) -> None:
             self._inner, self._seen = inner, seen
 
-        def with_thresholds(self, review_at: float, concern_at: float) -> RecordingNet:
+        def with_thresholds(
+            self, review_at: float | None = None, concern_at: float | None = None
+        ) -> RecordingNet:
             return RecordingNet(self._inner.with_thresholds(review_at, concern_at), self._seen)
 
         def assess(self, text: str) -> Assessment:
@@ -73,10 +78,38 @@ def test_every_message_is_judged_once_by_a_model_that_never_saw_it(
     monkeypatch.setattr(
         crisis_thresholds,
         "net_with_model",
-        lambda model: RecordingNet(real_net(model), fitted[-1]),
+        lambda model, urgent: RecordingNet(real_net(model, urgent), fitted[-1]),
     )
 
     sweep(messages, folds=3, grid=(0.5,))
 
     assert len(fitted) == 3
     assert sorted(judged) == sorted(message.text for message in messages)
+
+
+def test_a_lower_urgent_threshold_raises_more_to_urgent_and_changes_no_alarm_count() -> None:
+    judged = judge(read_corpus(DEFAULT_TRAIN)[::20], folds=3)
+
+    rows = urgent_sweep(judged, ask=False, grid=(0.99, 0.7, 0.3))
+
+    recalls = [row.scores.urgent_recall for row in rows]
+    assert recalls == sorted(recalls)
+    assert recalls[-1] > recalls[0]
+    assert [row.concern_urgent for row in rows] == sorted(row.concern_urgent for row in rows)
+    assert len({(row.scores.recall_any, row.scores.false_any) for row in rows}) == 1
+    assert len({row.scores.false_interrupting for row in rows}) == 1
+
+
+def test_a_lower_ask_threshold_catches_more_and_interrupts_more() -> None:
+    judged = judge(read_corpus(DEFAULT_TRAIN)[::20], folds=3)
+
+    rows = urgent_sweep(judged, ask=True, grid=(0.999, 0.6, 0.2))
+
+    recalls = [row.scores.recall_any for row in rows]
+    interrupting = [row.scores.false_interrupting for row in rows]
+    assert recalls == sorted(recalls)
+    assert recalls[-1] > recalls[0]
+    assert interrupting == sorted(interrupting)
+    assert [row.everyday_interrupted for row in rows] == sorted(
+        row.everyday_interrupted for row in rows
+    )

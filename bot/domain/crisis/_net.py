@@ -4,7 +4,9 @@ and a small classifier, with context that moves a hit down a layer but never to 
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from bot.domain.crisis._assessment import NOTHING, Assessment, Hit, Layer
 from bot.domain.crisis._context import Context, Message
@@ -27,6 +29,23 @@ _NO_NEGATION = NegationRules(frozenset(), frozenset(), 0, frozenset())
 _MODEL_MIN_TOKENS = 3
 
 
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Where the two classifiers speak (bot/data/crisis_net.toml, [model]).
+
+    review_at and concern_at: the signal classifier's probability that puts a message no
+    rule caught at REVIEW or CONCERN. urgent_at: the urgent classifier's probability that
+    raises a CONCERN context left alone to URGENT. ask_at: the urgent classifier's
+    probability that raises a message nothing else put higher than an uncapped REVIEW
+    to CONCERN.
+    """
+
+    review_at: float
+    concern_at: float
+    urgent_at: float
+    ask_at: float
+
+
 class CrisisNet:
     """Assesses patient free text; pure, precompiled, safe to share between tasks."""
 
@@ -38,12 +57,17 @@ class CrisisNet:
         "_rules",
         "_thresholds",
         "_typos",
+        "_urgent",
         "detector",
         "source",
     )
 
     def __init__(
-        self, detector: CrisisDetector, rules: NetRules, model: LinearModel | None, source: str
+        self,
+        detector: CrisisDetector,
+        rules: NetRules,
+        models: tuple[LinearModel | None, LinearModel | None],
+        source: str,
     ) -> None:
         """Build a net from parsed parts; use from_texts() instead."""
         self.detector = detector
@@ -66,18 +90,27 @@ class CrisisNet:
         )
         self._typos = TypoFixer(rules.keywords, rules.real_words)
         self._context = Context(rules.context)
-        self._model = model
-        self._thresholds = (rules.review_at, rules.concern_at)
+        self._model, self._urgent = models
+        self._thresholds = Thresholds(
+            rules.review_at, rules.concern_at, rules.urgent_at, rules.ask_at
+        )
 
     @classmethod
     def from_texts(
-        cls, *, patterns: str, rules: str, model: str | None, source: str = "bot/data"
+        cls,
+        *,
+        patterns: str,
+        rules: str,
+        model: str | None,
+        urgent_model: str | None = None,
+        source: str = "bot/data",
     ) -> CrisisNet:
-        """Parse and validate the three files' text (patterns TOML, rules TOML, model JSON).
+        """Parse and validate the files' text (patterns TOML, rules TOML, models JSON).
 
         source names them in error messages: "<source>/crisis_patterns.toml", and so on.
-        Raises CrisisPatternError naming the file and the entry. Without a model the net
-        runs on its rules alone (for training the model, and for comparison).
+        Raises CrisisPatternError naming the file and the entry. Without the models the
+        net runs on its rules alone (for training the models, and for comparison); model
+        is the signal classifier, urgent_model the urgent one.
         """
         parsed = parse(patterns, f"{source}/crisis_patterns.toml")
         detector = CrisisDetector.from_patterns(parsed, source=f"{source}/crisis_patterns.toml")
@@ -87,7 +120,12 @@ class CrisisNet:
             if model is None
             else LinearModel.from_json(model, source=f"{source}/models/crisis_classifier.json")
         )
-        net = cls(detector, net_rules, linear, source)
+        urgent = (
+            None
+            if urgent_model is None
+            else LinearModel.from_json(urgent_model, source=f"{source}/models/crisis_urgent.json")
+        )
+        net = cls(detector, net_rules, (linear, urgent), source)
         net._check_examples(net_rules)
         return net
 
@@ -110,10 +148,24 @@ class CrisisNet:
         message = self._context.message(prepared, names)
         return self._verdict(hits, message, prepared, names)
 
-    def with_thresholds(self, review_at: float, concern_at: float) -> CrisisNet:
-        """Return the same net with other classifier thresholds (for choosing them)."""
+    def with_thresholds(
+        self,
+        review_at: float | None = None,
+        concern_at: float | None = None,
+        *,
+        urgent_at: float | None = None,
+        ask_at: float | None = None,
+    ) -> CrisisNet:
+        """Return the same net with other classifier thresholds (for choosing them); a
+        threshold not given stays as it is."""
+        old = self._thresholds
         twin = copy.copy(self)
-        twin._thresholds = (review_at, concern_at)
+        twin._thresholds = Thresholds(
+            old.review_at if review_at is None else review_at,
+            old.concern_at if concern_at is None else concern_at,
+            old.urgent_at if urgent_at is None else urgent_at,
+            old.ask_at if ask_at is None else ask_at,
+        )
         return twin
 
     def prepare(self, text: str) -> tuple[str, tuple[str, ...]]:
@@ -130,6 +182,12 @@ class CrisisNet:
         if self._model is None:
             return None
         return self._model.probability(self.features(text))
+
+    def urgent_probability(self, text: str) -> float | None:
+        """Return the urgent classifier's probability for text alone, or None without one."""
+        if self._urgent is None:
+            return None
+        return self._urgent.probability(self.features(text))
 
     def _hits(self, prepared: str, names: tuple[str, ...], text: str) -> list[Hit]:
         hits = self._rules.hits(prepared, self.detector.negation)
@@ -157,37 +215,69 @@ class CrisisNet:
             acted = acted or (hit.acted and layer == Layer.URGENT)
             if layer > best_layer:
                 best, best_layer = hit, layer
-        probability = 0.0
-        # The classifier never raises a verdict past CONCERN, nor past context's REVIEW:
-        # it only matters where no rule fired.
         tokens = sum(1 for word in prepared.split() if word != ".") + len(names)
-        if self._model is not None and not hits and tokens >= _MODEL_MIN_TOKENS:
-            probability = self._model.probability(features(prepared, names))
-        model_layer = self._model_layer(probability)
-        if model_layer > Layer.NONE:
-            caps = self._context.whole_message_caps(message)
-            if caps or demoted:
-                model_layer = Layer.REVIEW
-            reasons += [f"model:{probability:.2f}", *caps]
-            if model_layer > best_layer:
-                return Assessment(
-                    layer=model_layer, category="classifier", reasons=_unique(reasons)
+        found = features(prepared, names) if tokens >= _MODEL_MIN_TOKENS else None
+        verdict = (
+            NOTHING
+            if best is None
+            else Assessment(
+                layer=best_layer,
+                category=best.category,
+                acted=acted,
+                reasons=_unique(reasons),
+                matched=best.matched,
+            )
+        )
+        # The signal classifier never raises a verdict past CONCERN, nor past context's
+        # REVIEW: it only matters where no rule fired.
+        if self._model is not None and not hits and found is not None:
+            probability = self._model.probability(found)
+            model_layer = self._model_layer(probability)
+            if model_layer > Layer.NONE:
+                caps = self._context.whole_message_caps(message)
+                demoted = demoted or bool(caps)
+                if caps:
+                    model_layer = Layer.REVIEW
+                verdict = Assessment(
+                    layer=model_layer,
+                    category="classifier",
+                    reasons=_unique([f"model:{probability:.2f}", *caps]),
                 )
-        if best is None:
-            return NOTHING
-        return Assessment(
-            layer=best_layer,
-            category=best.category,
-            acted=acted,
-            reasons=_unique(reasons),
-            matched=best.matched,
+        if self._urgent is None or found is None or demoted:
+            return verdict
+        return self._urgent_verdict(
+            verdict, self._urgent.probability(found), rules=bool(hits), message=message
+        )
+
+    def _urgent_verdict(
+        self, verdict: Assessment, probability: float, *, rules: bool, message: Message
+    ) -> Assessment:
+        """Raise a verdict context left alone by the urgent classifier's probability: a
+        CONCERN to URGENT, and where no rule fired, a NONE or REVIEW to CONCERN (to REVIEW
+        where the whole message is about someone else, history or a joke)."""
+        limits = self._thresholds
+        reason = f"urgent-model:{probability:.2f}"
+        caps: tuple[str, ...] = ()
+        if verdict.layer == Layer.CONCERN and probability >= limits.urgent_at:
+            raised = Layer.URGENT
+        elif verdict.layer < Layer.CONCERN and not rules and probability >= limits.ask_at:
+            caps = self._context.whole_message_caps(message)
+            raised = Layer.REVIEW if caps else Layer.CONCERN
+        else:
+            return verdict
+        if raised <= verdict.layer:
+            return verdict
+        return dataclasses.replace(
+            verdict,
+            layer=raised,
+            category=verdict.category or "classifier",
+            reasons=_unique([*verdict.reasons, reason, *caps]),
         )
 
     def _model_layer(self, probability: float) -> Layer:
-        review_at, concern_at = self._thresholds
-        if probability >= concern_at:
+        if probability >= self._thresholds.concern_at:
             return Layer.CONCERN
-        if probability >= review_at:
+        if probability >= self._thresholds.review_at:
             return Layer.REVIEW
         return Layer.NONE
 

@@ -75,6 +75,8 @@ class NetRules:
     context: ContextRules
     review_at: float
     concern_at: float
+    urgent_at: float
+    ask_at: float
 
 
 def parse_net(text: str, source: str, macros: Mapping[str, str]) -> NetRules:
@@ -110,6 +112,8 @@ def parse_net(text: str, source: str, macros: Mapping[str, str]) -> NetRules:
         context=_context(_table(data, "context", source), macros, f"{source}: [context]"),
         review_at=_threshold(model, "review", source),
         concern_at=_threshold(model, "concern", source),
+        urgent_at=_threshold(model, "urgent", source),
+        ask_at=_threshold(model, "ask", source),
     )
 
 

@@ -58,11 +58,23 @@ def test_explicit_language_is_urgent(net: CrisisNet, text: str, category: str) -
         ("i wanna dye", "typo"),
     ],
 )
-def test_each_concern_family_asks_directly(net: CrisisNet, text: str, family: str) -> None:
-    assessment = net.assess(text)
+def test_each_concern_family_asks_directly(
+    net: CrisisNet, rules_net: CrisisNet, text: str, family: str
+) -> None:
+    assessment = rules_net.assess(text)
 
     assert assessment.layer == Layer.CONCERN
     assert f"concern:{family}" in assessment.reasons
+    # The urgent classifier may raise it (an attempt's aftermath is urgent), never lower it.
+    assert net.assess(text).layer >= Layer.CONCERN
+
+
+def test_the_urgent_classifier_raises_an_attempts_aftermath(net: CrisisNet) -> None:
+    assessment = net.assess("they pumped my stomach")
+
+    assert assessment.layer == Layer.URGENT
+    assert "concern:aftermath" in assessment.reasons
+    assert any(reason.startswith("urgent-model:") for reason in assessment.reasons)
 
 
 @pytest.mark.parametrize(
