@@ -59,6 +59,8 @@ class UrgentRow:
     negative_urgent: float
     # Share of the everyday negatives that get the crisis reply or the direct question.
     everyday_interrupted: float
+    # Share of the urgent-labelled messages that get the crisis reply or the question.
+    urgent_interrupted: float
 
 
 def net_with_model(model: dict[str, object], urgent: dict[str, object]) -> CrisisNet:
@@ -128,6 +130,7 @@ def urgent_sweep(judged: Judged, *, ask: bool, grid: Sequence[float]) -> list[Ur
                 _at_urgent(concern),
                 _at_urgent(negative),
                 _everyday(outcomes, Layer.CONCERN),
+                sum(1 for item in urgent if item.assessment.interrupts) / max(1, len(urgent)),
             )
         )
     return rows
@@ -164,6 +167,7 @@ def main(argv: Sequence[str]) -> int:
                 f" negative_urgent={item.negative_urgent:.3f}"
                 f" everyday_interrupted={item.everyday_interrupted:.3f}"
                 f" at_urgent={'/'.join(str(count) for count in item.at_urgent)}"
+                f" urgent_interrupted={item.urgent_interrupted:.3f}"
             )
     return 0
 

@@ -65,6 +65,8 @@ def test_every_kind_is_represented(path: Path) -> None:
         "fresh8",
         "fresh9",
         "fresh10",
+        "fresh11",
+        "fresh12",
         "ordinary",
     ],
 )
