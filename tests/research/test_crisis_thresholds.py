@@ -27,9 +27,7 @@ def test_a_lower_review_threshold_never_catches_less_nor_alarms_less() -> None:
     assert recalls == sorted(recalls)
     assert alarms == sorted(alarms)
     assert recalls[-1] > recalls[0]
-    # Only through the urgent classifier, which raises a REVIEW it is sure of to CONCERN.
-    interrupting = [row.scores.false_interrupting for row in rows]
-    assert interrupting == sorted(interrupting)
+    assert len({row.scores.false_interrupting for row in rows}) == 1
     everyday = [row.everyday for row in rows]
     assert everyday == sorted(everyday)
     assert all(0.0 <= share <= 1.0 for share in everyday)
@@ -89,7 +87,7 @@ def test_every_message_is_judged_once_by_a_model_that_never_saw_it(
     assert sorted(judged) == sorted(message.text for message in messages)
 
 
-def test_a_lower_urgent_threshold_raises_more_and_never_changes_who_reaches_staff() -> None:
+def test_a_lower_urgent_threshold_raises_more_to_urgent_and_changes_no_alarm_count() -> None:
     judged = judge(read_corpus(DEFAULT_TRAIN)[::20], folds=3)
 
     rows = urgent_sweep(judged, ask=False, grid=(0.99, 0.7, 0.3))
@@ -99,10 +97,7 @@ def test_a_lower_urgent_threshold_raises_more_and_never_changes_who_reaches_staf
     assert recalls[-1] > recalls[0]
     assert [row.concern_urgent for row in rows] == sorted(row.concern_urgent for row in rows)
     assert len({(row.scores.recall_any, row.scores.false_any) for row in rows}) == 1
-    interrupting = [row.scores.false_interrupting for row in rows]
-    assert interrupting == sorted(interrupting)
-    asked = [row.urgent_interrupted for row in rows]
-    assert asked == sorted(asked)
+    assert len({row.scores.false_interrupting for row in rows}) == 1
 
 
 def test_a_lower_ask_threshold_catches_more_and_interrupts_more() -> None:

@@ -35,8 +35,9 @@ class Thresholds:
 
     review_at and concern_at: the signal classifier's probability that puts a message no
     rule caught at REVIEW or CONCERN. urgent_at: the urgent classifier's probability that
-    raises a REVIEW or a CONCERN that context left alone by one layer. ask_at: the urgent
-    classifier's probability that makes a message nothing caught a CONCERN.
+    raises a CONCERN context left alone to URGENT. ask_at: the urgent classifier's
+    probability that raises a message nothing else put higher than an uncapped REVIEW
+    to CONCERN.
     """
 
     review_at: float
@@ -252,15 +253,14 @@ class CrisisNet:
         self, verdict: Assessment, probability: float, *, rules: bool, message: Message
     ) -> Assessment:
         """Raise a verdict context left alone by the urgent classifier's probability: a
-        REVIEW to CONCERN and a CONCERN to URGENT; and where no rule fired, nothing to
-        CONCERN (to REVIEW where the whole message is about someone else, history or a
-        joke)."""
+        CONCERN to URGENT, and where no rule fired, a NONE or REVIEW to CONCERN (to REVIEW
+        where the whole message is about someone else, history or a joke)."""
         limits = self._thresholds
         reason = f"urgent-model:{probability:.2f}"
         caps: tuple[str, ...] = ()
-        if Layer.REVIEW <= verdict.layer <= Layer.CONCERN and probability >= limits.urgent_at:
-            raised = Layer(verdict.layer + 1)
-        elif verdict.layer == Layer.NONE and not rules and probability >= limits.ask_at:
+        if verdict.layer == Layer.CONCERN and probability >= limits.urgent_at:
+            raised = Layer.URGENT
+        elif verdict.layer < Layer.CONCERN and not rules and probability >= limits.ask_at:
             caps = self._context.whole_message_caps(message)
             raised = Layer.REVIEW if caps else Layer.CONCERN
         else:

@@ -122,18 +122,10 @@ def test_everyday_figurative_and_negated_messages_are_nothing(net: CrisisNet, te
     assert net.assess(text) == Assessment(layer=Layer.NONE)
 
 
-def test_a_heavy_drink_reaches_a_human_and_is_at_most_asked_about(net: CrisisNet) -> None:
-    # A whole bottle from someone in treatment for depression is worth a nurse's glance,
-    # never the crisis reply. The signal classifier alone leaves it a review note; the
-    # urgent one reads "drank a whole bottle" as it reads an overdose (0.88) and raises it
-    # to the direct question, a false interruption of the kind its threshold was costed
-    # for (bot/data/crisis_net.toml, [model]). Asking a patient who may have mixed drink
-    # with medicine is the careful side of that mistake.
-    text = "i drank a whole bottle of wine lol"
-    alone = net.with_thresholds(urgent_at=1.0, ask_at=1.0).assess(text)
-
-    assert alone.layer == Layer.REVIEW
-    assert net.assess(text).layer == Layer.CONCERN
+def test_a_heavy_drink_may_reach_a_human_but_never_interrupts(net: CrisisNet) -> None:
+    # A whole bottle from someone in treatment for depression is worth a nurse's glance;
+    # it is not a reason to send the crisis reply or the direct question.
+    assert net.assess("i drank a whole bottle of wine lol").layer <= Layer.REVIEW
 
 
 def test_the_most_severe_hit_decides(net: CrisisNet) -> None:

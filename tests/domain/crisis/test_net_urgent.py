@@ -1,6 +1,5 @@
-"""The urgent classifier: it raises a REVIEW or CONCERN context left alone by one layer, and
-where nothing fired it asks; it never overrides context, and it ships as plain JSON like the
-other one."""
+"""The urgent classifier: it raises a CONCERN context left alone to URGENT, and where no rule
+fired it asks; it never overrides context, and it ships as plain JSON like the other one."""
 
 from __future__ import annotations
 
@@ -106,37 +105,10 @@ def test_where_no_rule_fired_about_someone_else_it_is_only_read() -> None:
     assert "other-person" in assessment.reasons
 
 
-def test_a_rule_at_review_is_raised_one_layer_and_asks() -> None:
-    assert make().assess("gave my dog to my neighbour").layer == Layer.REVIEW
-
+def test_a_rule_at_review_is_not_raised_by_the_urgent_model() -> None:
     assessment = build("neighbour").assess("gave my dog to my neighbour")
 
-    assert assessment.layer == Layer.CONCERN
-    assert assessment.category == "preparation"
-
-
-def test_a_review_from_the_signal_classifier_is_raised_to_a_question() -> None:
-    signal = json.dumps(
-        {"features": FEATURES_VERSION, "intercept": 0.0, "weights": {"w:motorway": [1.0, 1.8]}}
-    )
-    text = "the motorway barrier after my shift"
-    alone = CrisisNet.from_texts(
-        patterns=DATA.joinpath("crisis_patterns.toml").read_text(encoding="utf-8"),
-        rules=RULES,
-        model=signal,
-    )
-    both = CrisisNet.from_texts(
-        patterns=DATA.joinpath("crisis_patterns.toml").read_text(encoding="utf-8"),
-        rules=RULES,
-        model=signal,
-        urgent_model=sure_of("barrier"),
-    )
-
-    assert alone.assess(text).layer == Layer.REVIEW
-    assessment = both.assess(text)
-    assert assessment.layer == Layer.CONCERN
-    assert assessment.category == "classifier"
-    assert {"model:0.86", "urgent-model:1.00"} <= set(assessment.reasons)
+    assert assessment.layer == Layer.REVIEW
 
 
 def test_under_three_words_the_urgent_model_is_silent() -> None:
