@@ -95,19 +95,26 @@ def _message(entry: object, where: str) -> LabelledMessage:
 
 
 def shipped_net(
-    *, with_model: bool = True, model: str | None = None, urgent_model: str | None = None
+    *,
+    with_model: bool = True,
+    model: str | None = None,
+    urgent_model: str | None = None,
+    acted_model: str | None = None,
 ) -> CrisisNet:
     """Return the net built from the files shipped in bot/data: with the shipped
     classifiers, with none (with_model=False), or with others given as their JSON text
-    (model, urgent_model; one given alone leaves the other out)."""
+    (model, urgent_model, acted_model; those not given are left out)."""
     data = resources.files("bot").joinpath("data")
-    if model is None and urgent_model is None and with_model:
-        model = data.joinpath("models", "crisis_classifier.json").read_text(encoding="utf-8")
-        urgent_model = data.joinpath("models", "crisis_urgent.json").read_text(encoding="utf-8")
+    if model is None and urgent_model is None and acted_model is None and with_model:
+        models = data.joinpath("models")
+        model = models.joinpath("crisis_classifier.json").read_text(encoding="utf-8")
+        urgent_model = models.joinpath("crisis_urgent.json").read_text(encoding="utf-8")
+        acted_model = models.joinpath("crisis_acted.json").read_text(encoding="utf-8")
     return CrisisNet.from_texts(
         patterns=data.joinpath("crisis_patterns.toml").read_text(encoding="utf-8"),
         rules=data.joinpath("crisis_net.toml").read_text(encoding="utf-8"),
         model=model,
         urgent_model=urgent_model,
+        acted_model=acted_model,
         source="bot/data",
     )

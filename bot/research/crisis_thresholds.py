@@ -30,6 +30,7 @@ from bot.research.crisis_train import DEFAULT_TRAIN, SEED, train
 REVIEW_GRID = (0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3)
 URGENT_GRID = (0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5)
 ASK_GRID = (0.99, 0.97, 0.95, 0.9, 0.85, 0.8)
+ACTED_GRID = (0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4)
 CONCERN_AT = 0.95
 
 Judged = list[tuple[CrisisNet, list[LabelledMessage]]]
@@ -63,9 +64,13 @@ class UrgentRow:
     urgent_interrupted: float
 
 
-def net_with_model(model: dict[str, object], urgent: dict[str, object]) -> CrisisNet:
+def net_with_model(
+    model: dict[str, object], urgent: dict[str, object], acted: dict[str, object]
+) -> CrisisNet:
     """Return the shipped rules with other classifiers (as written by crisis_train.train)."""
-    return shipped_net(model=json.dumps(model), urgent_model=json.dumps(urgent))
+    return shipped_net(
+        model=json.dumps(model), urgent_model=json.dumps(urgent), acted_model=json.dumps(acted)
+    )
 
 
 def judge(messages: Sequence[LabelledMessage], *, folds: int = 5) -> Judged:
@@ -77,7 +82,9 @@ def judge(messages: Sequence[LabelledMessage], *, folds: int = 5) -> Judged:
     judged: Judged = []
     for fit_rows, test_rows in splitter.split(list(range(len(messages))), labels, groups):
         fit = [messages[i] for i in fit_rows]
-        net = net_with_model(train(fit, bare), train(fit, bare, urgent=True))
+        net = net_with_model(
+            train(fit, bare), train(fit, bare, target="urgent"), train(fit, bare, target="acted")
+        )
         judged.append((net, [messages[i] for i in test_rows]))
     return judged
 
@@ -136,6 +143,36 @@ def urgent_sweep(judged: Judged, *, ask: bool, grid: Sequence[float]) -> list[Ur
     return rows
 
 
+@dataclass(frozen=True, slots=True)
+class ActedRow:
+    """Pooled out-of-fold figures for one threshold of the acted classifier, over the
+    messages put at URGENT: how many are marked as an act taken now, how many of those are
+    acts taken (kind act_taken), and the share of the acts taken at URGENT so marked."""
+
+    threshold: float
+    marked: int
+    marked_acts: int
+    acts_marked: float
+
+
+def acted_sweep(judged: Judged, *, grid: Sequence[float] = ACTED_GRID) -> list[ActedRow]:
+    """Return the pooled figures for each acted_at of the grid."""
+    rows = []
+    for threshold in grid:
+        urgent = [
+            (message, assessment)
+            for net, fold in judged
+            for message in fold
+            if (assessment := net.with_thresholds(acted_at=threshold).assess(message.text)).layer
+            == Layer.URGENT
+        ]
+        marked = [message for message, assessment in urgent if assessment.acted]
+        acts = [message for message, _ in urgent if message.kind == "act_taken"]
+        marked_acts = sum(1 for message in marked if message.kind == "act_taken")
+        rows.append(ActedRow(threshold, len(marked), marked_acts, marked_acts / max(1, len(acts))))
+    return rows
+
+
 def _count_urgent(outcomes: Sequence[Outcome]) -> int:
     return sum(1 for item in outcomes if item.assessment.layer == Layer.URGENT)
 
@@ -169,6 +206,11 @@ def main(argv: Sequence[str]) -> int:
                 f" at_urgent={'/'.join(str(count) for count in item.at_urgent)}"
                 f" urgent_interrupted={item.urgent_interrupted:.3f}"
             )
+    for acted in acted_sweep(judged):
+        print(
+            f"acted at {acted.threshold:.2f}: marked={acted.marked}"
+            f" of_them_acts_taken={acted.marked_acts} acts_marked={acted.acts_marked:.3f}"
+        )
     return 0
 
 

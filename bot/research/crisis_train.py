@@ -1,6 +1,7 @@
-"""Training the crisis net's two classifiers; writes bot/data/models/crisis_classifier.json
-(signal: urgent or concern, against negative) and crisis_urgent.json (urgent against
-concern and negative).
+"""Training the crisis net's three classifiers; writes bot/data/models/crisis_classifier.json
+(signal: urgent or concern, against negative), crisis_urgent.json (urgent against concern
+and negative) and crisis_acted.json (an act being taken now, kind act_taken, against every
+other message).
 
 Each is a logistic regression (scikit-learn, liblinear, balanced classes) over TF-IDF of the
 net's own features (bot/domain/crisis/_model.py: words, word pairs, character 3-5-grams,
@@ -20,7 +21,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -45,6 +46,13 @@ DEFAULT_TRAIN = Path("tests/data/crisis_train.toml")
 DEFAULT_OUT = Path("bot/data/models")
 SIGNAL_FILE = "crisis_classifier.json"
 URGENT_FILE = "crisis_urgent.json"
+ACTED_FILE = "crisis_acted.json"
+Target = Literal["signal", "urgent", "acted"]
+FILES: tuple[tuple[str, Target], ...] = (
+    (SIGNAL_FILE, "signal"),
+    (URGENT_FILE, "urgent"),
+    (ACTED_FILE, "acted"),
+)
 
 
 def _identity(found: list[str]) -> list[str]:
@@ -83,16 +91,12 @@ def choose_c(docs: Sequence[list[str]], labels: Sequence[int]) -> float:
 
 
 def train(
-    messages: Sequence[LabelledMessage], net: CrisisNet, *, urgent: bool = False
+    messages: Sequence[LabelledMessage], net: CrisisNet, *, target: Target = "signal"
 ) -> dict[str, Any]:
-    """Return the fitted model as JSON-ready data (see the module docstring): the signal
-    classifier, or with urgent=True the urgent one."""
+    """Return the fitted model of one target as JSON-ready data (see the module docstring)."""
     docs = [net.features(message.text) for message in messages]
-    labels = [
-        1 if (message.label == "urgent" if urgent else message.positive) else 0
-        for message in messages
-    ]
-    counted = "urgent" if urgent else "signals"
+    labels = [1 if _is(target, message) else 0 for message in messages]
+    counted = {"signal": "signals", "urgent": "urgent", "acted": "acts taken"}[target]
     c = choose_c(docs, labels)
     vectorizer, model = _fit(docs, labels, c, None)
     names = vectorizer.get_feature_names_out()
@@ -123,15 +127,23 @@ def train(
     }
 
 
+def _is(target: Target, message: LabelledMessage) -> bool:
+    if target == "signal":
+        return message.positive
+    if target == "urgent":
+        return message.label == "urgent"
+    return message.kind == "act_taken"
+
+
 def main(argv: Sequence[str]) -> int:
-    """Train on a corpus file and write both models' JSON (paths default to the project's)."""
+    """Train on a corpus file and write the models' JSON (paths default to the project's)."""
     source = Path(argv[0]) if argv else DEFAULT_TRAIN
     folder = Path(argv[1]) if len(argv) > 1 else DEFAULT_OUT
     messages = read_corpus(source)
     net = shipped_net(with_model=False)
     folder.mkdir(parents=True, exist_ok=True)
-    for name, urgent in ((SIGNAL_FILE, False), (URGENT_FILE, True)):
-        data = train(messages, net, urgent=urgent)
+    for name, target in FILES:
+        data = train(messages, net, target=target)
         out = folder / name
         out.write_text(json.dumps(data, indent=0, sort_keys=True) + "\n", encoding="utf-8")
         print(f"wrote {out}: {data['trained_on']}, {len(data['weights'])} features")

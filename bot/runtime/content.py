@@ -131,6 +131,7 @@ def load_crisis_net() -> CrisisNet:
         rules=_shipped("crisis_net.toml").read_text(encoding="utf-8"),
         model=_shipped("models", "crisis_classifier.json").read_text(encoding="utf-8"),
         urgent_model=_shipped("models", "crisis_urgent.json").read_text(encoding="utf-8"),
+        acted_model=_shipped("models", "crisis_acted.json").read_text(encoding="utf-8"),
         source="bot/data",
     )
 

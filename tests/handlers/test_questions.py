@@ -171,6 +171,24 @@ async def test_an_act_already_taken_is_told_to_call_now(bot: InProcessBot) -> No
     assert said.texts[0].startswith(f"Please call {contacts.emergency_number} now")
 
 
+async def test_an_act_only_the_classifiers_read_is_told_to_call_now(bot: InProcessBot) -> None:
+    text = "swallowed everything in the cabinet, sorry"
+    zoe = bot.user("Zoe")
+    await bot.enrol_and_infuse(zoe)
+    assessment = bot.svc.safety.assess(text)
+    assert assessment.layer is Layer.URGENT
+    assert assessment.acted
+    assert not any(reason.startswith(("urgent:", "concern:")) for reason in assessment.reasons)
+    assert any(reason.startswith("acted-model:") for reason in assessment.reasons)
+
+    said = await bot.send(zoe, text)
+
+    contacts = bot.svc.clinic.contacts
+    assert said.texts == [texts.crisis_reply(contacts, care_team_told=True, acted=True)]
+    staff = staff_texts_of(said, bot)
+    assert any("URGENT" in line and text in line for line in staff)
+
+
 async def test_patient_shows_the_questions_and_their_answers(bot: InProcessBot) -> None:
     una = bot.user("Una")
     said = await ask_by_words(bot, una)

@@ -13,7 +13,7 @@ from bot.domain.crisis import Assessment, CrisisNet, Layer
 from bot.research import crisis_thresholds
 from bot.research.crisis_corpus import LabelledMessage, read_corpus, shipped_net
 from bot.research.crisis_thresholds import judge, sweep, urgent_sweep
-from bot.research.crisis_train import DEFAULT_TRAIN
+from bot.research.crisis_train import DEFAULT_TRAIN, Target
 
 
 def test_a_lower_review_threshold_never_catches_less_nor_alarms_less() -> None:
@@ -53,11 +53,11 @@ def test_every_message_is_judged_once_by_a_model_that_never_saw_it(
     real_train = crisis_thresholds.train
 
     def recording_train(
-        fit: Sequence[LabelledMessage], net: CrisisNet, *, urgent: bool = False
+        fit: Sequence[LabelledMessage], net: CrisisNet, *, target: Target = "signal"
     ) -> dict[str, Any]:
-        if not urgent:
+        if target == "signal":
             fitted.append({message.text for message in fit})
-        return real_train(fit, net, urgent=urgent)
+        return real_train(fit, net, target=target)
 
     class RecordingNet:
         def __init__(self, inner: CrisisNet, seen: set[str]) -> None:
@@ -78,7 +78,7 @@ def test_every_message_is_judged_once_by_a_model_that_never_saw_it(
     monkeypatch.setattr(
         crisis_thresholds,
         "net_with_model",
-        lambda model, urgent: RecordingNet(real_net(model, urgent), fitted[-1]),
+        lambda model, urgent, acted: RecordingNet(real_net(model, urgent, acted), fitted[-1]),
     )
 
     sweep(messages, folds=3, grid=(0.5,))

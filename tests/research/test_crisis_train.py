@@ -1,4 +1,5 @@
-"""The training script reproduces both shipped classifiers exactly (fixed seed, same corpus)."""
+"""The training script reproduces the three shipped classifiers exactly (fixed seed, same
+corpus)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,22 @@ pytest.importorskip("sklearn")
 
 from bot.research import crisis_train
 from bot.research.crisis_corpus import LabelledMessage, read_corpus, shipped_net
-from bot.research.crisis_train import DEFAULT_TRAIN, SIGNAL_FILE, URGENT_FILE, train
+from bot.research.crisis_train import (
+    ACTED_FILE,
+    DEFAULT_TRAIN,
+    FILES,
+    SIGNAL_FILE,
+    URGENT_FILE,
+    Target,
+    train,
+)
 
 
-@pytest.mark.parametrize(("name", "urgent"), [(SIGNAL_FILE, False), (URGENT_FILE, True)])
-def test_retraining_gives_the_shipped_model(name: str, urgent: bool) -> None:
+@pytest.mark.parametrize(("name", "target"), FILES)
+def test_retraining_gives_the_shipped_model(name: str, target: Target) -> None:
     shipped = json.loads(resources.files("bot").joinpath("data", "models", name).read_text())
 
-    fresh = train(read_corpus(DEFAULT_TRAIN), shipped_net(with_model=False), urgent=urgent)
+    fresh = train(read_corpus(DEFAULT_TRAIN), shipped_net(with_model=False), target=target)
 
     assert fresh["trained_on"] == shipped["trained_on"]
     assert fresh["weights"].keys() == shipped["weights"].keys()
@@ -34,9 +43,7 @@ def test_retraining_gives_the_shipped_model(name: str, urgent: bool) -> None:
     )
 
 
-def test_the_urgent_model_learns_urgent_against_concern_and_negative(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_each_model_learns_its_own_target(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     seen: list[tuple[bool, list[int]]] = []
 
     def recording_fit(docs: object, labels: list[int], c: float, vocabulary: object) -> object:
@@ -73,9 +80,13 @@ def test_the_urgent_model_learns_urgent_against_concern_and_negative(
 
     assert crisis_train.main([str(corpus), str(out)]) == 0
 
-    assert sorted(path.name for path in out.iterdir()) == sorted([SIGNAL_FILE, URGENT_FILE])
-    signal_labels, urgent_labels = seen[0][1], seen[2][1]
+    assert sorted(path.name for path in out.iterdir()) == sorted(
+        [SIGNAL_FILE, URGENT_FILE, ACTED_FILE]
+    )
+    signal_labels, urgent_labels, acted_labels = seen[0][1], seen[2][1], seen[4][1]
     assert signal_labels == [1, 1, 1, 1, 1, 1, 0, 0, 0, 0]
     assert urgent_labels == [1, 1, 1, 0, 0, 0, 0, 0, 0, 0]
+    assert acted_labels == [0, 0, 1, 0, 0, 0, 0, 0, 0, 0]
     assert "3 urgent" in json.loads((out / URGENT_FILE).read_text())["trained_on"]
     assert "6 signals" in json.loads((out / SIGNAL_FILE).read_text())["trained_on"]
+    assert "1 acts taken" in json.loads((out / ACTED_FILE).read_text())["trained_on"]

@@ -37,19 +37,22 @@ class Thresholds:
     rule caught at REVIEW or CONCERN. urgent_at: the urgent classifier's probability that
     raises a CONCERN context left alone to URGENT. ask_at: the urgent classifier's
     probability that raises a message nothing else put higher than an uncapped REVIEW
-    to CONCERN.
+    to CONCERN. acted_at: the acted classifier's probability that marks an URGENT verdict
+    as an act being taken now (the reply says to call the emergency number now).
     """
 
     review_at: float
     concern_at: float
     urgent_at: float
     ask_at: float
+    acted_at: float
 
 
 class CrisisNet:
     """Assesses patient free text; pure, precompiled, safe to share between tasks."""
 
     __slots__ = (
+        "_acted",
         "_context",
         "_emoji",
         "_languages",
@@ -66,7 +69,7 @@ class CrisisNet:
         self,
         detector: CrisisDetector,
         rules: NetRules,
-        models: tuple[LinearModel | None, LinearModel | None],
+        models: tuple[LinearModel | None, LinearModel | None, LinearModel | None],
         source: str,
     ) -> None:
         """Build a net from parsed parts; use from_texts() instead."""
@@ -90,9 +93,9 @@ class CrisisNet:
         )
         self._typos = TypoFixer(rules.keywords, rules.real_words)
         self._context = Context(rules.context)
-        self._model, self._urgent = models
+        self._model, self._urgent, self._acted = models
         self._thresholds = Thresholds(
-            rules.review_at, rules.concern_at, rules.urgent_at, rules.ask_at
+            rules.review_at, rules.concern_at, rules.urgent_at, rules.ask_at, rules.acted_at
         )
 
     @classmethod
@@ -103,6 +106,7 @@ class CrisisNet:
         rules: str,
         model: str | None,
         urgent_model: str | None = None,
+        acted_model: str | None = None,
         source: str = "bot/data",
     ) -> CrisisNet:
         """Parse and validate the files' text (patterns TOML, rules TOML, models JSON).
@@ -110,7 +114,8 @@ class CrisisNet:
         source names them in error messages: "<source>/crisis_patterns.toml", and so on.
         Raises CrisisPatternError naming the file and the entry. Without the models the
         net runs on its rules alone (for training the models, and for comparison); model
-        is the signal classifier, urgent_model the urgent one.
+        is the signal classifier, urgent_model the urgent one, acted_model the one that
+        tells an act being taken now.
         """
         parsed = parse(patterns, f"{source}/crisis_patterns.toml")
         detector = CrisisDetector.from_patterns(parsed, source=f"{source}/crisis_patterns.toml")
@@ -125,7 +130,12 @@ class CrisisNet:
             if urgent_model is None
             else LinearModel.from_json(urgent_model, source=f"{source}/models/crisis_urgent.json")
         )
-        net = cls(detector, net_rules, (linear, urgent), source)
+        acted = (
+            None
+            if acted_model is None
+            else LinearModel.from_json(acted_model, source=f"{source}/models/crisis_acted.json")
+        )
+        net = cls(detector, net_rules, (linear, urgent, acted), source)
         net._check_examples(net_rules)
         return net
 
@@ -155,6 +165,7 @@ class CrisisNet:
         *,
         urgent_at: float | None = None,
         ask_at: float | None = None,
+        acted_at: float | None = None,
     ) -> CrisisNet:
         """Return the same net with other classifier thresholds (for choosing them); a
         threshold not given stays as it is."""
@@ -165,6 +176,7 @@ class CrisisNet:
             old.concern_at if concern_at is None else concern_at,
             old.urgent_at if urgent_at is None else urgent_at,
             old.ask_at if ask_at is None else ask_at,
+            old.acted_at if acted_at is None else acted_at,
         )
         return twin
 
@@ -188,6 +200,12 @@ class CrisisNet:
         if self._urgent is None:
             return None
         return self._urgent.probability(self.features(text))
+
+    def acted_probability(self, text: str) -> float | None:
+        """Return the acted classifier's probability for text alone, or None without one."""
+        if self._acted is None:
+            return None
+        return self._acted.probability(self.features(text))
 
     def _hits(self, prepared: str, names: tuple[str, ...], text: str) -> list[Hit]:
         hits = self._rules.hits(prepared, self.detector.negation)
@@ -243,10 +261,24 @@ class CrisisNet:
                     category="classifier",
                     reasons=_unique([f"model:{probability:.2f}", *caps]),
                 )
-        if self._urgent is None or found is None or demoted:
+        if self._urgent is not None and found is not None and not demoted:
+            verdict = self._urgent_verdict(
+                verdict, self._urgent.probability(found), rules=bool(hits), message=message
+            )
+        return self._acted_verdict(verdict, found)
+
+    def _acted_verdict(self, verdict: Assessment, found: list[str] | None) -> Assessment:
+        """Mark an URGENT verdict no rule marked as an act being taken now, where the acted
+        classifier is sure enough: the reply then says to call now, not "if you might act"."""
+        if verdict.layer != Layer.URGENT or verdict.acted or self._acted is None or not found:
             return verdict
-        return self._urgent_verdict(
-            verdict, self._urgent.probability(found), rules=bool(hits), message=message
+        probability = self._acted.probability(found)
+        if probability < self._thresholds.acted_at:
+            return verdict
+        return dataclasses.replace(
+            verdict,
+            acted=True,
+            reasons=_unique([*verdict.reasons, f"acted-model:{probability:.2f}"]),
         )
 
     def _urgent_verdict(

@@ -77,6 +77,7 @@ class NetRules:
     concern_at: float
     urgent_at: float
     ask_at: float
+    acted_at: float
 
 
 def parse_net(text: str, source: str, macros: Mapping[str, str]) -> NetRules:
@@ -114,6 +115,7 @@ def parse_net(text: str, source: str, macros: Mapping[str, str]) -> NetRules:
         concern_at=_threshold(model, "concern", source),
         urgent_at=_threshold(model, "urgent", source),
         ask_at=_threshold(model, "ask", source),
+        acted_at=_threshold(model, "acted", source),
     )
 
 
