@@ -1,5 +1,6 @@
 """The crisis net: explicit patterns, broader concern rules, typos, emoji, other languages
-and a small classifier, with context that moves a hit down a layer but never to nothing."""
+and three small classifiers, with context that moves a hit down a layer but never to
+nothing."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ _MODEL_MIN_TOKENS = 3
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
-    """Where the two classifiers speak (bot/data/crisis_net.toml, [model]).
+    """Where the three classifiers speak (bot/data/crisis_net.toml, [model]).
 
     review_at and concern_at: the signal classifier's probability that puts a message no
     rule caught at REVIEW or CONCERN. urgent_at: the urgent classifier's probability that
