@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from bot.domain.crisis import CrisisNet
+from bot.domain.crisis import ACTED_MODEL, SIGNAL_MODEL, URGENT_MODEL, CrisisNet
 
 LABELS = ("urgent", "concern", "negative")
 KINDS: dict[str, tuple[str, ...]] = {
@@ -107,9 +107,9 @@ def shipped_net(
     data = resources.files("bot").joinpath("data")
     if model is None and urgent_model is None and acted_model is None and with_model:
         models = data.joinpath("models")
-        model = models.joinpath("crisis_classifier.json").read_text(encoding="utf-8")
-        urgent_model = models.joinpath("crisis_urgent.json").read_text(encoding="utf-8")
-        acted_model = models.joinpath("crisis_acted.json").read_text(encoding="utf-8")
+        model = models.joinpath(SIGNAL_MODEL).read_text(encoding="utf-8")
+        urgent_model = models.joinpath(URGENT_MODEL).read_text(encoding="utf-8")
+        acted_model = models.joinpath(ACTED_MODEL).read_text(encoding="utf-8")
     return CrisisNet.from_texts(
         patterns=data.joinpath("crisis_patterns.toml").read_text(encoding="utf-8"),
         rules=data.joinpath("crisis_net.toml").read_text(encoding="utf-8"),

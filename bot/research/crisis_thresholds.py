@@ -74,7 +74,7 @@ def net_with_model(
 
 
 def judge(messages: Sequence[LabelledMessage], *, folds: int = 5) -> Judged:
-    """Return, for each fold, the net whose two classifiers were fitted on the others."""
+    """Return, for each fold, the net whose three classifiers were fitted on the others."""
     labels = [message.label for message in messages]
     bare = shipped_net(with_model=False)
     groups = [" ".join(bare.features(message.text)) for message in messages]

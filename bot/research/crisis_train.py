@@ -27,7 +27,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-from bot.domain.crisis import CrisisNet
+from bot.domain.crisis import ACTED_MODEL, SIGNAL_MODEL, URGENT_MODEL, CrisisNet
 from bot.domain.crisis._model import FEATURES_VERSION
 from bot.research.crisis_corpus import LabelledMessage, read_corpus, shipped_net
 
@@ -44,9 +44,7 @@ CHECK_TEXTS = (
 )
 DEFAULT_TRAIN = Path("tests/data/crisis_train.toml")
 DEFAULT_OUT = Path("bot/data/models")
-SIGNAL_FILE = "crisis_classifier.json"
-URGENT_FILE = "crisis_urgent.json"
-ACTED_FILE = "crisis_acted.json"
+SIGNAL_FILE, URGENT_FILE, ACTED_FILE = SIGNAL_MODEL, URGENT_MODEL, ACTED_MODEL
 Target = Literal["signal", "urgent", "acted"]
 FILES: tuple[tuple[str, Target], ...] = (
     (SIGNAL_FILE, "signal"),

@@ -12,7 +12,14 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from bot.domain.crisis import CrisisDetector, CrisisNet, CrisisPatternError
+from bot.domain.crisis import (
+    ACTED_MODEL,
+    SIGNAL_MODEL,
+    URGENT_MODEL,
+    CrisisDetector,
+    CrisisNet,
+    CrisisPatternError,
+)
 from bot.domain.explainers import Explainer, ExplainerError, ExplainerLibrary, assemble, parse_text
 from bot.domain.protocol import Protocol, ProtocolError, check_schedule, parse_protocol
 from bot.domain.questionnaires import Questionnaire, QuestionnaireError, parse_questionnaire
@@ -129,9 +136,9 @@ def load_crisis_net() -> CrisisNet:
     return CrisisNet.from_texts(
         patterns=_shipped("crisis_patterns.toml").read_text(encoding="utf-8"),
         rules=_shipped("crisis_net.toml").read_text(encoding="utf-8"),
-        model=_shipped("models", "crisis_classifier.json").read_text(encoding="utf-8"),
-        urgent_model=_shipped("models", "crisis_urgent.json").read_text(encoding="utf-8"),
-        acted_model=_shipped("models", "crisis_acted.json").read_text(encoding="utf-8"),
+        model=_shipped("models", SIGNAL_MODEL).read_text(encoding="utf-8"),
+        urgent_model=_shipped("models", URGENT_MODEL).read_text(encoding="utf-8"),
+        acted_model=_shipped("models", ACTED_MODEL).read_text(encoding="utf-8"),
         source="bot/data",
     )
 

@@ -10,11 +10,15 @@ from bot.domain.crisis._assessment import Assessment, Layer
 from bot.domain.crisis._detector import CrisisDetector, CrisisSignal
 from bot.domain.crisis._errors import CrisisPatternError
 from bot.domain.crisis._load import CATEGORIES
+from bot.domain.crisis._model import ACTED_MODEL, SIGNAL_MODEL, URGENT_MODEL
 from bot.domain.crisis._negation import NegationRules
 from bot.domain.crisis._net import CrisisNet
 
 __all__ = [
+    "ACTED_MODEL",
     "CATEGORIES",
+    "SIGNAL_MODEL",
+    "URGENT_MODEL",
     "Assessment",
     "CrisisDetector",
     "CrisisNet",

@@ -20,6 +20,11 @@ from dataclasses import dataclass
 from bot.domain.crisis._errors import CrisisPatternError
 
 FEATURES_VERSION = "words12-chars345-emoji-v1"
+# The shipped models' file names under bot/data/models/: the signal classifier, the urgent
+# one and the one that tells an act being taken now.
+SIGNAL_MODEL = "crisis_classifier.json"
+URGENT_MODEL = "crisis_urgent.json"
+ACTED_MODEL = "crisis_acted.json"
 _CHAR_SIZES = (3, 4, 5)
 
 

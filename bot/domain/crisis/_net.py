@@ -18,7 +18,13 @@ from bot.domain.crisis._fuzzy import TypoFixer
 from bot.domain.crisis._languages import fold
 from bot.domain.crisis._load import parse
 from bot.domain.crisis._match import Matcher, Rule
-from bot.domain.crisis._model import LinearModel, features
+from bot.domain.crisis._model import (
+    ACTED_MODEL,
+    SIGNAL_MODEL,
+    URGENT_MODEL,
+    LinearModel,
+    features,
+)
 from bot.domain.crisis._negation import NegationRules
 from bot.domain.crisis._netload import NetRules, parse_net
 
@@ -121,22 +127,12 @@ class CrisisNet:
         parsed = parse(patterns, f"{source}/crisis_patterns.toml")
         detector = CrisisDetector.from_patterns(parsed, source=f"{source}/crisis_patterns.toml")
         net_rules = parse_net(rules, f"{source}/crisis_net.toml", parsed.macros)
-        linear = (
-            None
-            if model is None
-            else LinearModel.from_json(model, source=f"{source}/models/crisis_classifier.json")
+        models = (
+            _linear(model, f"{source}/models/{SIGNAL_MODEL}"),
+            _linear(urgent_model, f"{source}/models/{URGENT_MODEL}"),
+            _linear(acted_model, f"{source}/models/{ACTED_MODEL}"),
         )
-        urgent = (
-            None
-            if urgent_model is None
-            else LinearModel.from_json(urgent_model, source=f"{source}/models/crisis_urgent.json")
-        )
-        acted = (
-            None
-            if acted_model is None
-            else LinearModel.from_json(acted_model, source=f"{source}/models/crisis_acted.json")
-        )
-        net = cls(detector, net_rules, (linear, urgent, acted), source)
+        net = cls(detector, net_rules, models, source)
         net._check_examples(net_rules)
         return net
 
@@ -262,7 +258,12 @@ class CrisisNet:
                     category="classifier",
                     reasons=_unique([f"model:{probability:.2f}", *caps]),
                 )
-        if self._urgent is not None and found is not None and not demoted:
+        if (
+            self._urgent is not None
+            and found is not None
+            and not demoted
+            and verdict.layer < Layer.URGENT
+        ):
             verdict = self._urgent_verdict(
                 verdict, self._urgent.probability(found), rules=bool(hits), message=message
             )
@@ -340,6 +341,10 @@ class CrisisNet:
                         f"{self.source}/crisis_net.toml: emoji_rule {rule.name!r}"
                         f" does not fire on {example!r}"
                     )
+
+
+def _linear(text: str | None, source: str) -> LinearModel | None:
+    return None if text is None else LinearModel.from_json(text, source=source)
 
 
 def _with_reason(hit: Hit, reason: str) -> Hit:

@@ -10,6 +10,7 @@ import pytest
 
 from bot.domain.crisis import CrisisNet, CrisisPatternError, Layer
 from bot.domain.crisis._model import FEATURES_VERSION
+from bot.research.crisis_corpus import shipped_net
 
 DATA = resources.files("bot").joinpath("data")
 ACTED = DATA.joinpath("models", "crisis_acted.json")
@@ -23,13 +24,10 @@ def sure_of(word: str) -> str:
 
 
 def make(*, acted: str | None, urgent: str | None = None) -> CrisisNet:
-    return CrisisNet.from_texts(
-        patterns=DATA.joinpath("crisis_patterns.toml").read_text(encoding="utf-8"),
-        rules=DATA.joinpath("crisis_net.toml").read_text(encoding="utf-8"),
-        model=None,
-        urgent_model=urgent,
-        acted_model=acted,
-    )
+    """Return the shipped rules with these models alone (no signal classifier)."""
+    if acted is None and urgent is None:
+        return shipped_net(with_model=False)
+    return shipped_net(urgent_model=urgent, acted_model=acted)
 
 
 def test_an_urgent_verdict_the_acted_model_is_sure_of_is_an_act_taken() -> None:
