@@ -32,8 +32,8 @@ from bot.domain.crisis._model import FEATURES_VERSION
 from bot.research.crisis_corpus import LabelledMessage, read_corpus, shipped_net
 
 SEED = 20240611
-C_GRID = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
-MAX_FEATURES = 6000
+C_GRID = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
+MAX_FEATURES = 15000
 CHECK_TEXTS = (
     "i want to die",
     "this commute is killing me",

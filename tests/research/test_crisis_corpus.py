@@ -67,6 +67,8 @@ def test_every_kind_is_represented(path: Path) -> None:
         "fresh10",
         "fresh11",
         "fresh12",
+        "fresh13",
+        "fresh14",
         "ordinary",
     ],
 )
